@@ -1,0 +1,258 @@
+"""The command line: parses arguments, runs the headless commands, or opens the TUI.
+
+Exit codes: 0 ok, 1 the workload failed, 2 bad input (one line on stderr, no traceback),
+128+N when ended by signal N. SIGTERM and SIGHUP stop the runs in progress cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from gilviz import __version__
+from gilviz.core.errors import BadInput
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but bad input is one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise BadInput(f"{self.prog}: {message} (see {self.prog.split()[0]} --help)")
+
+
+class _Signalled(BaseException):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_on_signal(signum: int, frame: Any) -> None:
+    raise _Signalled(signum)
+
+
+def _add_run_options(p: argparse.ArgumentParser, several_pools: bool) -> None:
+    p.add_argument("workload", help="built-in name, module:function or path/to/file.py:function")
+    if several_pools:
+        p.add_argument(
+            "--pools",
+            default="serial,thread,process",
+            help="comma-separated pool kinds to run one after the other",
+        )
+    else:
+        p.add_argument("--pool", default="process", help="serial, thread, process, ...")
+    p.add_argument("--workers", help="pool size (default: the workload's)")
+    p.add_argument("--tasks", help="number of tasks (default: the workload's)")
+    p.add_argument("--size", help="each task's size parameter (see gilviz presets)")
+    p.add_argument("--start-method", help="process pools: fork, spawn or forkserver")
+    p.add_argument("--chunksize", help="process pools: tasks sent to a worker at once")
+    p.add_argument("--switch-interval", help="sys.setswitchinterval in the runner, seconds")
+    p.add_argument("--delay-ms", default="200", help="fetch: the local server's delay per reply")
+    p.add_argument("--no-heartbeat", action="store_true", help="no latency heartbeat thread")
+    p.add_argument("--hz", default="50", help="sampling rate (0 = do not sample)")
+    p.add_argument(
+        "--fallback-sampler",
+        action="store_true",
+        help="use the portable psutil sampler even where /proc works",
+    )
+    p.add_argument("--python", help="run the runner under this interpreter")
+    p.add_argument("--json", action="store_true", help="print the JSON document")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="gilviz", description="Threads or processes? Watch your work run both ways.")
+    parser.add_argument("--version", action="version", version=f"gilviz {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    _add_run_options(sub.add_parser("run", help="run a workload on one pool"), several_pools=False)
+    _add_run_options(
+        sub.add_parser("compare", help="run a workload on several pools and compare"),
+        several_pools=True,
+    )
+    doctor = sub.add_parser("doctor", help="what this machine and Python offer gilviz")
+    doctor.add_argument("--python", help="probe this interpreter instead")
+    doctor.add_argument("--json", action="store_true")
+    workloads_p = sub.add_parser("workloads", help="list the built-in workloads")
+    workloads_p.add_argument("--json", action="store_true")
+    return parser
+
+
+def _spec_from(args: argparse.Namespace, pool: str, server_url: str | None):
+    from gilviz.core.spec import build_spec
+
+    params = {"url": server_url} if server_url else {}
+    return build_spec(
+        args.workload,
+        pool=pool,
+        workers=args.workers,
+        tasks=args.tasks,
+        size=args.size,
+        start_method=args.start_method,
+        chunksize=args.chunksize,
+        switch_interval=args.switch_interval,
+        heartbeat=not args.no_heartbeat,
+        python=args.python,
+        params=params,
+    )
+
+
+def _check_pools(pools: list[str], python: str | None) -> None:
+    from gilviz.core.platform import interpreter_info
+    from gilviz.core.spec import POOLS
+
+    for pool in pools:
+        if pool not in POOLS:
+            raise BadInput(f"unknown pool {pool!r}: use one of {', '.join(POOLS)}")
+    if python is not None and not os.path.exists(python):
+        raise BadInput(f"--python {python}: no such file")
+    try:
+        info = interpreter_info(python)
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"--python {python}: {exc}") from None
+    for pool in pools:
+        why = info.pools.get(pool)
+        if why is not None:
+            raise BadInput(f"pool {pool!r} is unavailable: {why}")
+
+
+def _cmd_runs(args: argparse.Namespace, pools: list[str]) -> int:
+    from gilviz.core import report, workloads
+    from gilviz.core.fetchserver import FetchServer
+    from gilviz.core.session import run_blocking
+    from gilviz.core.spec import parse_float
+
+    _check_pools(pools, args.python)
+    hz = parse_float(args.hz, "--hz", 0, 1000)
+    delay = parse_float(args.delay_ms, "--delay-ms", 0, 600_000) / 1000
+    builtin = workloads.describe(args.workload)
+    specs_needed = builtin is not None and builtin.needs_server
+    # Validate every spec before running anything.
+    for pool in pools:
+        _spec_from(args, pool, "http://127.0.0.1:1/" if specs_needed else None)
+    server = FetchServer(delay_s=delay) if specs_needed else None
+    results: list[dict[str, Any]] = []
+    python_info = None
+    try:
+        if server is not None:
+            server.__enter__()
+        for pool in pools:
+            spec = _spec_from(args, pool, server.url if server else None)
+            if not args.json:
+                print(f"running {spec.workload} on {pool} ...", file=sys.stderr, flush=True)
+            run = run_blocking(spec, sample_hz=hz, force_fallback=args.fallback_sampler)
+            if run.model.hello and python_info is None:
+                python_info = run.model.hello.get("python")
+            results.append(run.model.summary())
+    finally:
+        if server is not None:
+            server.__exit__(None, None, None)
+    report.fill_speedups(results)
+    if args.json:
+        print(json.dumps(report.document(results, python_info), indent=2))
+    elif len(results) == 1:
+        print(report.run_text(results[0]))
+    else:
+        print(report.compare_table(results))
+        for r in results:
+            if r["outcome"]:
+                print(f"{r['pool']}: " + ", ".join(f"{k} {v}" for k, v in r["outcome"].items()))
+    return EXIT_FAILED if any(r["error"] for r in results) else EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return _cmd_runs(args, [args.pool])
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    pools = [p.strip() for p in args.pools.split(",") if p.strip()]
+    if not pools:
+        raise BadInput("--pools needs at least one pool kind")
+    return _cmd_runs(args, pools)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from gilviz.core.platform import doctor_report
+
+    if args.python is not None and not os.path.exists(args.python):
+        raise BadInput(f"--python {args.python}: no such file")
+    try:
+        rep = doctor_report(args.python)
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"--python {args.python}: {exc}") from None
+    if args.json:
+        print(json.dumps(rep, indent=2))
+        return EXIT_OK
+    m, py, s = rep["machine"], rep["python"], rep["sampling"]
+    quota = m["cgroup_cpu_limit"]
+    print(f"cores        {m['cores_logical']} logical, {m['cores_usable']} usable "
+          f"(affinity {m['usable_cpus']}, cgroup quota {'none' if quota is None else f'{quota:g} CPUs'})")
+    print(f"python       {py['implementation']} {py['version']} at {py['executable']}")
+    print(f"build        {'free-threaded' if py['free_threaded_build'] else 'with GIL'}, "
+          f"{'shared' if py['shared_libpython'] else 'static'} libpython")
+    print(f"GIL          {'enabled' if py['gil_enabled'] else 'disabled'}")
+    print(f"sampling     {s['method']}: {s['detail']}")
+    print(f"start methods {', '.join(rep['start_methods'])} (default {rep['default_start_method']})")
+    for pool, state in rep["pools"].items():
+        print(f"pool {pool:<14} {state}")
+    return EXIT_OK
+
+
+def cmd_workloads(args: argparse.Namespace) -> int:
+    from gilviz.core.workloads import BUILTINS
+
+    rows = [
+        {
+            "name": w.name,
+            "size": w.size_unit,
+            "default_size": w.default_size,
+            "default_tasks": w.default_tasks,
+            "default_workers": w.default_workers,
+            "doc": w.doc,
+        }
+        for w in BUILTINS.values()
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['name']:<15} size = {r['size']} (default {r['default_size']:,})\n    {r['doc']}")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "compare": cmd_compare,
+    "doctor": cmd_doctor,
+    "workloads": cmd_workloads,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    old = {s: signal.signal(s, _raise_on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        args = build_parser().parse_args(argv)
+        handler = COMMANDS.get(args.command)
+        if handler is None:
+            build_parser().print_help()
+            return EXIT_OK
+        return handler(args)
+    except BadInput as exc:
+        print(f"gilviz: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("gilviz: interrupted; runs stopped", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except _Signalled as sig:
+        print(f"gilviz: {signal.Signals(sig.signum).name}; runs stopped", file=sys.stderr)
+        return 128 + sig.signum
+    finally:
+        from gilviz.core.session import stop_all
+
+        stop_all()
+        for s, h in old.items():
+            signal.signal(s, h)

@@ -1,0 +1,444 @@
+"""The model: folds the runner's messages and the sampler's ticks into one run's state, and
+hands out immutable snapshots (for views) and the run summary (for ``--json``).
+
+    runner messages ─┐
+                     ├─> RunModel (lock; bounded ring buffers) ─> RunSnapshot / summary()
+    sampler ticks ───┘
+
+A sample says how a thread spent an interval; whether the worker had a task then (idle or
+not) comes from task events, which can arrive up to a few hundred ms after the fact (they
+are batched, and process workers send live starts at most every 20 ms). So samples wait
+FOLD_LAG_NS before they are folded into the totals, and everything left is folded when the
+run ends, with every task's exact interval known by then. Memory is bounded whatever the
+run length: timelines, series and task intervals are ring buffers; latencies go into a
+histogram.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from gilviz.core.samples import STATES, CoreSample, ThreadSample
+
+FOLD_LAG_NS = 300_000_000
+TIMELINE_LEN = 600  # samples kept per worker for timelines (12 s at 50 Hz)
+SERIES_LEN = 240  # points kept for latency and throughput series
+SERIES_STEP_NS = 500_000_000
+BUSY = ("running", "gil_wait", "io_wait", "lock_wait", "runnable")
+BLOCKED = ("gil_wait", "io_wait", "lock_wait")
+
+
+class LatencyHistogram:
+    """Heartbeat lateness in µs, in log buckets 1% wide: percentiles to 1%, bounded memory."""
+
+    RATIO = 1.01
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] = {}
+        self.n = 0
+
+    def _bucket(self, us: int) -> int:
+        return 0 if us <= 0 else 1 + int(math.log(us) / math.log(self.RATIO))
+
+    def add(self, values: list[int]) -> None:
+        for v in values:
+            b = self._bucket(v)
+            self.counts[b] = self.counts.get(b, 0) + 1
+        self.n += len(values)
+
+    def percentile(self, q: float) -> float | None:
+        """The q-quantile in ms (bucket's lower edge), None when empty."""
+        if not self.n:
+            return None
+        rank = q * (self.n - 1)
+        seen = 0
+        for b in sorted(self.counts):
+            seen += self.counts[b]
+            if seen > rank:
+                us = 0.0 if b == 0 else self.RATIO ** (b - 1)
+                return us / 1000
+        return None
+
+
+@dataclass
+class _Worker:
+    wid: int
+    pid: int
+    tid: int
+    tasks: int = 0
+    cpu_ns: int = 0  # CPU of its tasks (thread_time in the worker)
+    rss: int | None = None
+    current: int | None = None  # task index in progress (live view)
+    current_since: int | None = None
+    ends: deque = field(default_factory=lambda: deque(maxlen=4096))  # (t0, t1) of tasks
+    open_starts: dict[int, int] = field(default_factory=dict)  # task -> t0, no end yet
+    time_ns: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STATES, 0.0))
+    sampled_ns: int = 0
+    samples: int = 0
+    timeline: deque = field(default_factory=lambda: deque(maxlen=TIMELINE_LEN))
+    processor: int | None = None
+
+
+@dataclass(frozen=True)
+class WorkerView:
+    wid: int
+    pid: int
+    tid: int
+    tasks: int
+    cpu_s: float
+    rss_bytes: int | None
+    current_task: int | None
+    states: dict[str, float] | None  # shares of sampled time, None when not measurable
+    timeline: tuple[str, ...]  # oldest first, one state per folded sample
+    processor: int | None
+
+
+@dataclass(frozen=True)
+class CoreView:
+    cpu: int
+    busy: float  # share of the last interval
+    wid: int | None  # the worker that ran most on it in the last interval
+    history: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    """Everything a view needs about one run at one moment; immutable."""
+
+    workload: str
+    pool: str
+    workers_requested: int
+    tasks_total: int
+    size: int
+    status: str  # starting, running, done, failed, stopped
+    elapsed_s: float
+    tasks_done: int
+    workers: tuple[WorkerView, ...]
+    cores: tuple[CoreView, ...]
+    states: dict[str, float] | None
+    gil_contention: float | None
+    gil_samples: int
+    method: str
+    latency_p50_ms: float | None
+    latency_p99_ms: float | None
+    latency_series: tuple[float, ...]  # p99 ms per SERIES_STEP, recent last
+    throughput_series: tuple[float, ...]  # tasks/s per SERIES_STEP, recent last
+    cpu_s: float
+    parallelism: float | None
+    error: str | None
+    outcome: dict[str, Any] | None
+    sample_hz: float | None
+
+
+class RunModel:
+    """One run's state. Thread-safe: the reader and sampler threads write, views read."""
+
+    def __init__(self, spec: Any, method: str = "none", usable_cpus: list[int] | None = None) -> None:
+        self.spec = spec
+        self.method = method
+        self._lock = threading.Lock()
+        self.workers: dict[int, _Worker] = {}
+        self._by_thread: dict[tuple[int, int], int] = {}
+        self.hello: dict[str, Any] | None = None
+        self.end: dict[str, Any] | None = None
+        self.bad_input: str | None = None
+        self.status = "starting"
+        self.started_ns = time.monotonic_ns()
+        self.ended_ns: int | None = None
+        self._pending: deque[ThreadSample] = deque()
+        self._latency = LatencyHistogram()
+        self._lat_window: list[int] = []
+        self._lat_series: deque[float] = deque(maxlen=SERIES_LEN)
+        self._thr_series: deque[float] = deque(maxlen=SERIES_LEN)
+        self._done_in_step = 0
+        self._step_start = self.started_ns
+        self.cores: dict[int, deque] = {c: deque(maxlen=SERIES_LEN) for c in usable_cpus or []}
+        self._core_wid: dict[int, int | None] = {}
+        self.sample_hz: float | None = None
+        self.fatal: str | None = None  # set by the session when the runner dies
+
+    # --- inputs --------------------------------------------------------------------------
+
+    def on_message(self, msg: list[Any]) -> None:
+        kind = msg[0]
+        with self._lock:
+            if kind == "s":
+                w = self.workers.get(msg[1])
+                if w is not None:
+                    w.open_starts[msg[2]] = msg[3]
+                    w.current, w.current_since = msg[2], msg[3]
+                    if self.status == "starting":
+                        self.status = "running"
+            elif kind == "e":
+                _, wid, task, t0, t1, cpu, ok = msg
+                w = self.workers.get(wid)
+                if w is None:
+                    return
+                w.open_starts.pop(task, None)
+                w.ends.append((t0, t1))
+                w.cpu_ns += cpu
+                if ok:
+                    w.tasks += 1
+                    self._done_in_step += 1
+                if w.current == task:
+                    w.current = w.current_since = None
+                if self.status == "starting":
+                    self.status = "running"
+            elif kind == "worker":
+                _, wid, pid, tid = msg
+                self.workers[wid] = _Worker(wid, pid, tid)
+                self._by_thread[(pid, tid)] = wid
+            elif kind == "hb":
+                self._latency.add(msg[2])
+                self._lat_window.extend(msg[2])
+            elif kind == "rss":
+                w = self.workers.get(msg[1])
+                if w is not None and msg[2] is not None:
+                    w.rss = max(w.rss or 0, msg[2])
+            elif kind == "hello":
+                self.hello = msg[1]
+            elif kind == "bad_input":
+                self.bad_input = msg[1]
+            elif kind == "end":
+                self.end = msg[1]
+
+    def on_tick(self, samples: list[ThreadSample], core: CoreSample | None) -> None:
+        now = time.monotonic_ns()
+        with self._lock:
+            self._pending.extend(samples)
+            if core is not None:
+                self._fold_core(core, samples)
+            self._fold(now - FOLD_LAG_NS)
+            self._roll_series(now)
+
+    def finish(self, status: str) -> None:
+        """The run is over and every message is in: fold what is left."""
+        with self._lock:
+            self.ended_ns = self.ended_ns or time.monotonic_ns()
+            self._fold(None)
+            self.status = status
+
+    # --- folding -------------------------------------------------------------------------
+
+    def _busy_fraction(self, w: _Worker, a: int, b: int) -> float:
+        covered = 0
+        for t0, t1 in w.ends:
+            if t1 > a and t0 < b:
+                covered += min(t1, b) - max(t0, a)
+        for t0 in w.open_starts.values():
+            if t0 < b:
+                covered += b - max(t0, a)
+        return min(1.0, covered / (b - a)) if b > a else 0.0
+
+    def _fold(self, horizon: int | None) -> None:
+        while self._pending and (horizon is None or self._pending[0].t_ns <= horizon):
+            s = self._pending.popleft()
+            w = self.workers.get(s.wid)
+            if w is None or s.dt_ns <= 0:
+                continue
+            f = self._busy_fraction(w, s.t_ns - s.dt_ns, s.t_ns)
+            w.samples += 1
+            w.sampled_ns += s.dt_ns
+            w.processor = s.processor
+            if s.shares is None:
+                w.time_ns["idle"] += (1 - f) * s.dt_ns
+                w.timeline.append("idle" if f < 0.5 else "n/a")
+                continue
+            shares = _with_idle(s.shares, f)
+            for k, v in shares.items():
+                w.time_ns[k] += v * s.dt_ns
+            w.timeline.append(max(shares, key=shares.__getitem__))
+
+    def _fold_core(self, core: CoreSample, samples: list[ThreadSample]) -> None:
+        best: dict[int, tuple[float, int]] = {}
+        for s in samples:
+            if s.processor is None or not s.shares:
+                continue
+            ran = s.shares.get("running", 0.0)
+            if ran > best.get(s.processor, (0.0, -1))[0]:
+                best[s.processor] = (ran, s.wid)
+        for cpu, busy in core.busy.items():
+            self.cores.setdefault(cpu, deque(maxlen=SERIES_LEN)).append(busy)
+            self._core_wid[cpu] = best[cpu][1] if cpu in best else None
+
+    def _roll_series(self, now: int) -> None:
+        if now - self._step_start < SERIES_STEP_NS:
+            return
+        span = (now - self._step_start) / 1e9
+        self._thr_series.append(self._done_in_step / span)
+        self._done_in_step = 0
+        if self._lat_window:
+            window = sorted(self._lat_window)
+            self._lat_series.append(window[int(0.99 * (len(window) - 1))] / 1000)
+            self._lat_window = []
+        self._step_start = now
+
+    # --- outputs -------------------------------------------------------------------------
+
+    def _states_of(self, w: _Worker) -> dict[str, float] | None:
+        if not w.sampled_ns or self.method.startswith("psutil") or self.method == "none":
+            return None
+        return {k: w.time_ns[k] / w.sampled_ns for k in STATES}
+
+    def _run_states(self) -> dict[str, float] | None:
+        total = sum(w.sampled_ns for w in self.workers.values())
+        if not total or self.method.startswith("psutil") or self.method == "none":
+            return None
+        return {k: sum(w.time_ns[k] for w in self.workers.values()) / total for k in STATES}
+
+    def _contention(self) -> float | None:
+        states = self._run_states()
+        if states is None:
+            return None
+        busy = sum(states[k] for k in BUSY)
+        return states["gil_wait"] / busy if busy > 0 else None
+
+    def wall_s(self) -> float:
+        if self.end and self.end.get("wall_s") is not None:
+            return self.end["wall_s"]
+        end = self.ended_ns or time.monotonic_ns()
+        return (end - self.started_ns) / 1e9
+
+    def cpu_s(self) -> float:
+        return sum(w.cpu_ns for w in self.workers.values()) / 1e9
+
+    def snapshot(self) -> RunSnapshot:
+        with self._lock:
+            workers = tuple(
+                WorkerView(
+                    wid=w.wid,
+                    pid=w.pid,
+                    tid=w.tid,
+                    tasks=w.tasks,
+                    cpu_s=w.cpu_ns / 1e9,
+                    rss_bytes=w.rss,
+                    current_task=w.current,
+                    states=self._states_of(w),
+                    timeline=tuple(w.timeline),
+                    processor=w.processor,
+                )
+                for w in sorted(self.workers.values(), key=lambda w: w.wid)
+            )
+            cores = tuple(
+                CoreView(cpu, hist[-1] if hist else 0.0, self._core_wid.get(cpu), tuple(hist))
+                for cpu, hist in sorted(self.cores.items())
+            )
+            wall = self.wall_s()
+            cpu = self.cpu_s()
+            done = sum(w.tasks for w in self.workers.values())
+            return RunSnapshot(
+                workload=self.spec.workload,
+                pool=self.spec.pool,
+                workers_requested=self.spec.workers,
+                tasks_total=self.spec.tasks,
+                size=self.spec.size,
+                status=self.status,
+                elapsed_s=wall,
+                tasks_done=done,
+                workers=workers,
+                cores=cores,
+                states=self._run_states(),
+                gil_contention=self._contention(),
+                gil_samples=sum(w.samples for w in self.workers.values()),
+                method=self.method,
+                latency_p50_ms=self._latency.percentile(0.5),
+                latency_p99_ms=self._latency.percentile(0.99),
+                latency_series=tuple(self._lat_series),
+                throughput_series=tuple(self._thr_series),
+                cpu_s=cpu,
+                parallelism=cpu / wall if wall > 0 else None,
+                error=self.error(),
+                outcome=(self.end or {}).get("outcome"),
+                sample_hz=self.sample_hz,
+            )
+
+    def error(self) -> str | None:
+        if self.fatal:
+            return self.fatal
+        return (self.end or {}).get("error")
+
+    def summary(self) -> dict[str, Any]:
+        """This run as the design's JSON ``runs[]`` entry (speedup filled in by the caller)."""
+        snap = self.snapshot()
+        end = self.end or {}
+        samples = snap.gil_samples
+        return {
+            "pool": snap.pool,
+            "pool_size": snap.workers_requested,
+            "workload": snap.workload,
+            "tasks": snap.tasks_total,
+            "tasks_done": snap.tasks_done,
+            "size": snap.size,
+            "start_method": self.spec.start_method,
+            "chunksize": self.spec.chunksize,
+            "switch_interval": self.spec.switch_interval,
+            "wall_s": _round(snap.elapsed_s),
+            "cpu_s": _round(snap.cpu_s),
+            "speedup": 1.0 if snap.pool == "serial" and not snap.error else None,
+            "parallelism": _round(snap.parallelism),
+            "gil": {
+                "contention": _round(snap.gil_contention),
+                "method": self.method,
+                "samples": samples,
+                "sample_hz": _round(self.sample_hz),
+            },
+            "latency_ms": {
+                "p50": _round(snap.latency_p50_ms),
+                "p99": _round(snap.latency_p99_ms),
+                "method": "heartbeat: 1 ms sleeps, lateness of each wake-up"
+                if self._latency.n
+                else None,
+                "samples": self._latency.n,
+            },
+            "states": _round_dict(snap.states) if snap.states else dict.fromkeys(STATES),
+            "workers": [
+                {
+                    "id": w.wid,
+                    "pid": w.pid,
+                    "tid": w.tid,
+                    "tasks": w.tasks,
+                    "cpu_s": _round(w.cpu_s),
+                    "rss_bytes": w.rss_bytes,
+                    "states": _round_dict(w.states) if w.states else dict.fromkeys(STATES),
+                }
+                for w in snap.workers
+            ],
+            "pickle": end.get("pickle"),
+            "outcome": snap.outcome,
+            "error": snap.error,
+        }
+
+
+def _with_idle(shares: dict[str, float], busy: float) -> dict[str, float]:
+    """Scale a sample's shares to the part of the interval the worker had a task."""
+    out = dict.fromkeys(STATES, 0.0)
+    out["idle"] = 1.0 - busy
+    if busy <= 0:
+        return out
+    run = min(shares.get("running", 0.0), busy)
+    rq = min(shares.get("runnable", 0.0), busy - run)
+    rest = busy - run - rq
+    blocked = sum(shares.get(k, 0.0) for k in BLOCKED)
+    if blocked > 0:
+        for k in BLOCKED:
+            out[k] = rest * shares.get(k, 0.0) / blocked
+    elif run + rq > 0:  # it was on a CPU all along: stretch that over the busy part
+        scale = busy / (run + rq)
+        run, rq = run * scale, rq * scale
+    else:
+        out["lock_wait"] = rest
+    out["running"], out["runnable"] = run, rq
+    return out
+
+
+def _round(x: float | None, nd: int = 4) -> float | None:
+    return None if x is None else round(x, nd)
+
+
+def _round_dict(d: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 4) for k, v in d.items()}

@@ -1,0 +1,197 @@
+"""Facts about this machine and interpreter: cores, quota, Python build, pool kinds.
+
+Read by ``gilviz doctor``, stamped into every JSON report, and used by the runner launcher
+to decide which pool kinds exist. Nothing here measures a run.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import platform
+import subprocess
+import sys
+import sysconfig
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+POOL_KINDS: tuple[str, ...] = ("serial", "thread", "process", "interpreter", "free-threaded")
+
+
+def cores_logical() -> int:
+    return os.cpu_count() or 1
+
+
+def usable_cpus() -> list[int]:
+    """CPU numbers this process may run on (affinity), sorted; all CPUs where unsupported."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return list(range(cores_logical()))
+
+
+def cgroup_cpu_limit(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """CPUs granted by the cgroup quota (v2 ``cpu.max`` or v1 cfs files), None if unlimited."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        if quota != "max":
+            return int(quota) / int(period)
+        return None
+    except (OSError, ValueError):
+        pass
+    try:
+        quota_us = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+        if quota_us > 0 and period_us > 0:
+            return quota_us / period_us
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def cores_usable() -> int:
+    """Cores work can really use: affinity, capped by the cgroup quota (rounded down, >= 1)."""
+    n = len(usable_cpus())
+    limit = cgroup_cpu_limit()
+    if limit is not None:
+        n = min(n, max(1, int(limit)))
+    return n
+
+
+def machine_info() -> dict:
+    return {
+        "cores_logical": cores_logical(),
+        "cores_usable": cores_usable(),
+        "cgroup_cpu_limit": cgroup_cpu_limit(),
+    }
+
+
+def gil_enabled() -> bool:
+    """False only on a free-threaded build running with the GIL off."""
+    probe = getattr(sys, "_is_gil_enabled", None)
+    return True if probe is None else bool(probe())
+
+
+def python_info() -> dict:
+    return {
+        "version": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "gil_enabled": gil_enabled(),
+    }
+
+
+def proc_sampling_readable() -> tuple[bool, str]:
+    """Whether per-thread /proc sampling works here, and why not when it does not."""
+    tid = threading.get_native_id()
+    base = Path(f"/proc/{os.getpid()}/task/{tid}")
+    for name in ("stat", "schedstat", "syscall"):
+        try:
+            (base / name).read_bytes()
+        except OSError as exc:
+            return False, f"{base / name}: {exc.strerror or exc}"
+    return True, "/proc/PID/task/TID/{stat,schedstat,syscall} readable"
+
+
+@dataclass(frozen=True)
+class InterpreterInfo:
+    """What an interpreter (this one or ``--python``) offers the runner."""
+
+    executable: str
+    version: str
+    implementation: str
+    gil_enabled: bool
+    free_threaded_build: bool
+    start_methods: list[str]
+    has_interpreter_pool: bool
+    shared_libpython: bool
+    pools: dict[str, str | None] = field(default_factory=dict)  # kind -> None or why not
+
+    def available_pools(self) -> list[str]:
+        return [k for k in POOL_KINDS if self.pools.get(k) is None]
+
+
+def _probe_self() -> dict:
+    """Runs inside the interpreter being probed (also via ``python -c``): stdlib only."""
+    import concurrent.futures as cf
+    import multiprocessing as mp
+    import platform as pf
+    import sys as _sys
+    import sysconfig as sc
+
+    gil = getattr(_sys, "_is_gil_enabled", None)
+    return {
+        "executable": _sys.executable,
+        "version": pf.python_version(),
+        "implementation": pf.python_implementation(),
+        "gil_enabled": True if gil is None else bool(gil()),
+        "free_threaded_build": bool(sc.get_config_var("Py_GIL_DISABLED")),
+        "start_methods": mp.get_all_start_methods(),
+        "has_interpreter_pool": hasattr(cf, "InterpreterPoolExecutor"),
+        "shared_libpython": bool(sc.get_config_var("Py_ENABLE_SHARED")),
+    }
+
+
+def _pool_availability(raw: dict) -> dict[str, str | None]:
+    pools: dict[str, str | None] = {"serial": None, "thread": None, "process": None}
+    if raw["has_interpreter_pool"]:
+        pools["interpreter"] = None
+    else:
+        pools["interpreter"] = (
+            f"Python {raw['version']} has no concurrent.futures.InterpreterPoolExecutor "
+            "(added in 3.14)"
+        )
+    if raw["free_threaded_build"] and not raw["gil_enabled"]:
+        pools["free-threaded"] = None
+    elif raw["free_threaded_build"]:
+        pools["free-threaded"] = "free-threaded build, but the GIL is enabled (PYTHON_GIL=1?)"
+    else:
+        pools["free-threaded"] = (
+            f"{raw['executable']} is not a free-threaded build; pass --python with a "
+            "python3.13t or newer"
+        )
+    return pools
+
+
+def interpreter_info(python: str | None = None) -> InterpreterInfo:
+    """Probe this interpreter, or another one by running it (raises OSError/ValueError)."""
+    if python is None or os.path.realpath(python) == os.path.realpath(sys.executable):
+        raw = _probe_self()
+    else:
+        import inspect
+
+        src = inspect.getsource(_probe_self) + "\nimport json\nprint(json.dumps(_probe_self()))\n"
+        out = subprocess.run(
+            [python, "-I", "-c", src], capture_output=True, text=True, timeout=30, check=False
+        )
+        if out.returncode != 0:
+            last = (out.stderr.strip().splitlines() or ["no output"])[-1]
+            raise ValueError(f"{python} failed to start: {last}")
+        raw = json.loads(out.stdout)
+    return InterpreterInfo(**raw, pools=_pool_availability(raw))
+
+
+def doctor_report(python: str | None = None) -> dict:
+    info = interpreter_info(python)
+    ok, why = proc_sampling_readable()
+    return {
+        "machine": {
+            **machine_info(),
+            "usable_cpus": usable_cpus(),
+            "platform": sys.platform,
+        },
+        "python": {
+            **{k: v for k, v in asdict(info).items() if k != "pools"},
+            "build": sysconfig.get_config_var("CONFIG_ARGS") if python is None else None,
+        },
+        "sampling": {
+            "proc_task_readable": ok,
+            "detail": why,
+            "method": "/proc sampling" if ok else "psutil (per-thread CPU only)",
+        },
+        "start_methods": info.start_methods,
+        "default_start_method": multiprocessing.get_start_method(allow_none=True)
+        or multiprocessing.get_context().get_start_method(),
+        "pools": {k: ("available" if v is None else f"unavailable: {v}") for k, v in info.pools.items()},
+    }

@@ -1,0 +1,116 @@
+"""Turns finished runs into what the headless CLI prints: the design's JSON document, a
+short readable summary of one run, and the comparison table of several.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gilviz
+from gilviz.core import platform as gplatform
+
+
+def document(runs: list[dict[str, Any]], python: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The one JSON object ``--json`` prints."""
+    return {
+        "gilviz": gilviz.__version__,
+        "python": python or gplatform.python_info(),
+        "machine": gplatform.machine_info(),
+        "runs": runs,
+    }
+
+
+def fill_speedups(runs: list[dict[str, Any]]) -> None:
+    """Speedup of each run against the serial run of the same workload, when there is one."""
+    base = next((r for r in runs if r["pool"] == "serial" and not r["error"]), None)
+    if base is None or not base["wall_s"]:
+        return
+    for r in runs:
+        if not r["error"] and r["wall_s"]:
+            r["speedup"] = round(base["wall_s"] / r["wall_s"], 3)
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.0f}%"
+
+
+def _num(x: float | None, fmt: str = "{:.2f}", unit: str = "") -> str:
+    return "n/a" if x is None else fmt.format(x) + unit
+
+
+def _mib(n: int | None) -> str:
+    return "n/a" if n is None else f"{n / 2**20:.0f} MiB"
+
+
+def run_text(run: dict[str, Any]) -> str:
+    """A few lines on one run."""
+    gil = run["gil"]
+    lat = run["latency_ms"]
+    states = run["states"]
+    lines = [
+        f"{run['workload']} on a {run['pool']} pool of {run['pool_size']}, "
+        f"{run['tasks_done']}/{run['tasks']} tasks, size {run['size']:,}",
+        f"  wall {run['wall_s']:.3f} s   cpu {run['cpu_s']:.3f} s   "
+        f"parallelism {_num(run['parallelism'])} (cpu/wall)   "
+        f"speedup {_num(run['speedup'], '{:.2f}', 'x')}",
+        f"  GIL contention {_pct(gil['contention'])} "
+        f"({gil['method']}, {gil['samples']:,} samples)   "
+        f"heartbeat latency p50 {_num(lat['p50'], '{:.2f}', ' ms')} "
+        f"p99 {_num(lat['p99'], '{:.2f}', ' ms')}",
+        "  states: " + "  ".join(f"{k} {_pct(v)}" for k, v in states.items()),
+    ]
+    for w in run["workers"]:
+        lines.append(
+            f"    worker {w['id']}: pid {w['pid']} tid {w['tid']}  {w['tasks']} tasks  "
+            f"cpu {w['cpu_s']:.3f} s  rss {_mib(w['rss_bytes'])}"
+        )
+    if run.get("pickle"):
+        p = run["pickle"]
+        lines.append(
+            f"  pickling: arguments {p['args_bytes'] / 2**20:.1f} MiB in {p['args_s']:.3f} s, "
+            f"results {p['results_bytes'] / 2**20:.1f} MiB in {p['results_s']:.3f} s"
+        )
+    if run.get("outcome"):
+        lines.append("  outcome: " + ", ".join(f"{k} {v}" for k, v in run["outcome"].items()))
+    if run["error"]:
+        lines.append(f"  error: {run['error']}")
+    return "\n".join(lines)
+
+
+def compare_table(runs: list[dict[str, Any]]) -> str:
+    """One row per run, then a one-line verdict."""
+    header = f"{'pool':<14}{'workers':>8}{'wall s':>9}{'speedup':>9}{'cpu/wall':>10}{'GIL wait':>10}  per-worker cpu s"
+    rows = [header, "-" * len(header)]
+    for r in runs:
+        per_worker = " ".join(f"{w['cpu_s']:.2f}" for w in r["workers"]) or "-"
+        if r["error"]:
+            rows.append(f"{r['pool']:<14}{r['pool_size']:>8}  error: {r['error']}")
+            continue
+        rows.append(
+            f"{r['pool']:<14}{r['pool_size']:>8}{r['wall_s']:>9.3f}"
+            f"{_num(r['speedup'], '{:.2f}x'):>9}{_num(r['parallelism']):>10}"
+            f"{_pct(r['gil']['contention']):>10}  {per_worker}"
+        )
+    verdict = verdict_line(runs)
+    if verdict:
+        rows += ["", verdict]
+    return "\n".join(rows)
+
+
+def verdict_line(runs: list[dict[str, Any]]) -> str | None:
+    """Which pool won, and the measured reason, in one line."""
+    ok = [r for r in runs if not r["error"] and r["wall_s"]]
+    if len(ok) < 2:
+        return None
+    best = min(ok, key=lambda r: r["wall_s"])
+    others = [r for r in ok if r is not best]
+    runner_up = min(others, key=lambda r: r["wall_s"])
+    ratio = runner_up["wall_s"] / best["wall_s"]
+    why = []
+    thread = next((r for r in ok if r["pool"] == "thread"), None)
+    if thread and thread["gil"]["contention"] is not None:
+        why.append(f"GIL contention {_pct(thread['gil']['contention'])} on threads")
+    if thread and thread["states"].get("io_wait"):
+        why.append(f"threads waiting for I/O {_pct(thread['states']['io_wait'])}")
+    reason = f": {', '.join(why)}" if why else ""
+    return f"{best['pool']} fastest, {ratio:.2f}x faster than {runner_up['pool']}{reason}"

@@ -1,0 +1,565 @@
+"""The runner: a child process of gilviz that hosts the pool and runs the tasks.
+
+    gilviz ──spec (stdin, first line)──> runner ──submit──> pool (serial | thread | process)
+      ^  <──control (stdin: stop, switch)──┘ │                 │
+      └──── messages (JSON lines on EVENT_FD, batched every 50 ms) <── task events, heartbeat
+
+Workers never run in the gilviz process, so the UI neither slows the work nor takes part in
+its GIL contention. The runner is started as ``python -m gilviz.core.runner EVENT_FD`` (any
+interpreter that can import this package: ``--python``), imports only the stdlib and
+``gilviz.core.workloads``/``heartbeat``, and ends itself when gilviz goes away (stdin EOF,
+PR_SET_PDEATHSIG). Process-pool workers watch their parent the same way.
+
+Messages (one JSON array per line):
+    ["hello", {pid, python, gil_enabled, executable}]
+    ["bad_input", message]                 the workload could not be resolved (gilviz exits 2)
+    ["worker", wid, pid, tid]              a worker thread seen for the first time
+    ["s", wid, task, t0_ns]                task start (monotonic ns; best effort for processes)
+    ["e", wid, task, t0_ns, t1_ns, cpu_ns, ok]   task end, authoritative
+    ["hb", pid, [lateness_us, ...]]        heartbeat batch
+    ["rss", wid, bytes]                    peak RSS of a worker's process
+    ["end", {wall_s, tasks_done, error, pickle, outcome}]
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import multiprocessing
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+from gilviz.core import workloads
+from gilviz.core.heartbeat import Heartbeat
+
+FLUSH_S = 0.05
+STOP_GRACE_S = 1.0
+PROCESS_START_EVERY_NS = 20_000_000  # process workers send live starts at most every 20 ms
+
+
+def set_pdeathsig(sig: int = signal.SIGKILL) -> None:
+    """Ask Linux to send us ``sig`` when our parent dies (no-op elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(sig), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _peak_rss() -> int | None:
+    try:
+        import resource
+    except ImportError:
+        return None
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kib if sys.platform == "darwin" else kib * 1024
+
+
+class Emitter:
+    """Thread-safe, batched writer of messages to gilviz."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._lock = threading.Lock()
+        self._buf: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="gilviz-emitter", daemon=True)
+        self._thread.start()
+
+    def send(self, *msg: Any) -> None:
+        # The hot path (a worker thread finishing a task) only appends; encoding happens in
+        # the flusher, batched, so tiny tasks pay as little as possible.
+        with self._lock:
+            self._buf.append(msg)
+
+    def flush(self) -> None:
+        with self._lock:
+            msgs, self._buf = self._buf, []
+        if not msgs:
+            return
+        data = "".join(json.dumps(m, separators=(",", ":")) + "\n" for m in msgs).encode()
+        try:
+            while data:
+                data = data[os.write(self._fd, data) :]
+        except OSError:  # gilviz is gone: nothing to tell anyone
+            os._exit(0)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(FLUSH_S):
+            self.flush()
+
+    def close(self) -> None:
+        self._stop.set()
+        self.flush()
+
+
+class Workers:
+    """Maps (pid, tid) to gilviz's worker ids, announcing each new one."""
+
+    def __init__(self, emit: Emitter) -> None:
+        self._emit = emit
+        self._ids: dict[tuple[int, int], int] = {}
+        self._lock = threading.Lock()
+
+    def wid(self, pid: int, tid: int) -> int:
+        key = (pid, tid)
+        wid = self._ids.get(key)
+        if wid is None:
+            with self._lock:
+                wid = self._ids.get(key)
+                if wid is None:
+                    wid = self._ids[key] = len(self._ids)
+                    self._emit.send("worker", wid, pid, tid)
+        return wid
+
+    def pids(self) -> set[int]:
+        return {pid for pid, _ in self._ids}
+
+
+# --- code that runs in process-pool workers ----------------------------------------------
+
+_w: dict[str, Any] = {}
+
+
+def _proc_init(
+    queue: Any,
+    cancel: Any,
+    workload: str,
+    params: dict[str, Any],
+    heartbeat: bool,
+    switch_interval: float | None,
+) -> None:
+    set_pdeathsig()
+    parent = os.getppid()
+    _w.update(queue=queue, workload=workload, last_send=0, pending=None)
+    workloads.params.update(params)
+    if switch_interval is not None:
+        sys.setswitchinterval(switch_interval)
+
+    def watch() -> None:
+        # Ends the worker when the run is stopped (cooperatively) or its parent is gone, and
+        # sends a task start that _proc_task held back, so a long task never looks idle.
+        while True:
+            if cancel.wait(0.05):
+                workloads.request_cancel()
+            if os.getppid() != parent:
+                os._exit(1)
+            pending = _w["pending"]
+            if pending is not None and time.monotonic_ns() - pending[4] >= PROCESS_START_EVERY_NS:
+                _w["pending"] = None
+                _w["last_send"] = time.monotonic_ns()
+                queue.put(pending)
+
+    threading.Thread(target=watch, name="gilviz-watch", daemon=True).start()
+    if heartbeat:
+        pid = os.getpid()
+        Heartbeat(lambda batch: queue.put(("hb", pid, batch))).start()
+
+
+def _proc_task(index: int, blob: bytes) -> tuple:
+    pid, tid = os.getpid(), threading.get_native_id()
+    t0 = time.monotonic_ns()
+    start = ("s", pid, tid, index, t0)
+    if t0 - _w["last_send"] >= PROCESS_START_EVERY_NS:
+        _w["last_send"] = t0
+        _w["pending"] = None
+        _w["queue"].put(start)
+    else:
+        _w["pending"] = start
+    c0 = time.thread_time_ns()
+    p0 = time.perf_counter_ns()
+    arg = pickle.loads(blob)
+    unpickle_ns = time.perf_counter_ns() - p0
+    fn = workloads.resolve(_w["workload"])
+    result = fn(arg)
+    p1 = time.perf_counter_ns()
+    out = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    pickle_ns = time.perf_counter_ns() - p1
+    cpu = time.thread_time_ns() - c0
+    if _w["pending"] is start:  # it ended before the watcher sent it: the end says it all
+        _w["pending"] = None
+    return pid, tid, index, t0, time.monotonic_ns(), cpu, unpickle_ns, pickle_ns, _peak_rss(), out
+
+
+# --- the runner itself -------------------------------------------------------------------
+
+
+class Runner:
+    def __init__(self, spec: dict[str, Any], emit: Emitter) -> None:
+        self.spec = spec
+        self.emit = emit
+        self.workers = Workers(emit)
+        self.stop_requested = threading.Event()
+        self.results: list[Any] = []
+        self.error: str | None = None
+        self.done = 0
+        self.pickle = {"args_bytes": 0, "args_s": 0.0, "results_bytes": 0, "results_s": 0.0}
+        self.executor: cf.Executor | None = None
+        self.cancel_event: Any = None
+        self.killed = False
+        self.fn = workloads.resolve(spec["workload"])
+        builtin = workloads.describe(spec["workload"])
+        make_arg = builtin.make_arg if builtin and builtin.make_arg else None
+        self.arg = make_arg(spec["size"]) if make_arg else spec["size"]
+        self.summarize = builtin.summarize if builtin else None
+
+    # Tasks run in this process (serial, thread, free-threaded pools).
+    def _local_task(self, index: int) -> Any:
+        pid, tid = os.getpid(), threading.get_native_id()
+        wid = self.workers.wid(pid, tid)
+        t0 = time.monotonic_ns()
+        self.emit.send("s", wid, index, t0)
+        c0 = time.thread_time_ns()
+        ok = False
+        try:
+            result = self.fn(self.arg)
+            ok = True
+            return result
+        finally:
+            self.emit.send(
+                "e", wid, index, t0, time.monotonic_ns(), time.thread_time_ns() - c0, ok
+            )
+
+    def request_stop(self) -> None:
+        self.stop_requested.set()
+        workloads.request_cancel()
+        if self.cancel_event is not None:
+            self.cancel_event.set()
+
+    def run(self) -> None:
+        pool = self.spec["pool"]
+        t0 = time.monotonic_ns()
+        try:
+            if pool == "serial":
+                self._run_serial()
+            elif pool in ("thread", "free-threaded"):
+                self._run_pool(cf.ThreadPoolExecutor(self.spec["workers"], "gilviz-worker"))
+            elif pool == "process":
+                self._run_process()
+            elif pool == "interpreter":
+                self._run_interpreter()
+            else:
+                self.error = f"unknown pool {pool!r}"
+        except BaseException as exc:  # the run failed; report it rather than die silently
+            self.error = self.error or f"{type(exc).__name__}: {exc}"
+        wall_s = (time.monotonic_ns() - t0) / 1e9
+        if self.stop_requested.is_set() and self.error is None and self.done < self.spec["tasks"]:
+            self.error = "stopped"
+        outcome = None
+        if self.summarize is not None and self.error is None:
+            try:
+                outcome = self.summarize(self.results, self.spec["tasks"], self.spec["size"])
+            except Exception as exc:
+                outcome = {"error": f"{type(exc).__name__}: {exc}"}
+        if pool in ("serial", "thread", "free-threaded"):
+            rss = _peak_rss()
+            for wid in range(len(self.workers._ids)):
+                self.emit.send("rss", wid, rss)
+        self.emit.send(
+            "end",
+            {
+                "wall_s": wall_s,
+                "tasks_done": self.done,
+                "error": self.error,
+                "pickle": self.pickle if pool == "process" else None,
+                "outcome": outcome,
+            },
+        )
+
+    def _keep(self, result: Any) -> None:
+        self.done += 1
+        if self.summarize is not None:
+            self.results.append(result)
+
+    def _run_serial(self) -> None:
+        for index in range(self.spec["tasks"]):
+            if self.stop_requested.is_set():
+                return
+            try:
+                self._keep(self._local_task(index))
+            except workloads.Cancelled:
+                return
+            except Exception as exc:
+                self.error = _task_error(index, exc)
+                return
+
+    def _collect(self, futures: dict[cf.Future, int], on_result) -> None:
+        pending = set(futures)
+        while pending:
+            done, pending = cf.wait(pending, timeout=0.1, return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                if fut.cancelled():
+                    continue
+                exc = fut.exception()
+                if exc is None:
+                    on_result(fut.result())
+                    continue
+                if isinstance(exc, workloads.Cancelled):
+                    continue
+                if self.error is None:
+                    self.error = self._describe_failure(futures[fut], exc)
+                self.request_stop()
+            if self.stop_requested.is_set():
+                for fut in pending:
+                    fut.cancel()
+                self._wait_running(pending)
+                return
+
+    def _wait_running(self, pending: set[cf.Future]) -> None:
+        running = [f for f in pending if not f.cancelled()]
+        done, not_done = cf.wait(running, timeout=STOP_GRACE_S)
+        if not_done:
+            self.killed = True
+            self._kill_workers()
+            if self.error is None or self.error == "stopped":
+                self.error = f"stopped: {len(not_done)} task(s) did not stop within {STOP_GRACE_S:g} s"
+
+    def _run_pool(self, executor: cf.Executor) -> None:
+        self.executor = executor
+        futures = {executor.submit(self._local_task, i): i for i in range(self.spec["tasks"])}
+        self._collect(futures, self._keep)
+        if self.stop_requested.is_set():
+            executor.shutdown(wait=False, cancel_futures=True)
+        else:
+            executor.shutdown(wait=True)
+
+    def _run_process(self) -> None:
+        ctx = multiprocessing.get_context(self.spec.get("start_method"))
+        queue = ctx.SimpleQueue()
+        self.cancel_event = ctx.Event()
+        forwarder = threading.Thread(
+            target=self._forward, args=(queue,), name="gilviz-forward", daemon=True
+        )
+        forwarder.start()
+        executor = cf.ProcessPoolExecutor(
+            self.spec["workers"],
+            mp_context=ctx,
+            initializer=_proc_init,
+            initargs=(
+                queue,
+                self.cancel_event,
+                self.spec["workload"],
+                self.spec["params"],
+                self.spec["heartbeat"],
+                self.spec["switch_interval"],
+            ),
+        )
+        self.executor = executor
+        blobs = self._pickled_args()
+        chunk = self.spec["chunksize"]
+        if chunk > 1:
+            self._run_mapped(executor, blobs, chunk)
+        else:
+            futures = {
+                executor.submit(_proc_task, i, blob): i for i, blob in enumerate(blobs)
+            }
+            self._collect(futures, self._on_proc_result)
+        broken = self.error is not None and "terminated abruptly" in self.error
+        executor.shutdown(wait=not self.stop_requested.is_set() or broken, cancel_futures=True)
+        if not self.killed:  # a killed worker may hold the queue's lock
+            queue.put(None)
+            forwarder.join(timeout=1)
+
+    def _pickled_args(self):
+        # Pickled here (timed) and unpickled in the worker (timed): the executor then only
+        # copies bytes, so the pickling cost of arguments is measured, not paid twice.
+        for _ in range(self.spec["tasks"]):
+            p0 = time.perf_counter_ns()
+            blob = pickle.dumps(self.arg, protocol=pickle.HIGHEST_PROTOCOL)
+            self.pickle["args_s"] += (time.perf_counter_ns() - p0) / 1e9
+            self.pickle["args_bytes"] += len(blob)
+            yield blob
+
+    def _run_mapped(self, executor: cf.ProcessPoolExecutor, blobs, chunk: int) -> None:
+        it = executor.map(_proc_task, range(self.spec["tasks"]), blobs, chunksize=chunk)
+        # map() gives no per-chunk futures to poll; a stop cancels its pending chunks via
+        # the control thread's shutdown(cancel_futures=True).
+        try:
+            for out in it:
+                self._on_proc_result(out)
+                if self.stop_requested.is_set():
+                    break
+        except workloads.Cancelled:
+            pass
+        except Exception as exc:
+            self.error = self._describe_failure(None, exc)
+
+    def _on_proc_result(self, out: tuple) -> None:
+        pid, tid, index, t0, t1, cpu, unpickle_ns, pickle_ns, rss, blob = out
+        wid = self.workers.wid(pid, tid)
+        self.emit.send("e", wid, index, t0, t1, cpu, True)
+        if rss is not None:
+            self.emit.send("rss", wid, rss)
+        p0 = time.perf_counter_ns()
+        result = pickle.loads(blob)
+        self.pickle["results_s"] += (time.perf_counter_ns() - p0 + pickle_ns) / 1e9
+        self.pickle["args_s"] += unpickle_ns / 1e9
+        self.pickle["results_bytes"] += len(blob)
+        self._keep(result)
+
+    def _forward(self, queue: Any) -> None:
+        while True:
+            try:
+                item = queue.get()
+            except (EOFError, OSError):
+                return
+            if item is None:
+                return
+            if item[0] == "s":
+                _, pid, tid, index, t0 = item
+                self.emit.send("s", self.workers.wid(pid, tid), index, t0)
+            elif item[0] == "hb":
+                self.emit.send("hb", item[1], item[2])
+
+    def _run_interpreter(self) -> None:
+        executor_cls = getattr(cf, "InterpreterPoolExecutor", None)
+        if executor_cls is None:
+            self.error = "this Python has no InterpreterPoolExecutor (3.14+)"
+            return
+        self._run_pool(executor_cls(self.spec["workers"]))
+
+    def _describe_failure(self, index: int | None, exc: BaseException) -> str:
+        if isinstance(exc, cf.process.BrokenProcessPool):
+            codes = self._worker_exitcodes()
+            how = ", ".join(_exit_text(c) for c in codes if c) or "unknown cause"
+            return (
+                "a process-pool worker terminated abruptly "
+                f"({how}); the pool is broken, gilviz survives and the next run works"
+            )
+        return _task_error(index, exc)
+
+    def _worker_exitcodes(self) -> list[int | None]:
+        procs = getattr(self.executor, "_processes", None) or {}
+        codes = []
+        for proc in list(procs.values()):
+            proc.join(timeout=0.2)
+            codes.append(proc.exitcode)
+        return codes
+
+    def _kill_workers(self) -> None:
+        procs = getattr(self.executor, "_processes", None) or {}
+        for proc in list(procs.values()):
+            try:
+                proc.kill()
+            except (OSError, AttributeError, ValueError):
+                pass
+
+
+def _exit_text(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def _task_error(index: int | None, exc: BaseException) -> str:
+    where = f"task {index}" if index is not None else "a task"
+    msg = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{where} raised {type(exc).__name__}" + (f": {msg}" if msg else "")
+
+
+def _lines(fd: int):
+    """Lines from a raw fd. No buffered file object: a fork while its lock is held (our
+    reader thread blocks in it) would leave the forked worker's copy locked forever."""
+    pending = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            if pending:
+                yield pending.decode()
+            return
+        pending += chunk
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            yield line.decode()
+
+
+def _control(runner: Runner, lines) -> None:
+    """Reads gilviz's commands; EOF means gilviz is gone, so end everything now."""
+    for line in lines:
+        cmd = line.split()
+        if not cmd:
+            continue
+        if cmd[0] == "stop":
+            runner.request_stop()
+        elif cmd[0] == "switch" and len(cmd) == 2:
+            try:
+                sys.setswitchinterval(float(cmd[1]))
+            except ValueError:
+                pass
+    runner._kill_workers()
+    os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    fd = int(argv[0])
+    parent = int(os.environ.get("GILVIZ_PARENT_PID", "0"))
+    if os.environ.get("GILVIZ_PDEATHSIG") == "1":
+        set_pdeathsig()
+    if parent and os.getppid() != parent:  # gilviz died before we could ask
+        return 0
+    # Ctrl-C in the terminal is gilviz's to handle; it tells us to stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    emit = Emitter(fd)
+    control_fd = os.dup(0)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    lines = _lines(control_fd)
+    spec = json.loads(next(lines))
+    emit.send(
+        "hello",
+        {
+            "pid": os.getpid(),
+            "executable": sys.executable,
+            "python": {
+                "version": sys.version.split()[0],
+                "implementation": sys.implementation.name,
+                "gil_enabled": bool(getattr(sys, "_is_gil_enabled", lambda: True)()),
+            },
+        },
+    )
+    workloads.params.update(spec.get("params") or {})
+    if spec.get("switch_interval") is not None:
+        sys.setswitchinterval(spec["switch_interval"])
+    try:
+        runner = Runner(spec, emit)
+    except ValueError as exc:
+        emit.send("bad_input", str(exc))
+        emit.close()
+        return 0
+    threading.Thread(target=_control, args=(runner, lines), name="gilviz-control", daemon=True).start()
+    beat = None
+    if spec.get("heartbeat") and spec["pool"] != "process":
+        pid = os.getpid()
+        beat = Heartbeat(lambda batch: emit.send("hb", pid, batch))
+        beat.start()
+    try:
+        runner.run()
+    except BaseException:
+        emit.send("end", {"wall_s": None, "tasks_done": runner.done, "error": traceback.format_exc(limit=1)})
+    if beat is not None:
+        beat.stop()
+    emit.close()
+    # Threads that never checked the cancel flag must not keep us alive.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

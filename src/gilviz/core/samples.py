@@ -1,0 +1,53 @@
+"""What the sampler hands the model: one record per worker thread and per core, per tick.
+
+These are the only types that cross from ``sampler`` to ``model``; both sides depend on
+this module and nothing else of each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: The states a worker can be in, in the order views draw them.
+STATES: tuple[str, ...] = ("running", "gil_wait", "io_wait", "lock_wait", "runnable", "idle")
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadRef:
+    """A worker thread to sample: worker id (gilviz's), process id, kernel thread id."""
+
+    wid: int
+    pid: int
+    tid: int
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadSample:
+    """How one worker thread spent the interval (t_ns - dt_ns, t_ns].
+
+    ``shares`` maps each of running / runnable / gil_wait / io_wait / lock_wait to a
+    fraction of the interval (they sum to 1). running and runnable come from schedstat
+    deltas; the blocked remainder is attributed by what the thread was blocked in when
+    sampled. ``idle`` is never set here: only the model knows whether a task was assigned.
+    ``shares`` is None when the platform cannot split states (the psutil fallback).
+    """
+
+    wid: int
+    t_ns: int
+    dt_ns: int
+    shares: dict[str, float] | None
+    state: str  # the dominant state of the interval, for timelines ("n/a" if unknown)
+    cpu_ns: int  # cumulative CPU time of the thread (utime+stime or schedstat run time)
+    processor: int | None  # the CPU the thread last ran on, None if unknown
+    letter: str  # kernel state letter (R, S, D, ...) or "?"
+    syscall: str | None  # e.g. "futex", "read", None when running or unknown
+    gil_holder: bool | None = None  # from the target's memory, None when not read
+
+
+@dataclass(frozen=True, slots=True)
+class CoreSample:
+    """Utilisation of each usable core over the interval, 0..1, indexed by CPU number."""
+
+    t_ns: int
+    dt_ns: int
+    busy: dict[int, float]

@@ -1,0 +1,265 @@
+"""One run, seen from gilviz: starts the runner child, reads its messages, samples its
+threads from outside, feeds the model, and ends everything cleanly.
+
+    RunSpec ─> Run.start() ─ Popen(python -m gilviz.core.runner) ─ messages ─> RunModel
+                              └─ SamplerLoop(/proc of the runner tree) ─ ticks ─┘
+
+Every child ends whatever ends gilviz: the runner gets PR_SET_PDEATHSIG (when started
+from the main thread, since Linux ties it to the creating thread) and exits on stdin EOF;
+process-pool workers watch their parent; :func:`stop_all` kills whatever is left and is
+called from gilviz's signal handlers and at exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gilviz
+from gilviz.core import platform as gplatform
+from gilviz.core.errors import BadInput
+from gilviz.core.model import RunModel
+from gilviz.core.samples import ThreadRef
+from gilviz.core.spec import RunSpec
+
+#: The folder that holds the ``gilviz`` package, put on the runner's PYTHONPATH so another
+#: interpreter (``--python``) imports this very runner.
+PACKAGE_ROOT = str(Path(gilviz.__file__).resolve().parent.parent)
+STOP_TIMEOUT_S = 2.0
+
+_live: weakref.WeakSet[Run] = weakref.WeakSet()
+
+
+def stop_all() -> None:
+    """Stop every live run now (signal handlers, atexit)."""
+    for run in list(_live):
+        run.kill()
+
+
+atexit.register(stop_all)
+
+
+def runner_env(python: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (PACKAGE_ROOT, env.get("PYTHONPATH")) if p
+    )
+    env["GILVIZ_PARENT_PID"] = str(os.getpid())
+    env["PYTHONUNBUFFERED"] = "1"
+    if threading.current_thread() is threading.main_thread():
+        env["GILVIZ_PDEATHSIG"] = "1"
+    else:
+        env.pop("GILVIZ_PDEATHSIG", None)
+    return env
+
+
+class Run:
+    """A run in progress. ``start()``, then ``wait()`` or ``stop()``; ``model`` is live."""
+
+    def __init__(
+        self,
+        spec: RunSpec,
+        sample_hz: float = 50.0,
+        force_fallback: bool = False,
+        log_path: str | None = None,
+        on_message: Callable[[list[Any]], None] | None = None,
+        on_tick: Callable[[list, Any], None] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.sample_hz = sample_hz
+        self.sampler = None
+        if sample_hz > 0:
+            from gilviz.core.sampler import make_sampler
+
+            self.sampler = make_sampler(force_fallback=force_fallback)
+        method = self.sampler.method if self.sampler is not None else "none"
+        self.model = RunModel(spec, method=method, usable_cpus=gplatform.usable_cpus())
+        self.log_path = log_path or os.path.join(
+            tempfile.gettempdir(), f"gilviz-runner-{os.getpid()}.log"
+        )
+        self._on_message = on_message
+        self._on_tick = on_tick
+        self.proc: subprocess.Popen | None = None
+        self._reader: threading.Thread | None = None
+        self._loop = None
+        self._done = threading.Event()
+        self._refs: list[ThreadRef] = []
+        self.worker_pids: set[int] = set()
+        self.stopping = False
+
+    # --- life cycle ----------------------------------------------------------------------
+
+    def start(self) -> Run:
+        python = self.spec.python or sys.executable
+        read_fd, write_fd = os.pipe()
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
+        try:
+            self.proc = subprocess.Popen(
+                [python, "-m", "gilviz.core.runner", str(write_fd)],
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=log,
+                pass_fds=(write_fd,),
+                env=runner_env(self.spec.python),
+                # Its own session: Ctrl-C and terminal hangups reach gilviz, which then
+                # stops the runner in order, instead of every process dying in a heap.
+                start_new_session=True,
+                close_fds=True,
+            )
+        except OSError as exc:
+            os.close(read_fd)
+            os.close(write_fd)
+            raise BadInput(f"cannot start the runner with {python}: {exc.strerror or exc}") from None
+        finally:
+            log.close()
+        os.close(write_fd)
+        _live.add(self)
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps(self.spec.to_json()) + "\n").encode())
+        self.proc.stdin.flush()
+        self._reader = threading.Thread(
+            target=self._read, args=(read_fd,), name="gilviz-reader", daemon=True
+        )
+        self._reader.start()
+        if self.sampler is not None:
+            from gilviz.core.sampler import SamplerLoop
+
+            self._loop = SamplerLoop(self.sampler, hz=self.sample_hz, on_tick=self._tick)
+            self._loop.start()
+        return self
+
+    def _read(self, fd: int) -> None:
+        with os.fdopen(fd, "rb", buffering=1 << 16) as stream:
+            for line in stream:
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    continue
+                if msg[0] == "worker":
+                    self._add_worker(msg)
+                self.model.on_message(msg)
+                if self._on_message is not None:
+                    self._on_message(msg)
+        self._finish()
+
+    def _add_worker(self, msg: list[Any]) -> None:
+        _, wid, pid, tid = msg
+        self._refs.append(ThreadRef(wid, pid, tid))
+        if self.proc is not None and pid != self.proc.pid:
+            self.worker_pids.add(pid)
+        if self.sampler is not None:
+            self.sampler.set_targets(list(self._refs))
+
+    def _tick(self, samples: list, core: Any) -> None:
+        self.model.on_tick(samples, core)
+        if self._on_tick is not None:
+            self._on_tick(samples, core)
+
+    def _finish(self) -> None:
+        assert self.proc is not None
+        try:
+            code = self.proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        if self._loop is not None:
+            self._loop.stop()
+            self.model.sample_hz = self._loop.achieved_hz
+        if self.sampler is not None:
+            self.sampler.close()
+        self._reap_workers()
+        status = "done"
+        if self.model.bad_input:
+            status = "failed"
+        elif self.model.end is None:
+            self.model.fatal = self._death_message(code)
+            status = "failed"
+        elif self.model.error():
+            status = "stopped" if self.model.error().startswith("stopped") else "failed"
+        self.model.finish(status)
+        _live.discard(self)
+        self._done.set()
+
+    def _death_message(self, code: int) -> str:
+        if self.stopping:
+            return "stopped: the runner was killed"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            where = (
+                "a thread pool shares one process: one crashing task kills every worker"
+                if self.spec.pool in ("thread", "free-threaded", "serial")
+                else "the runner died"
+            )
+            return f"the runner process was killed by {name} ({where})"
+        return f"the runner process exited with code {code} before finishing (log: {self.log_path})"
+
+    def _reap_workers(self) -> None:
+        # Process workers end themselves when the runner goes; this makes sure of it.
+        for pid in self.worker_pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def send(self, command: str) -> None:
+        """A control line to the runner ("stop", "switch 0.001")."""
+        if self.proc is None or self.proc.stdin is None:
+            return
+        try:
+            self.proc.stdin.write((command + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            pass
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Cancel pending tasks, let running ones stop; kill what does not within timeout."""
+        if self._done.is_set():
+            return
+        self.stopping = True
+        self.send("stop")
+        if not self._done.wait(timeout):
+            self.kill()
+            self._done.wait(timeout)
+
+    def kill(self) -> None:
+        self.stopping = True
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.proc.kill()
+            except OSError:
+                pass
+        self._reap_workers()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+
+def run_blocking(spec: RunSpec, **kwargs: Any) -> Run:
+    """Start a run and wait for it to end; raises BadInput if the runner refused it."""
+    run = Run(spec, **kwargs).start()
+    try:
+        while not run.wait(0.2):
+            pass
+    except BaseException:
+        run.stop()
+        raise
+    if run.model.bad_input:
+        raise BadInput(run.model.bad_input)
+    return run

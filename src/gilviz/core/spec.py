@@ -1,0 +1,143 @@
+"""What to run: a validated RunSpec, built from the command line or a preset.
+
+The gilviz process validates everything it can without executing user code (numbers, pool
+kinds, start methods, built-in names); the runner resolves ``module:function`` workloads and
+reports a failure to import as bad input.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from gilviz.core import workloads
+from gilviz.core.errors import BadInput
+
+POOLS: tuple[str, ...] = ("serial", "thread", "process", "interpreter", "free-threaded")
+MAX_WORKERS = 1024
+MAX_TASKS = 10_000_000
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of one workload on one pool; serialised as JSON to the runner."""
+
+    workload: str
+    pool: str = "process"
+    workers: int = 4
+    tasks: int = 4
+    size: int = 0
+    start_method: str | None = None  # process pools: fork, spawn or forkserver
+    chunksize: int = 1
+    switch_interval: float | None = None  # sys.setswitchinterval in the runner, seconds
+    heartbeat: bool = True
+    python: str | None = None  # run the runner under this interpreter
+    params: dict[str, Any] = field(default_factory=dict)  # e.g. the fetch server's URL
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunSpec:
+        return cls(**data)
+
+    def with_(self, **changes: Any) -> RunSpec:
+        return replace(self, **changes)
+
+
+def parse_int(text: str | int, what: str, lo: int, hi: int) -> int:
+    """An integer in [lo, hi] from user text, accepting 10_000 and 1e6; BadInput otherwise."""
+    if isinstance(text, bool):
+        raise BadInput(f"{what} must be a whole number, not {text!r}")
+    if isinstance(text, int):
+        value = text
+    else:
+        raw = str(text).strip().replace("_", "")
+        try:
+            value = int(raw)
+        except ValueError:
+            try:
+                as_float = float(raw)
+            except ValueError:
+                raise BadInput(f"{what} must be a whole number, not {text!r}") from None
+            if not as_float.is_integer():
+                raise BadInput(f"{what} must be a whole number, not {text!r}") from None
+            value = int(as_float)
+    if not lo <= value <= hi:
+        raise BadInput(f"{what} must be between {lo:,} and {hi:,}, not {value:,}")
+    return value
+
+
+def parse_float(text: str | float, what: str, lo: float, hi: float) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise BadInput(f"{what} must be a number, not {text!r}") from None
+    if not lo <= value <= hi or value != value:
+        raise BadInput(f"{what} must be between {lo:g} and {hi:g}, not {text!r}")
+    return value
+
+
+def build_spec(
+    workload: str,
+    pool: str = "process",
+    workers: str | int | None = None,
+    tasks: str | int | None = None,
+    size: str | int | None = None,
+    start_method: str | None = None,
+    chunksize: str | int | None = None,
+    switch_interval: str | float | None = None,
+    heartbeat: bool = True,
+    python: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> RunSpec:
+    """Validate user input into a RunSpec; raises BadInput with one readable line."""
+    builtin = workloads.describe(workload)
+    if builtin is None and not workloads.is_user_spec(workload):
+        raise BadInput(
+            f"unknown workload {workload!r}: use one of {', '.join(workloads.BUILTINS)}, "
+            "or module:function, or path/to/file.py:function"
+        )
+    if pool not in POOLS:
+        raise BadInput(f"unknown pool {pool!r}: use one of {', '.join(POOLS)}")
+    if start_method is not None:
+        methods = multiprocessing.get_all_start_methods()
+        if start_method not in methods:
+            raise BadInput(f"unknown start method {start_method!r}: use one of {', '.join(methods)}")
+        if pool != "process":
+            raise BadInput(f"--start-method applies to the process pool, not to {pool!r}")
+    default_workers = builtin.default_workers if builtin else 4
+    default_tasks = builtin.default_tasks if builtin else 4
+    n_workers = parse_int(
+        default_workers if workers is None else workers, "--workers", 1, MAX_WORKERS
+    )
+    n_tasks = parse_int(default_tasks if tasks is None else tasks, "--tasks", 1, MAX_TASKS)
+    if builtin is not None:
+        n_size = parse_int(
+            builtin.default_size if size is None else size,
+            f"--size ({builtin.size_unit})",
+            builtin.min_size,
+            builtin.max_size,
+        )
+    else:
+        n_size = parse_int(0 if size is None else size, "--size", -(2**62), 2**62)
+    n_chunk = parse_int(1 if chunksize is None else chunksize, "--chunksize", 1, MAX_TASKS)
+    interval = None
+    if switch_interval is not None:
+        interval = parse_float(switch_interval, "--switch-interval (seconds)", 1e-6, 1.0)
+    if pool == "serial":
+        n_workers = 1
+    return RunSpec(
+        workload=workload,
+        pool=pool,
+        workers=n_workers,
+        tasks=n_tasks,
+        size=n_size,
+        start_method=start_method,
+        chunksize=n_chunk,
+        switch_interval=interval,
+        heartbeat=heartbeat,
+        python=python,
+        params=dict(params or {}),
+    )

@@ -1,0 +1,353 @@
+"""The work gilviz races on pools: built-in workloads and the user's own functions.
+
+Each task is a call ``fn(size)`` made in a pool worker (a thread of the runner, or a process
+it started). Built-ins poll :func:`cancelled` often enough to stop within a second when a run
+is stopped. Resolution of ``module:function`` and ``path/file.py:function`` happens in the
+runner (never in the gilviz process, which must not execute the user's code).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+import threading
+import time
+import urllib.request
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_cancel = threading.Event()
+#: Settings of the current run (e.g. the fetch server's URL), set by the runner and by each
+#: process worker's initializer before any task runs.
+params: dict[str, Any] = {}
+
+
+class Cancelled(Exception):
+    """Raised inside a built-in workload when its run was stopped."""
+
+
+def cancelled() -> bool:
+    return _cancel.is_set()
+
+
+def request_cancel() -> None:
+    _cancel.set()
+
+
+def _check() -> None:
+    if _cancel.is_set():
+        raise Cancelled("run stopped")
+
+
+# --- built-in workloads --------------------------------------------------------------------
+
+
+def crunch(n: int) -> int:
+    """Pure-Python arithmetic: the sum of i*i for i < n. Holds the GIL all the time,
+    so threads take turns on one core while processes run side by side."""
+    total = 0
+    step = 200_000
+    for lo in range(0, n, step):
+        _check()
+        total += sum(i * i for i in range(lo, min(lo + step, n)))
+    return total
+
+
+def fetch(n_bytes: int) -> int:
+    """The seed's urlopen example against gilviz's local HTTP server (set delay per reply).
+    The thread blocks in recv with the GIL released, so threads overlap the waits."""
+    _check()
+    url = params.get("url")
+    if not url:
+        raise RuntimeError("fetch needs gilviz's local server (its URL was not set)")
+    with urllib.request.urlopen(f"{url}?bytes={n_bytes}", timeout=30) as reply:
+        return len(reply.read())
+
+
+def sleep(ms: int) -> int:
+    """time.sleep: a blocking wait that releases the GIL, like waiting for a disk or a peer."""
+    deadline = time.monotonic() + ms / 1000
+    while (left := deadline - time.monotonic()) > 0:
+        _check()
+        time.sleep(min(left, 0.05))
+    return ms
+
+
+_BUFFERS: dict[int, bytes] = {}
+
+
+def _buffer(mib: int) -> bytes:
+    # One pseudo-random buffer per process and size, built once: the task should time the
+    # hashing or compressing, not the making of its input.
+    buf = _BUFFERS.get(mib)
+    if buf is None:
+        block = hashlib.sha256(b"gilviz").digest() * (1 << 15)  # 1 MiB, repetitive enough
+        buf = _BUFFERS[mib] = block * mib
+    return buf
+
+
+def hash(mib: int) -> str:  # noqa: A001 - the workload's public name
+    """hashlib.sha256 over mib MiB: C code that releases the GIL on big buffers, so threads
+    scale on CPU work too, until they run out of cores."""
+    data = memoryview(_buffer(min(mib, 64)))
+    h = hashlib.sha256()
+    done = 0
+    chunk = 1 << 22
+    while done < mib << 20:
+        _check()
+        off = done % len(data)
+        h.update(data[off : off + chunk])
+        done += min(chunk, len(data) - off)
+    return h.hexdigest()
+
+
+def compress(mib: int) -> int:
+    """zlib.compress of mib MiB: another C library that drops the GIL while it works."""
+    data = _buffer(1)
+    out = 0
+    for _ in range(mib):
+        _check()
+        out += len(zlib.compress(data, 6))
+    return out
+
+
+def pickle_heavy(payload: list[int]) -> list[int]:
+    """Receives a list of size ints and returns one as big. The work is trivial; a process
+    pool pays to pickle the argument and the result through a pipe, a thread pool passes a
+    reference."""
+    _check()
+    return [x + 1 for x in payload]
+
+
+def _int_list(n: int) -> list[int]:
+    return list(range(n))
+
+
+def tiny(n: int) -> int:
+    """A task of a few microseconds: sum(range(n)). Per-task overhead dominates; a process
+    pool needs chunksize to amortise the round trips."""
+    return sum(range(n))
+
+
+COUNTER = 0
+
+
+def _touch() -> None:
+    # A call between read and write gives the interpreter a point to switch threads.
+    pass
+
+
+def shared_counter(n: int) -> dict[str, int]:
+    """n unsynchronised increments of a module-level counter. Threads share it and lose
+    updates; each process increments its own copy."""
+    global COUNTER
+    for i in range(n):
+        if i & 0xFFFF == 0:
+            _check()
+        value = COUNTER
+        _touch()
+        COUNTER = value + 1
+    return {"pid": os.getpid(), "counter": COUNTER}
+
+
+def _summarize_counter(results: list[Any], tasks: int, size: int) -> dict[str, Any]:
+    per_pid: dict[int, int] = {}
+    for r in results:
+        per_pid[r["pid"]] = max(per_pid.get(r["pid"], 0), r["counter"])
+    expected = tasks * size
+    if per_pid.keys() == {os.getpid()}:  # threads or serial: one counter, shared
+        final = COUNTER
+        return {
+            "expected": expected,
+            "final": final,
+            "lost_updates": expected - final,
+            "copies": 1,
+        }
+    return {
+        "expected": expected,
+        "final": COUNTER,  # the runner's own copy: nobody incremented it
+        "lost_updates": None,
+        "copies": len(per_pid),
+        "per_process": sorted(per_pid.values()),
+    }
+
+
+def segfault(ms: int) -> None:
+    """Sleeps ms, then dereferences a NULL pointer with ctypes: the interpreter running the
+    task dies. A thread pool loses its whole process; a process pool loses one worker."""
+    sleep(ms)
+    ctypes.string_at(0)
+
+
+# --- registry ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A built-in workload: its function and what its size means."""
+
+    name: str
+    fn: Callable[[int], Any]
+    size_unit: str
+    default_size: int
+    min_size: int
+    max_size: int
+    default_tasks: int = 4
+    default_workers: int = 4
+    needs_server: bool = False
+    summarize: Callable[[list[Any], int, int], dict[str, Any]] | None = None
+    crashes: bool = False
+    #: Builds each task's argument from the size (in the runner); default: the size itself.
+    make_arg: Callable[[int], Any] | None = None
+
+    @property
+    def doc(self) -> str:
+        return " ".join((self.fn.__doc__ or "").split())
+
+
+BUILTINS: dict[str, Workload] = {
+    w.name: w
+    for w in (
+        Workload("crunch", crunch, "n (sum of squares below n)", 10_000_000, 1, 10**10),
+        Workload(
+            "fetch",
+            fetch,
+            "bytes per reply",
+            1024,
+            0,
+            64 << 20,
+            default_tasks=10,
+            default_workers=10,
+            needs_server=True,
+        ),
+        Workload("sleep", sleep, "ms per task", 200, 0, 3_600_000, default_tasks=8),
+        Workload("hash", hash, "MiB hashed per task", 256, 1, 1 << 20),
+        Workload("compress", compress, "MiB compressed per task", 16, 1, 1 << 16),
+        Workload(
+            "pickle-heavy",
+            pickle_heavy,
+            "ints per argument/result",
+            1_000_000,
+            1,
+            10**8,
+            make_arg=_int_list,
+        ),
+        Workload(
+            "tiny", tiny, "n (sum(range(n)))", 100, 0, 10**6, default_tasks=20_000, default_workers=2
+        ),
+        Workload(
+            "shared-counter",
+            shared_counter,
+            "increments per task",
+            200_000,
+            1,
+            10**9,
+            summarize=_summarize_counter,
+        ),
+        Workload("segfault", segfault, "ms before the crash", 100, 0, 60_000, crashes=True),
+    )
+}
+
+
+def is_user_spec(name: str) -> bool:
+    return ":" in name
+
+
+def describe(name: str) -> Workload | None:
+    return BUILTINS.get(name)
+
+
+def _load_user(spec: str) -> Callable[..., Any]:
+    target, _, func_name = spec.rpartition(":")
+    if not target or not func_name:
+        raise ValueError(f"workload {spec!r}: expected module:function or path.py:function")
+    if target.endswith(".py") or os.sep in target:
+        path = Path(target).expanduser().resolve()
+        if not path.is_file():
+            raise ValueError(f"workload {spec!r}: no such file {path}")
+        # Import by module name with its folder on sys.path so that spawned process workers
+        # (which unpickle the function by reference) can import it too.
+        folder = str(path.parent)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        mod_name = path.stem
+        spec_obj = importlib.util.spec_from_file_location(mod_name, path)
+        if spec_obj is None or spec_obj.loader is None:
+            raise ValueError(f"workload {spec!r}: cannot load {path}")
+        module = importlib.util.module_from_spec(spec_obj)
+        sys.modules[mod_name] = module
+        try:
+            spec_obj.loader.exec_module(module)
+        except BaseException as exc:
+            sys.modules.pop(mod_name, None)
+            raise ValueError(
+                f"workload {spec!r}: importing {path} failed: {type(exc).__name__}: {exc}"
+            ) from None
+    else:
+        try:
+            module = importlib.import_module(target)
+        except BaseException as exc:
+            raise ValueError(
+                f"workload {spec!r}: cannot import {target}: {type(exc).__name__}: {exc}"
+            ) from None
+    fn = getattr(module, func_name, None)
+    if fn is None:
+        raise ValueError(f"workload {spec!r}: {target} has no attribute {func_name!r}")
+    if not callable(fn):
+        raise ValueError(f"workload {spec!r}: {target}.{func_name} is not callable")
+    return fn
+
+
+_RESOLVED: dict[str, Callable[[int], Any]] = {}
+
+
+def resolve(name: str) -> Callable[[int], Any]:
+    """The callable a task runs, ``fn(size)``; raises ValueError with a one-line reason."""
+    fn = _RESOLVED.get(name)
+    if fn is not None:
+        return fn
+    if name in BUILTINS:
+        fn = BUILTINS[name].fn
+    elif is_user_spec(name):
+        user = _load_user(name)
+        fn = _adapt(user, name)
+    else:
+        raise ValueError(f"unknown workload {name!r} (built-ins: {', '.join(BUILTINS)})")
+    _RESOLVED[name] = fn
+    return fn
+
+
+def _adapt(user: Callable[..., Any], name: str) -> Callable[[int], Any]:
+    try:
+        sig = inspect.signature(user)
+    except (TypeError, ValueError):
+        return user
+    positional = [
+        p
+        for p in sig.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+    if positional:
+        return user
+    required = [p for p in sig.parameters.values() if p.default is p.empty and p.kind != p.VAR_KEYWORD]
+    if required:
+        raise ValueError(f"workload {name!r}: it must take the size as its one argument")
+    return _NoArg(user)
+
+
+class _NoArg:
+    """Calls a function that takes no argument, ignoring the size (picklable by reference)."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, size: int) -> Any:
+        return self.fn()

@@ -1,0 +1,284 @@
+"""Sampler choice, the psutil fallback, share arithmetic, and the sampling loop."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+import pytest
+
+from gilviz.core import procfs, sampler
+from gilviz.core.samples import STATES, CoreSample, ThreadRef, ThreadSample
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc")
+
+
+def reading(t, run, wait, letter="S", nr=None, arg0=None):
+    return procfs.ThreadReading(t, run, wait, letter, 0, 0, nr, arg0)
+
+
+class Spinner:
+    """A thread of this process that burns CPU until stopped (a target with cpu_ns > 0)."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.tid: int | None = None
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        self.tid = threading.get_native_id()
+        self.ready.set()
+        n = 0
+        while not self.stop.is_set():
+            n += 1
+            if n % 10000 == 0:
+                time.sleep(0.001)  # let the test's own thread have the GIL
+
+    def __enter__(self) -> Spinner:
+        self.thread.start()
+        self.ready.wait(10)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(10)
+
+
+def tick_until(s, pred, timeout=10.0):
+    """Tick until pred(samples, core) holds; returns that tick's result (deadline, no hope)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        samples, core = s.tick()
+        if pred(samples, core):
+            return samples, core
+        time.sleep(0.01)
+    raise AssertionError("condition not met before the deadline")
+
+
+# --------------------------------------------------------------------------- share arithmetic
+
+
+def test_shares_split_and_sum_to_one():
+    prev = reading(0, 0, 0)
+    cur = reading(1_000_000, 300_000, 100_000)
+    s = sampler.shares_from_readings(prev, cur, "gil_wait")
+    assert s == pytest.approx(
+        {"running": 0.3, "runnable": 0.1, "gil_wait": 0.6, "io_wait": 0.0, "lock_wait": 0.0}
+    )
+    assert set(s) == set(STATES) - {"idle"}
+
+
+def test_shares_renormalise_when_counters_lead_the_clock():
+    s = sampler.shares_from_readings(reading(0, 0, 0), reading(100, 90, 30), "io_wait")
+    assert s["running"] == pytest.approx(0.75)
+    assert s["runnable"] == pytest.approx(0.25)
+    assert s["io_wait"] == 0.0
+
+
+def test_shares_none_for_empty_or_backwards_intervals():
+    assert sampler.shares_from_readings(reading(5, 0, 0), reading(5, 1, 0), "io_wait") is None
+    assert sampler.shares_from_readings(reading(0, 9, 0), reading(5, 1, 0), "io_wait") is None
+
+
+def test_blocked_cause_uses_the_gil_range():
+    futex = procfs.syscall_numbers("x86_64")["futex"]
+    gil = (0x1000, 0x2000)
+    assert sampler.blocked_cause(reading(0, 0, 0, "S", futex, 0x1100), gil, "x86_64") == (
+        "gil_wait",
+        "futex",
+    )
+    assert sampler.blocked_cause(reading(0, 0, 0, "S", futex, 0x9000), gil, "x86_64") == (
+        "lock_wait",
+        "futex",
+    )
+    assert sampler.blocked_cause(reading(0, 0, 0, "R"), gil, "x86_64") == (None, None)
+    assert sampler.blocked_cause(reading(0, 0, 0, "S", 777), gil, "x86_64") == (
+        "lock_wait",
+        "syscall_777",
+    )
+
+
+def test_dominant_state():
+    assert sampler.dominant_state({"running": 0.2, "gil_wait": 0.7, "io_wait": 0.1}) == "gil_wait"
+    assert sampler.dominant_state({"running": 0.5, "gil_wait": 0.5}) == "running"  # tie: order
+
+
+# --------------------------------------------------------------------------- choosing
+
+
+@linux_only
+def test_make_sampler_prefers_proc_on_linux():
+    s = sampler.make_sampler()
+    try:
+        assert isinstance(s, sampler.ProcSampler)
+        assert s.method == "/proc sampling"
+    finally:
+        s.close()
+
+
+def test_forced_fallback_gives_no_state_split():
+    s = sampler.make_sampler(force_fallback=True)
+    try:
+        assert isinstance(s, sampler.PsutilSampler)
+        assert s.method == "psutil (per-thread CPU only)"
+        with Spinner() as sp:
+            s.set_targets([ThreadRef(7, os.getpid(), sp.tid)])
+            first, _ = s.tick()
+            assert first == []  # a thread's first tick only primes it
+            samples, core = tick_until(s, lambda smp, c: smp and smp[0].cpu_ns > 0)
+        (x,) = samples
+        assert isinstance(x, ThreadSample)
+        assert x.wid == 7
+        assert x.shares is None
+        assert x.state == "n/a"
+        assert x.processor is None
+        assert x.letter == "?"
+        assert x.dt_ns > 0
+        assert isinstance(core, CoreSample)
+        assert all(0.0 <= v <= 1.0 for v in core.busy.values())
+        # a vanished target is dropped silently
+        s.set_targets([ThreadRef(8, os.getpid(), 2**22 + 12345)])
+        assert s.tick()[0] == []
+    finally:
+        s.close()
+
+
+# --------------------------------------------------------------------------- ProcSampler
+
+
+@linux_only
+def test_proc_sampler_primes_samples_and_drops_vanished_threads():
+    s = sampler.ProcSampler()
+    try:
+        with Spinner() as sp:
+            ref = ThreadRef(3, os.getpid(), sp.tid)
+            s.set_targets([ref])
+            first, core = s.tick()
+            assert first == [] and core is None
+            # (a core appears once /proc/stat has counted a 10 ms tick on it)
+            cpus = set(procfs.usable_cpus())
+            samples, core = tick_until(s, lambda smp, c: bool(smp) and set(c.busy) == cpus)
+            (x,) = samples
+            assert x.wid == 3
+            assert sum(x.shares.values()) == pytest.approx(1.0)
+            assert x.state in STATES
+            assert x.processor in procfs.usable_cpus()
+            assert all(0.0 <= v <= 1.0 for v in core.busy.values())
+            assert isinstance(s.gil_locations()[os.getpid()], sampler.gilsym.GilLocation)
+        # the spinner has exited: its thread is dropped, no exception, no sample
+        tick_until(s, lambda smp, c: smp == [] and not s._tracked)
+        # a worker id may be re-assigned to a thread already tracked
+        s.set_targets([ThreadRef(4, os.getpid(), threading.get_native_id())])
+        s.tick()
+        samples, _ = tick_until(s, lambda smp, c: bool(smp))
+        assert samples[0].wid == 4
+    finally:
+        s.close()
+
+
+# --------------------------------------------------------------------------- loop
+
+
+class FakeSampler:
+    method = "fake"
+
+    def __init__(self, fail_every: int = 0) -> None:
+        self.calls = 0
+        self.fail_every = fail_every
+        self.stats = sampler.SamplerStats()
+
+    def tick(self, now_ns=None):
+        self.calls += 1
+        self.stats.samples += 1
+        if self.fail_every and self.calls % self.fail_every == 0:
+            raise RuntimeError("boom")
+        return [], None
+
+
+def test_sampler_loop_ticks_reports_hz_and_stops_promptly():
+    got: list[int] = []
+    ticked = threading.Event()
+
+    def on_tick(samples, core):
+        got.append(len(samples))
+        if len(got) >= 10:
+            ticked.set()
+
+    fake = FakeSampler(fail_every=4)
+    loop = sampler.SamplerLoop(fake, hz=200.0, on_tick=on_tick, jitter=0.3, seed=1)
+    assert loop.daemon
+    loop.start()
+    try:
+        assert ticked.wait(10)
+    finally:
+        loop.stop()
+    assert not loop.is_alive()
+    calls = fake.calls
+    assert loop.ticks == calls
+    assert loop.achieved_hz is not None and loop.achieved_hz > 0
+    assert loop.errors >= 1 and isinstance(loop.last_error, RuntimeError)
+    assert "fake" in loop.describe()
+    assert fake.calls == calls  # nothing ticks after stop() returned
+
+
+def test_sampler_loop_stop_does_not_wait_out_a_long_period():
+    loop = sampler.SamplerLoop(FakeSampler(), hz=0.01)  # one tick per 100 s
+    loop.start()
+    deadline = time.monotonic() + 10
+    while loop.ticks < 1 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    loop.stop(timeout=10)
+    assert not loop.is_alive()  # woke from its Event wait, not a 100 s sleep
+
+
+def test_sampler_loop_rejects_bad_arguments():
+    with pytest.raises(ValueError):
+        sampler.SamplerLoop(FakeSampler(), hz=0)
+    with pytest.raises(ValueError):
+        sampler.SamplerLoop(FakeSampler(), jitter=1.0)
+
+
+@linux_only
+def test_gil_holder_status_off_and_unknown_holder_is_none():
+    s = sampler.ProcSampler(gil_holder=False)
+    try:
+        s.set_targets([ThreadRef(1, os.getpid(), threading.get_native_id())])
+        s.tick()
+        samples, _ = tick_until(s, lambda smp, c: bool(smp))
+        assert samples[0].gil_holder is None
+        assert s.gil_holder_status() == {os.getpid(): "off"}
+    finally:
+        s.close()
+
+
+def test_core_busy_from_proc_stat_deltas_and_carry_over(tmp_path):
+    stat = tmp_path / "stat"
+
+    def write(cpu0: tuple[int, int], cpu1: tuple[int, int]) -> None:
+        # (busy user ticks, idle ticks) per CPU, written in place: the reader keeps its fd
+        lines = ["cpu  0 0 0 0 0 0 0 0 0 0"]
+        for n, (busy, idle) in enumerate((cpu0, cpu1)):
+            lines.append(f"cpu{n} {busy} 0 0 {idle} 0 0 0 0 0 0")
+        with open(stat, "r+" if stat.exists() else "w") as f:
+            f.truncate(0)
+            f.write("\n".join(lines) + "\nintr 1 2 3\n")
+
+    write((100, 100), (50, 50))
+    s = sampler.ProcSampler(proc_root=str(tmp_path), cpus=[0, 1], gil_holder=False)
+    try:
+        assert s.tick(now_ns=1_000)[1] is None  # primes
+        write((101, 101), (52, 50))
+        _, core = s.tick(now_ns=2_000)
+        assert core == CoreSample(t_ns=2_000, dt_ns=1_000, busy={0: 0.5, 1: 1.0})
+        write((101, 101), (52, 51))  # no tick counted on cpu0: its last value carries over
+        _, core = s.tick(now_ns=3_000)
+        assert core.busy == {0: 0.5, 1: 0.0}
+        write((103, 101), (52, 51))  # cpu0's window spans both intervals: 2 of 2 busy
+        _, core = s.tick(now_ns=4_000)
+        assert core.busy[0] == 1.0
+        assert core.busy[1] == 0.0
+    finally:
+        s.close()
