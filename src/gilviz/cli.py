@@ -38,7 +38,11 @@ def _raise_on_signal(signum: int, frame: Any) -> None:
 
 
 def _add_run_options(p: argparse.ArgumentParser, several_pools: bool) -> None:
-    p.add_argument("workload", help="built-in name, module:function or path/to/file.py:function")
+    p.add_argument(
+        "workload", nargs="?", help="built-in name, module:function or path/to/file.py:function"
+    )
+    p.add_argument("--preset", help="run a preset's pools and check its claim")
+    p.add_argument("--deck", help="TOML deck file to find --preset in (default: built-ins)")
     if several_pools:
         p.add_argument(
             "--pools",
@@ -66,7 +70,9 @@ def _add_run_options(p: argparse.ArgumentParser, several_pools: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="gilviz", description="Threads or processes? Watch your work run both ways.")
+    parser = _Parser(
+        prog="gilviz", description="Threads or processes? Watch your work run both ways."
+    )
     parser.add_argument("--version", action="version", version=f"gilviz {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     _add_run_options(sub.add_parser("run", help="run a workload on one pool"), several_pools=False)
@@ -79,7 +85,25 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true")
     workloads_p = sub.add_parser("workloads", help="list the built-in workloads")
     workloads_p.add_argument("--json", action="store_true")
+    presets_p = sub.add_parser("presets", help="list the presets of the deck")
+    presets_p.add_argument("deck", nargs="?", help="a TOML deck (default: the built-ins)")
+    presets_p.add_argument("--json", action="store_true")
+    reference = sub.add_parser("reference", help="the tradeoff table, measured on this machine")
+    fmt = reference.add_mutually_exclusive_group()
+    fmt.add_argument("--markdown", action="store_true")
+    fmt.add_argument("--json", action="store_true")
+    talk = sub.add_parser("talk", help="presenter mode: step through a deck of presets")
+    talk.add_argument("deck", nargs="?", help="a TOML deck (default: the built-ins)")
+    _add_tui_options(talk)
+    _add_tui_options(parser)
+    parser.add_argument("--preset", dest="tui_preset", help="open the TUI on this preset")
     return parser
+
+
+def _add_tui_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fps", help="panel refresh rate, per second (default 4)")
+    p.add_argument("--ascii", action="store_true", help="states differ by glyph, not colour")
+    p.add_argument("--hz", dest="tui_hz", default="50", help="sampling rate")
 
 
 def _spec_from(args: argparse.Namespace, pool: str, server_url: str | None):
@@ -120,30 +144,59 @@ def _check_pools(pools: list[str], python: str | None) -> None:
             raise BadInput(f"pool {pool!r} is unavailable: {why}")
 
 
-def _cmd_runs(args: argparse.Namespace, pools: list[str]) -> int:
+def _plan(args: argparse.Namespace, pools: list[str] | None):
+    """The preset (or None) and a function url -> the RunSpecs to run, all validated."""
+    if args.preset:
+        from gilviz.core import presets
+
+        if args.workload:
+            raise BadInput("give a workload or --preset, not both")
+        preset = presets.get_preset(args.preset, deck=args.deck)
+
+        def specs(url: str | None):
+            return presets.preset_specs(
+                preset,
+                size=args.size,
+                tasks=args.tasks,
+                workers=args.workers,
+                python=args.python,
+                heartbeat=not args.no_heartbeat,
+                server_url=url,
+            )
+
+        return preset, specs
+    if not args.workload:
+        raise BadInput("name a workload (gilviz workloads lists them) or a --preset")
+    assert pools is not None
+    _check_pools(pools, args.python)
+    return None, lambda url: [_spec_from(args, pool, url) for pool in pools]
+
+
+def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
     from gilviz.core import report, workloads
     from gilviz.core.fetchserver import FetchServer
     from gilviz.core.session import run_blocking
     from gilviz.core.spec import parse_float
 
-    _check_pools(pools, args.python)
     hz = parse_float(args.hz, "--hz", 0, 1000)
-    delay = parse_float(args.delay_ms, "--delay-ms", 0, 600_000) / 1000
-    builtin = workloads.describe(args.workload)
-    specs_needed = builtin is not None and builtin.needs_server
-    # Validate every spec before running anything.
-    for pool in pools:
-        _spec_from(args, pool, "http://127.0.0.1:1/" if specs_needed else None)
-    server = FetchServer(delay_s=delay) if specs_needed else None
+    preset, make_specs = _plan(args, pools)
+    delay_ms = args.delay_ms
+    if preset is not None and "delay_ms" in preset.params:
+        delay_ms = preset.params["delay_ms"]
+    delay = parse_float(delay_ms, "--delay-ms", 0, 600_000) / 1000
+    specs = make_specs("http://127.0.0.1:1/")  # validates everything before anything runs
+    needs_server = any(
+        (w := workloads.describe(s.workload)) is not None and w.needs_server for s in specs
+    )
+    server = FetchServer(delay_s=delay) if needs_server else None
     results: list[dict[str, Any]] = []
     python_info = None
     try:
         if server is not None:
             server.__enter__()
-        for pool in pools:
-            spec = _spec_from(args, pool, server.url if server else None)
-            if not args.json:
-                print(f"running {spec.workload} on {pool} ...", file=sys.stderr, flush=True)
+        for spec in make_specs(server.url if server else None):
+            if not args.json and sys.stderr.isatty():
+                print(f"running {spec.workload} on {spec.pool} ...", file=sys.stderr, flush=True)
             run = run_blocking(spec, sample_hz=hz, force_fallback=args.fallback_sampler)
             if run.model.hello and python_info is None:
                 python_info = run.model.hello.get("python")
@@ -152,25 +205,43 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str]) -> int:
         if server is not None:
             server.__exit__(None, None, None)
     report.fill_speedups(results)
+    doc = report.document(results, python_info)
+    claim = None
+    if preset is not None:
+        from gilviz.core import presets
+
+        claim = presets.check_claim(preset, results)
+        doc["preset"] = {"name": preset.name, "title": preset.title, "source": preset.source}
+        doc["claim"] = {"ok": claim.ok, "text": claim.text}
     if args.json:
-        print(json.dumps(report.document(results, python_info), indent=2))
-    elif len(results) == 1:
-        print(report.run_text(results[0]))
+        print(json.dumps(doc, indent=2))
     else:
-        print(report.compare_table(results))
-        for r in results:
-            if r["outcome"]:
-                print(f"{r['pool']}: " + ", ".join(f"{k} {v}" for k, v in r["outcome"].items()))
-    return EXIT_FAILED if any(r["error"] for r in results) else EXIT_OK
+        if preset is not None:
+            print(f"{preset.title}\n" + "\n".join(f"  {line}" for line in preset.narration) + "\n")
+        if len(results) == 1:
+            print(report.run_text(results[0]))
+        else:
+            print(report.compare_table(results))
+            for r in results:
+                if r["outcome"]:
+                    print(f"{r['pool']}: " + ", ".join(f"{k} {v}" for k, v in r["outcome"].items()))
+        if claim is not None:
+            mark = {True: "✓", False: "✗", None: "?"}[claim.ok]
+            print(f"\nclaim: {claim.text} {mark}")
+    failed = any(r["error"] for r in results)
+    if preset is not None and failed:
+        # A preset may be about failure (crash): its claim decides, not the error.
+        failed = claim is not None and claim.ok is False
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return _cmd_runs(args, [args.pool])
+    return _cmd_runs(args, None if args.preset else [args.pool])
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     pools = [p.strip() for p in args.pools.split(",") if p.strip()]
-    if not pools:
+    if not pools and not args.preset:
         raise BadInput("--pools needs at least one pool kind")
     return _cmd_runs(args, pools)
 
@@ -189,14 +260,20 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         return EXIT_OK
     m, py, s = rep["machine"], rep["python"], rep["sampling"]
     quota = m["cgroup_cpu_limit"]
-    print(f"cores        {m['cores_logical']} logical, {m['cores_usable']} usable "
-          f"(affinity {m['usable_cpus']}, cgroup quota {'none' if quota is None else f'{quota:g} CPUs'})")
+    print(
+        f"cores        {m['cores_logical']} logical, {m['cores_usable']} usable "
+        f"(affinity {m['usable_cpus']}, cgroup quota {'none' if quota is None else f'{quota:g} CPUs'})"
+    )
     print(f"python       {py['implementation']} {py['version']} at {py['executable']}")
-    print(f"build        {'free-threaded' if py['free_threaded_build'] else 'with GIL'}, "
-          f"{'shared' if py['shared_libpython'] else 'static'} libpython")
+    print(
+        f"build        {'free-threaded' if py['free_threaded_build'] else 'with GIL'}, "
+        f"{'shared' if py['shared_libpython'] else 'static'} libpython"
+    )
     print(f"GIL          {'enabled' if py['gil_enabled'] else 'disabled'}")
     print(f"sampling     {s['method']}: {s['detail']}")
-    print(f"start methods {', '.join(rep['start_methods'])} (default {rep['default_start_method']})")
+    print(
+        f"start methods {', '.join(rep['start_methods'])} (default {rep['default_start_method']})"
+    )
     for pool, state in rep["pools"].items():
         print(f"pool {pool:<14} {state}")
     return EXIT_OK
@@ -220,8 +297,34 @@ def cmd_workloads(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
     else:
         for r in rows:
-            print(f"{r['name']:<15} size = {r['size']} (default {r['default_size']:,})\n    {r['doc']}")
+            print(
+                f"{r['name']:<15} size = {r['size']} (default {r['default_size']:,})\n    {r['doc']}"
+            )
     return EXIT_OK
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from gilviz.core import presets
+
+    return presets.cli_presets(args)
+
+
+def cmd_reference(args: argparse.Namespace) -> int:
+    from gilviz.core import reference
+
+    return reference.cli_reference(args)
+
+
+def cmd_talk(args: argparse.Namespace) -> int:
+    from gilviz.tui.launch import run_talk
+
+    return run_talk(args)
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from gilviz.tui.launch import run_tui
+
+    return run_tui(args)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -229,6 +332,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "compare": cmd_compare,
     "doctor": cmd_doctor,
     "workloads": cmd_workloads,
+    "presets": cmd_presets,
+    "reference": cmd_reference,
+    "talk": cmd_talk,
 }
 
 
@@ -236,10 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     old = {s: signal.signal(s, _raise_on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
         args = build_parser().parse_args(argv)
-        handler = COMMANDS.get(args.command)
-        if handler is None:
-            build_parser().print_help()
-            return EXIT_OK
+        handler = COMMANDS.get(args.command, cmd_tui)
         return handler(args)
     except BadInput as exc:
         print(f"gilviz: {exc}", file=sys.stderr)

@@ -54,7 +54,10 @@ class FetchServer(ThreadingHTTPServer):
                 f"cannot start the local HTTP server on 127.0.0.1:{port}: {exc.strerror or exc}"
             ) from None
         self._thread = threading.Thread(
-            target=self.serve_forever, kwargs={"poll_interval": 0.05}, name="gilviz-http", daemon=True
+            target=self.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="gilviz-http",
+            daemon=True,
         )
 
     def count_request(self) -> None:

@@ -138,7 +138,9 @@ class RunSnapshot:
 class RunModel:
     """One run's state. Thread-safe: the reader and sampler threads write, views read."""
 
-    def __init__(self, spec: Any, method: str = "none", usable_cpus: list[int] | None = None) -> None:
+    def __init__(
+        self, spec: Any, method: str = "none", usable_cpus: list[int] | None = None
+    ) -> None:
         self.spec = spec
         self.method = method
         self._lock = threading.Lock()

@@ -193,5 +193,7 @@ def doctor_report(python: str | None = None) -> dict:
         "start_methods": info.start_methods,
         "default_start_method": multiprocessing.get_start_method(allow_none=True)
         or multiprocessing.get_context().get_start_method(),
-        "pools": {k: ("available" if v is None else f"unavailable: {v}") for k, v in info.pools.items()},
+        "pools": {
+            k: ("available" if v is None else f"unavailable: {v}") for k, v in info.pools.items()
+        },
     }

@@ -28,6 +28,7 @@ import json
 import multiprocessing
 import os
 import pickle
+import platform
 import signal
 import sys
 import threading
@@ -149,8 +150,11 @@ def _proc_init(
     def watch() -> None:
         # Ends the worker when the run is stopped (cooperatively) or its parent is gone, and
         # sends a task start that _proc_task held back, so a long task never looks idle.
+        # The cancel flag is lock-free shared memory: a worker that dies holding a lock
+        # (segfault) must not deadlock the runner or its siblings.
         while True:
-            if cancel.wait(0.05):
+            time.sleep(0.05)
+            if cancel.value:
                 workloads.request_cancel()
             if os.getppid() != parent:
                 os._exit(1)
@@ -226,15 +230,13 @@ class Runner:
             ok = True
             return result
         finally:
-            self.emit.send(
-                "e", wid, index, t0, time.monotonic_ns(), time.thread_time_ns() - c0, ok
-            )
+            self.emit.send("e", wid, index, t0, time.monotonic_ns(), time.thread_time_ns() - c0, ok)
 
     def request_stop(self) -> None:
         self.stop_requested.set()
         workloads.request_cancel()
         if self.cancel_event is not None:
-            self.cancel_event.set()
+            self.cancel_event.value = 1
 
     def run(self) -> None:
         pool = self.spec["pool"]
@@ -322,7 +324,9 @@ class Runner:
             self.killed = True
             self._kill_workers()
             if self.error is None or self.error == "stopped":
-                self.error = f"stopped: {len(not_done)} task(s) did not stop within {STOP_GRACE_S:g} s"
+                self.error = (
+                    f"stopped: {len(not_done)} task(s) did not stop within {STOP_GRACE_S:g} s"
+                )
 
     def _run_pool(self, executor: cf.Executor) -> None:
         self.executor = executor
@@ -336,7 +340,7 @@ class Runner:
     def _run_process(self) -> None:
         ctx = multiprocessing.get_context(self.spec.get("start_method"))
         queue = ctx.SimpleQueue()
-        self.cancel_event = ctx.Event()
+        self.cancel_event = ctx.RawValue("b", 0)
         forwarder = threading.Thread(
             target=self._forward, args=(queue,), name="gilviz-forward", daemon=True
         )
@@ -360,15 +364,12 @@ class Runner:
         if chunk > 1:
             self._run_mapped(executor, blobs, chunk)
         else:
-            futures = {
-                executor.submit(_proc_task, i, blob): i for i, blob in enumerate(blobs)
-            }
+            futures = {executor.submit(_proc_task, i, blob): i for i, blob in enumerate(blobs)}
             self._collect(futures, self._on_proc_result)
         broken = self.error is not None and "terminated abruptly" in self.error
         executor.shutdown(wait=not self.stop_requested.is_set() or broken, cancel_futures=True)
-        if not self.killed:  # a killed worker may hold the queue's lock
-            queue.put(None)
-            forwarder.join(timeout=1)
+        # The forwarder is left to die with the process: a crashed worker may hold the
+        # queue's lock, and a sentinel put would then block forever.
 
     def _pickled_args(self):
         # Pickled here (timed) and unpickled in the worker (timed): the executor then only
@@ -413,8 +414,6 @@ class Runner:
                 item = queue.get()
             except (EOFError, OSError):
                 return
-            if item is None:
-                return
             if item[0] == "s":
                 _, pid, tid, index, t0 = item
                 self.emit.send("s", self.workers.wid(pid, tid), index, t0)
@@ -431,7 +430,14 @@ class Runner:
     def _describe_failure(self, index: int | None, exc: BaseException) -> str:
         if isinstance(exc, cf.process.BrokenProcessPool):
             codes = self._worker_exitcodes()
-            how = ", ".join(_exit_text(c) for c in codes if c) or "unknown cause"
+            texts = [_exit_text(c) for c in codes if c]
+            how = (
+                ", ".join(
+                    f"{texts.count(t)} {'workers' if texts.count(t) > 1 else 'worker'} {t}"
+                    for t in dict.fromkeys(texts)
+                )
+                or "unknown cause"
+            )
             return (
                 "a process-pool worker terminated abruptly "
                 f"({how}); the pool is broken, gilviz survives and the next run works"
@@ -530,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
             "executable": sys.executable,
             "python": {
                 "version": sys.version.split()[0],
-                "implementation": sys.implementation.name,
+                "implementation": platform.python_implementation(),
                 "gil_enabled": bool(getattr(sys, "_is_gil_enabled", lambda: True)()),
             },
         },
@@ -544,7 +550,9 @@ def main(argv: list[str] | None = None) -> int:
         emit.send("bad_input", str(exc))
         emit.close()
         return 0
-    threading.Thread(target=_control, args=(runner, lines), name="gilviz-control", daemon=True).start()
+    threading.Thread(
+        target=_control, args=(runner, lines), name="gilviz-control", daemon=True
+    ).start()
     beat = None
     if spec.get("heartbeat") and spec["pool"] != "process":
         pid = os.getpid()
@@ -553,7 +561,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         runner.run()
     except BaseException:
-        emit.send("end", {"wall_s": None, "tasks_done": runner.done, "error": traceback.format_exc(limit=1)})
+        emit.send(
+            "end",
+            {"wall_s": None, "tasks_done": runner.done, "error": traceback.format_exc(limit=1)},
+        )
     if beat is not None:
         beat.stop()
     emit.close()

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 import gilviz
 from gilviz.core import platform as gplatform
 from gilviz.core.errors import BadInput
@@ -51,9 +53,7 @@ atexit.register(stop_all)
 
 def runner_env(python: str | None) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (PACKAGE_ROOT, env.get("PYTHONPATH")) if p
-    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
     env["GILVIZ_PARENT_PID"] = str(os.getpid())
     env["PYTHONUNBUFFERED"] = "1"
     if threading.current_thread() is threading.main_thread():
@@ -94,7 +94,7 @@ class Run:
         self._loop = None
         self._done = threading.Event()
         self._refs: list[ThreadRef] = []
-        self.worker_pids: set[int] = set()
+        self.worker_pids: dict[int, float] = {}  # pid -> create time
         self.stopping = False
 
     # --- life cycle ----------------------------------------------------------------------
@@ -119,7 +119,9 @@ class Run:
         except OSError as exc:
             os.close(read_fd)
             os.close(write_fd)
-            raise BadInput(f"cannot start the runner with {python}: {exc.strerror or exc}") from None
+            raise BadInput(
+                f"cannot start the runner with {python}: {exc.strerror or exc}"
+            ) from None
         finally:
             log.close()
         os.close(write_fd)
@@ -155,8 +157,12 @@ class Run:
     def _add_worker(self, msg: list[Any]) -> None:
         _, wid, pid, tid = msg
         self._refs.append(ThreadRef(wid, pid, tid))
-        if self.proc is not None and pid != self.proc.pid:
-            self.worker_pids.add(pid)
+        if self.proc is not None and pid != self.proc.pid and pid not in self.worker_pids:
+            # Remember when it started, so a recycled pid is never killed by mistake.
+            try:
+                self.worker_pids[pid] = psutil.Process(pid).create_time()
+            except psutil.Error:
+                pass
         if self.sampler is not None:
             self.sampler.set_targets(list(self._refs))
 
@@ -208,10 +214,12 @@ class Run:
 
     def _reap_workers(self) -> None:
         # Process workers end themselves when the runner goes; this makes sure of it.
-        for pid in self.worker_pids:
+        for pid, created in list(self.worker_pids.items()):
             try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
+                proc = psutil.Process(pid)
+                if proc.create_time() == created:
+                    proc.kill()
+            except psutil.Error:
                 pass
 
     def send(self, command: str) -> None:

@@ -104,7 +104,9 @@ def build_spec(
     if start_method is not None:
         methods = multiprocessing.get_all_start_methods()
         if start_method not in methods:
-            raise BadInput(f"unknown start method {start_method!r}: use one of {', '.join(methods)}")
+            raise BadInput(
+                f"unknown start method {start_method!r}: use one of {', '.join(methods)}"
+            )
         if pool != "process":
             raise BadInput(f"--start-method applies to the process pool, not to {pool!r}")
     default_workers = builtin.default_workers if builtin else 4

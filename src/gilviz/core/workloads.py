@@ -42,6 +42,11 @@ def request_cancel() -> None:
     _cancel.set()
 
 
+def reset_cancel() -> None:
+    """Clear the flag (tests; a runner process is used for one run only)."""
+    _cancel.clear()
+
+
 def _check() -> None:
     if _cancel.is_set():
         raise Cancelled("run stopped")
@@ -241,7 +246,14 @@ BUILTINS: dict[str, Workload] = {
             make_arg=_int_list,
         ),
         Workload(
-            "tiny", tiny, "n (sum(range(n)))", 100, 0, 10**6, default_tasks=20_000, default_workers=2
+            "tiny",
+            tiny,
+            "n (sum(range(n)))",
+            100,
+            0,
+            10**6,
+            default_tasks=20_000,
+            default_workers=2,
         ),
         Workload(
             "shared-counter",
@@ -337,7 +349,9 @@ def _adapt(user: Callable[..., Any], name: str) -> Callable[[int], Any]:
     ]
     if positional:
         return user
-    required = [p for p in sig.parameters.values() if p.default is p.empty and p.kind != p.VAR_KEYWORD]
+    required = [
+        p for p in sig.parameters.values() if p.default is p.empty and p.kind != p.VAR_KEYWORD
+    ]
     if required:
         raise ValueError(f"workload {name!r}: it must take the size as its one argument")
     return _NoArg(user)

@@ -1,0 +1,320 @@
+"""Runs seen from the UI: a controller starts a plan (one or more RunSpecs, one after the
+other), and the screens poll it for a :class:`Progress` on their own timer.
+
+    screen timer ──poll()──> LiveController ── Run.start() (main thread) ──> core.session
+         ^                        │  run.model.snapshot()
+         └──── Progress ──────────┘  (immutable: snapshots, summaries, state)
+
+Starting happens in ``poll()``/``begin()``, which the app calls from the event loop, i.e. the
+main thread: ``Run.start()`` sets PR_SET_PDEATHSIG only there. Stopping never blocks the
+UI: the controller asks the runner to stop, and kills it if it has not ended two seconds
+later. A new plan waits until the previous run has really ended, so two runs never share
+the cores. :class:`ReplayController` has the same interface and plays recorded snapshots
+(tests, screenshots). No Textual import here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gilviz.core import report
+from gilviz.core.errors import BadInput
+from gilviz.core.model import RunSnapshot
+from gilviz.core.spec import RunSpec
+
+STOP_GRACE_S = 2.0
+PLACEHOLDER_URL = "http://127.0.0.1:1/"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to run: a label for the screen, and the specs (built once the local HTTP server,
+    when the workload needs one, knows its URL)."""
+
+    label: str
+    make_specs: Callable[[str | None], list[RunSpec]]
+    needs_server: bool = False
+    delay_s: float = 0.2
+    preset_name: str | None = None
+    kind: str = "run"  # run (dashboard), race, talk
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The state of the current plan at one moment; immutable."""
+
+    plan: Plan | None = None
+    specs: tuple[RunSpec, ...] = ()
+    index: int = 0
+    snapshot: RunSnapshot | None = None
+    finals: tuple[RunSnapshot | None, ...] = ()
+    summaries: tuple[dict[str, Any] | None, ...] = ()
+    state: str = "idle"  # idle, queued, running, stopping, done, stopped, failed
+    error: str | None = None
+    generation: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("queued", "running", "stopping")
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "stopped", "failed")
+
+    @property
+    def spec(self) -> RunSpec | None:
+        return self.specs[self.index] if self.index < len(self.specs) else None
+
+
+class Controller(Protocol):
+    def begin(self, plan: Plan) -> None: ...
+    def poll(self) -> Progress: ...
+    def stop(self) -> None: ...
+    def send(self, command: str) -> None: ...
+    def shutdown(self) -> None: ...
+
+
+@dataclass
+class _Sequence:
+    plan: Plan
+    generation: int
+    specs: list[RunSpec] = field(default_factory=list)
+    index: int = 0
+    finals: list[RunSnapshot | None] = field(default_factory=list)
+    summaries: list[dict[str, Any] | None] = field(default_factory=list)
+    state: str = "queued"
+    error: str | None = None
+    server: Any = None
+
+
+class LiveController:
+    """Starts real runs (core.session.Run) and hands out their snapshots."""
+
+    def __init__(self, sample_hz: float = 50.0, force_fallback: bool = False) -> None:
+        self.sample_hz = sample_hz
+        self.force_fallback = force_fallback
+        self._seq: _Sequence | None = None
+        self._queued: Plan | None = None
+        self._run: Any = None  # core.session.Run in progress
+        self._stop_deadline: float | None = None
+        self._generation = 0
+        self._last = Progress()
+
+    # --- commands ------------------------------------------------------------------------
+
+    def begin(self, plan: Plan) -> None:
+        """Run ``plan``; the current run, if any, is stopped first."""
+        self._queued = plan
+        if self._run is not None and not self._run.done:
+            self._request_stop()
+        self.poll()
+
+    def stop(self) -> None:
+        self._queued = None
+        seq = self._seq
+        if seq is not None and seq.state in ("queued", "running"):
+            if self._run is not None and not self._run.done:
+                seq.state = "stopping"
+                self._request_stop()
+            else:
+                seq.state = "stopped"
+                self._close_server()
+
+    def send(self, command: str) -> None:
+        if self._run is not None and not self._run.done:
+            self._run.send(command)
+
+    def shutdown(self) -> None:
+        """Stop everything now (blocking, at most a few seconds): on quit."""
+        self._queued = None
+        if self._run is not None:
+            self._run.stop()
+        self._close_server()
+        from gilviz.core.session import stop_all
+
+        stop_all()
+
+    # --- state machine -------------------------------------------------------------------
+
+    def _request_stop(self) -> None:
+        run = self._run
+        run.stopping = True
+        run.send("stop")
+        self._stop_deadline = time.monotonic() + STOP_GRACE_S
+
+    def poll(self) -> Progress:
+        run = self._run
+        if run is not None:
+            if run.done:
+                self._collect(run)
+            elif self._stop_deadline is not None and time.monotonic() > self._stop_deadline:
+                run.kill()
+                self._stop_deadline = time.monotonic() + STOP_GRACE_S
+        if self._run is None:
+            if self._queued is not None:
+                self._start_plan(self._queued)
+                self._queued = None
+            elif self._seq is not None and self._seq.state in ("running", "queued"):
+                self._start_next()
+        return self._progress()
+
+    def _collect(self, run: Any) -> None:
+        seq = self._seq
+        self._run = None
+        self._stop_deadline = None
+        if seq is None:
+            return
+        snap = run.model.snapshot()
+        summary = run.model.summary()
+        if run.model.bad_input and not summary["error"]:
+            summary["error"] = run.model.bad_input
+        seq.finals[seq.index] = snap
+        seq.summaries[seq.index] = summary
+        report.fill_speedups([s for s in seq.summaries if s is not None])
+        if seq.state == "stopping" or self._queued is not None:
+            seq.state = "stopped"
+            self._close_server()
+        elif run.model.bad_input:
+            seq.state, seq.error = "failed", run.model.bad_input
+            self._close_server()
+        elif seq.index + 1 < len(seq.specs):
+            seq.index += 1
+        else:
+            seq.state = "done"
+            self._close_server()
+
+    def _start_plan(self, plan: Plan) -> None:
+        self._close_server()
+        self._generation += 1
+        seq = self._seq = _Sequence(plan, self._generation)
+        try:
+            url = None
+            if plan.needs_server:
+                from gilviz.core.fetchserver import FetchServer
+
+                seq.server = FetchServer(delay_s=plan.delay_s).__enter__()
+                url = seq.server.url
+            seq.specs = list(plan.make_specs(url))
+        except BadInput as exc:
+            seq.state, seq.error = "failed", str(exc)
+            self._close_server()
+            return
+        seq.finals = [None] * len(seq.specs)
+        seq.summaries = [None] * len(seq.specs)
+        seq.state = "running"
+        self._start_next()
+
+    def _start_next(self) -> None:
+        from gilviz.core.session import Run
+
+        seq = self._seq
+        assert seq is not None
+        spec = seq.specs[seq.index]
+        try:
+            self._run = Run(
+                spec, sample_hz=self.sample_hz, force_fallback=self.force_fallback
+            ).start()
+        except BadInput as exc:
+            self._run = None
+            seq.state, seq.error = "failed", str(exc)
+            self._close_server()
+
+    def _close_server(self) -> None:
+        seq = self._seq
+        if seq is not None and seq.server is not None:
+            server, seq.server = seq.server, None
+            server.__exit__(None, None, None)
+
+    def _progress(self) -> Progress:
+        seq = self._seq
+        if seq is None:
+            return self._last
+        snap = self._run.model.snapshot() if self._run is not None else None
+        if snap is None and seq.finals:
+            snap = seq.finals[seq.index]
+        state = seq.state
+        if state == "running" and self._queued is not None:
+            state = "stopping"
+        self._last = Progress(
+            plan=seq.plan,
+            specs=tuple(seq.specs),
+            index=seq.index,
+            snapshot=snap,
+            finals=tuple(seq.finals),
+            summaries=tuple(dict(s) if s else None for s in seq.summaries),
+            state=state,
+            error=seq.error,
+            generation=seq.generation,
+        )
+        return self._last
+
+
+class ReplayController:
+    """Plays a recording instead of running anything: each spec of a plan is matched to the
+    recorded run of the same pool. ``finish=False`` holds the first run at its "live"
+    snapshot (a run in progress); ``finish=True`` shows every run ended."""
+
+    def __init__(self, recording: Any, finish: bool = False) -> None:
+        self.recording = recording
+        self.finish = finish
+        self.sent: list[str] = []
+        self._progress = Progress()
+        self._generation = 0
+
+    def _recorded(self, spec: RunSpec) -> Any:
+        return self.recording.by_pool(spec.pool) or self.recording.runs[0]
+
+    def begin(self, plan: Plan) -> None:
+        self._generation += 1
+        specs = plan.make_specs(PLACEHOLDER_URL if plan.needs_server else None)
+        recs = [self._recorded(s) for s in specs]
+        if self.finish:
+            summaries = [dict(r.summary) for r in recs]
+            report.fill_speedups(summaries)
+            self._progress = Progress(
+                plan=plan,
+                specs=tuple(specs),
+                index=len(specs) - 1,
+                snapshot=recs[-1].final,
+                finals=tuple(r.final for r in recs),
+                summaries=tuple(summaries),
+                state="done",
+                generation=self._generation,
+            )
+        else:
+            self._progress = Progress(
+                plan=plan,
+                specs=tuple(specs),
+                index=0,
+                snapshot=recs[0].live,
+                finals=(None,) * len(specs),
+                summaries=(None,) * len(specs),
+                state="running",
+                generation=self._generation,
+            )
+
+    def poll(self) -> Progress:
+        return self._progress
+
+    def stop(self) -> None:
+        p = self._progress
+        if p.active:
+            self._progress = Progress(
+                plan=p.plan,
+                specs=p.specs,
+                index=p.index,
+                snapshot=p.snapshot,
+                finals=p.finals,
+                summaries=p.summaries,
+                state="stopped",
+                generation=p.generation,
+            )
+
+    def send(self, command: str) -> None:
+        self.sent.append(command)
+
+    def shutdown(self) -> None:
+        self.stop()

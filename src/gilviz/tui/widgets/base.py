@@ -1,0 +1,156 @@
+"""The base of every live panel: lines described as (text, style) runs, cached as strips,
+and only the lines that changed are marked dirty.
+
+Textual re-sends every line of a widget that refreshes as a whole; refreshing only the
+regions of the changed lines makes a frame cost what changed, not what is shown.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.widget import Widget
+
+from gilviz.tui.style import Look
+
+Run = tuple[str, Style | None]
+LineKey = tuple[Run, ...]
+
+
+class Line:
+    """A line being built: runs of (text, style), merged when the style repeats."""
+
+    __slots__ = ("runs", "length")
+
+    def __init__(self) -> None:
+        self.runs: list[list] = []
+        self.length = 0
+
+    def add(self, text: str, style: Style | None = None) -> Line:
+        if not text:
+            return self
+        runs = self.runs
+        if runs and runs[-1][1] is style:
+            runs[-1][0] += text
+        else:
+            runs.append([text, style])
+        self.length += len(text)
+        return self
+
+    def pad(self, width: int, style: Style | None = None) -> Line:
+        if self.length < width:
+            self.add(" " * (width - self.length), style)
+        return self
+
+    def key(self) -> LineKey:
+        return tuple((t, s) for t, s in self.runs)
+
+
+def crop_key(key: LineKey, width: int) -> LineKey:
+    out: list[Run] = []
+    left = width
+    for text, style in key:
+        if left <= 0:
+            break
+        if len(text) > left:
+            text = text[:left]
+        out.append((text, style))
+        left -= len(text)
+    return tuple(out)
+
+
+def fit(parts: list[str], width: int, sep: str = " · ") -> str:
+    """Join parts with sep, dropping trailing parts that do not fit (the first always stays,
+    cut with an ellipsis if it must)."""
+    text = parts[0] if parts else ""
+    for p in parts[1:]:
+        if len(text) + len(sep) + len(p) > width:
+            break
+        text += sep + p
+    if len(text) > width:
+        text = text[: max(0, width - 1)] + "…"
+    return text
+
+
+class LinesWidget(Widget):
+    """Subclasses implement :meth:`build` (and :meth:`wanted_height` when their height is
+    ``auto``) and call :meth:`redraw` when their data changes."""
+
+    DEFAULT_CSS = """
+    LinesWidget {
+        height: auto;
+    }
+    """
+
+    def __init__(self, look: Look | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.look = look or Look()
+        self._keys: list[LineKey] = []
+        self._strips: list[Strip] = []
+        self._built_size = Size(0, 0)
+        self._wanted = 1
+        #: lines repainted since mount (tests and benchmarks read it)
+        self.lines_painted = 0
+
+    # --- for subclasses ------------------------------------------------------------------
+
+    def build(self, width: int, height: int) -> list[Line | LineKey]:
+        return []
+
+    def wanted_height(self, width: int) -> int:
+        return self._wanted
+
+    # --- machinery -----------------------------------------------------------------------
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return max(1, self.wanted_height(width))
+
+    def on_resize(self) -> None:
+        self.redraw(force=True)
+
+    def redraw(self, force: bool = False) -> None:
+        """Rebuild the lines; repaint those that changed (all of them if ``force``)."""
+        if not self.is_mounted:
+            return
+        size = self.content_size
+        width, height = size.width, size.height
+        if width <= 0 or height <= 0:
+            return
+        wanted = self.wanted_height(width)
+        if self.styles.height is not None and self.styles.height.is_auto and wanted != height:
+            self.refresh(layout=True)
+        lines = self.build(width, height)
+        keys = [crop_key(ln.key() if isinstance(ln, Line) else ln, width) for ln in lines[:height]]
+        resized = size != self._built_size
+        self._built_size = size
+        old = self._keys
+        if resized or force or len(old) != len(keys):
+            self._keys = keys
+            self._strips = [self._strip(k, width) for k in keys]
+            self.lines_painted += len(keys)
+            self.refresh()
+            return
+        dirty: list[Region] = []
+        for y, k in enumerate(keys):
+            if k != old[y]:
+                self._strips[y] = self._strip(k, width)
+                dirty.append(Region(0, y, width, 1))
+        self._keys = keys
+        if dirty:
+            self.lines_painted += len(dirty)
+            self.refresh(*dirty)
+
+    @staticmethod
+    def _strip(key: LineKey, width: int) -> Strip:
+        length = sum(len(t) for t, _ in key)
+        segments = [Segment(t, s) for t, s in key]
+        if length < width:
+            segments.append(Segment(" " * (width - length)))
+        return Strip(segments, width)
+
+    def render_line(self, y: int) -> Strip:
+        if y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(self.content_size.width)

@@ -1,0 +1,180 @@
+"""Text lines around the panels: title and narration, the run's settings, its status."""
+
+from __future__ import annotations
+
+import textwrap
+
+from rich.style import Style
+from textual.containers import Horizontal, Vertical
+from textual.app import ComposeResult
+
+from gilviz.core.model import RunSnapshot
+from gilviz.tui.replay import Machine
+from gilviz.tui.style import DIM, ERROR, GOOD, LABEL
+from gilviz.tui.widgets.base import Line, LinesWidget, fit
+from gilviz.tui.widgets.cores import CoresPanel
+from gilviz.tui.widgets.gil import GilPanel
+from gilviz.tui.widgets.throughput import ThroughputPanel
+from gilviz.tui.widgets.timelines import TimelinesPanel
+
+TITLE = Style(bold=True, color="#e5c07b")
+KEY = Style(bold=True, color="#61afef")
+STATUS_STYLE = {
+    "running": Style(color="#4ec94e", bold=True),
+    "starting": Style(color="#e0b341", bold=True),
+    "stopping": Style(color="#e0b341", bold=True),
+    "queued": Style(color="#e0b341", bold=True),
+    "done": GOOD,
+    "stopped": Style(color="#e0b341", bold=True),
+    "failed": ERROR,
+    "idle": DIM,
+}
+
+
+class TitleBar(LinesWidget):
+    """Title on the left, the machine on the right; the narration below (wrapped to
+    ``narration_lines``)."""
+
+    DEFAULT_CSS = "TitleBar { height: auto; }"
+
+    def __init__(self, machine: Machine, narration_lines: int = 1, **kw) -> None:
+        super().__init__(**kw)
+        self.machine = machine
+        self.narration_lines = narration_lines
+        self.title_text = ""
+        self.narration = ""
+        self.right = ""
+
+    def set(self, title: str, narration: str, right: str = "") -> None:
+        self.title_text, self.narration, self.right = title, narration, right
+        self.refresh(layout=True)
+        self.redraw()
+
+    def _narration(self, width: int) -> list[str]:
+        if self.narration_lines <= 1:
+            return [fit([self.narration], width)]
+        wrapped = textwrap.wrap(self.narration, width) or [""]
+        if len(wrapped) > self.narration_lines:
+            wrapped = wrapped[: self.narration_lines]
+            wrapped[-1] = fit([wrapped[-1] + " …"], width)
+        return wrapped
+
+    def wanted_height(self, width: int) -> int:
+        return 1 + len(self._narration(width))
+
+    def build(self, width: int, height: int) -> list[Line]:
+        m = self.machine
+        right = self.right or f"{m.python} · {m.cores_usable} usable cores"
+        title = fit([self.title_text], max(10, width - len(right) - 2))
+        line = Line().add(title, TITLE)
+        line.add(" " * max(1, width - len(title) - len(right))).add(right, DIM)
+        return [line, *(Line().add(t) for t in self._narration(width))]
+
+
+class ControlsBar(LinesWidget):
+    """What will run, and the keys that change it."""
+
+    DEFAULT_CSS = "ControlsBar { height: 1; }"
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.settings: list[tuple[str, str, str]] = []  # (key, name, value)
+
+    def set(self, settings: list[tuple[str, str, str]]) -> None:
+        self.settings = settings
+        self.redraw()
+
+    def build(self, width: int, height: int) -> list[Line]:
+        line = Line()
+        for key, name, value in self.settings:
+            piece = len(key) + len(name) + len(value) + 4
+            if line.length + piece > width:
+                break
+            line.add(key, KEY).add(f" {name} ", DIM).add(value, LABEL).add("  ")
+        return [line]
+
+
+class StatusLine(LinesWidget):
+    """The run's state, progress and error (which never stops the app)."""
+
+    DEFAULT_CSS = "StatusLine { height: auto; }"
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.state = "idle"
+        self.text = "no run yet: press s to start"
+        self.error: str | None = None
+        self.extra = ""
+
+    def set(self, state: str, text: str, error: str | None = None, extra: str = "") -> None:
+        if (state, text, error, extra) == (self.state, self.text, self.error, self.extra):
+            return
+        grow = bool(error) != bool(self.error) or bool(extra) != bool(self.extra)
+        self.state, self.text, self.error, self.extra = state, text, error, extra
+        if grow:
+            self.refresh(layout=True)
+        self.redraw()
+
+    def wanted_height(self, width: int) -> int:
+        return 1 + (1 if self.error else 0) + (1 if self.extra else 0)
+
+    def build(self, width: int, height: int) -> list[Line]:
+        style = STATUS_STYLE.get(self.state, LABEL)
+        lines = [Line().add(f"● {self.state} ", style).add(fit([self.text], width - len(self.state) - 3), DIM)]
+        if self.error:
+            lines.append(Line().add("error: ", ERROR).add(fit([self.error], width - 7)))
+        if self.extra:
+            lines.append(Line().add(fit([self.extra], width)))
+        return lines
+
+
+def status_text(snap: RunSnapshot | None) -> str:
+    if snap is None:
+        return "no run yet"
+    parts = [
+        f"{snap.workload} on {snap.pool} ×{snap.workers_requested}",
+        f"{snap.elapsed_s:.1f} s",
+        f"{snap.tasks_done}/{snap.tasks_total} tasks",
+        f"cpu {snap.cpu_s:.2f} s",
+    ]
+    if snap.outcome:
+        parts.append(", ".join(f"{k} {v}" for k, v in snap.outcome.items()))
+    return " · ".join(parts)
+
+
+class LivePanels(Vertical):
+    """Cores, timelines, GIL and throughput: everything live about one run."""
+
+    DEFAULT_CSS = """
+    LivePanels { height: 1fr; }
+    LivePanels > .bottom { height: 7; }
+    LivePanels > .bottom > GilPanel { width: 1fr; height: 100%; }
+    LivePanels > .bottom > ThroughputPanel { width: 1fr; height: 100%; margin-left: 1; }
+    LivePanels > CoresPanel { margin-bottom: 1; }
+    """
+
+    def __init__(self, machine: Machine, look, sample_hz: float, chart_hz: float, **kw) -> None:
+        super().__init__(**kw)
+        self.cores = CoresPanel(machine, sample_hz=sample_hz, look=look)
+        self.timelines = TimelinesPanel(sample_hz=sample_hz, look=look)
+        self.gil = GilPanel(machine, sample_hz=sample_hz, look=look)
+        self.throughput = ThroughputPanel(chart_hz=chart_hz, look=look)
+
+    def compose(self) -> ComposeResult:
+        yield self.cores
+        yield self.timelines
+        with Horizontal(classes="bottom"):
+            yield self.gil
+            yield self.throughput
+
+    def show(self, snap: RunSnapshot | None) -> None:
+        self.cores.show(snap)
+        self.timelines.show(snap)
+        self.gil.show(snap)
+        self.throughput.show(snap)
+
+    def fit_to(self, width: int, height: int) -> None:
+        """Give the panels rows in proportion to the terminal."""
+        bottom = 7 if height < 34 else 10
+        self.query_one(".bottom").styles.height = bottom
+        self.cores.set_max_rows(2 if height < 30 else max(2, (height - 24) // 2))

@@ -1,0 +1,143 @@
+"""Per-worker timelines: one row per worker, one cell per folded sample, newest on the
+right, coloured (and in ``--ascii`` mode lettered) by state; then the worker's share of
+each state over the whole run and its tasks done.
+
+Rows that do not fit are scrolled (↑/↓, PgUp/PgDn, mouse wheel) and the panel says which
+workers it shows; the last line sums all workers whatever is shown.
+"""
+
+from __future__ import annotations
+
+from gilviz.core.model import RunSnapshot, WorkerView
+from gilviz.core.samples import STATES
+from gilviz.tui.style import DIM, LABEL, STATE_LABEL, STATE_SHORT, pct
+from gilviz.tui.widgets.base import Line, LinesWidget, fit
+
+LABEL_W = 5  # "w12 "
+SHARE_W = 4
+TASKS_W = 6
+
+
+class TimelinesPanel(LinesWidget):
+    DEFAULT_CSS = """
+    TimelinesPanel { height: 1fr; min-height: 4; }
+    """
+
+    def __init__(self, sample_hz: float = 50.0, **kw) -> None:
+        super().__init__(**kw)
+        self.sample_hz = sample_hz
+        self.snapshot: RunSnapshot | None = None
+        self.first_row = 0
+
+    def show(self, snap: RunSnapshot | None) -> None:
+        self.snapshot = snap
+        self.redraw()
+
+    # --- scrolling -----------------------------------------------------------------------
+
+    def _rows_room(self) -> int:
+        return max(1, self.content_size.height - 3)
+
+    def scroll_rows(self, delta: int) -> None:
+        n = len(self.snapshot.workers) if self.snapshot else 0
+        top = max(0, n - self._rows_room())
+        new = min(top, max(0, self.first_row + delta))
+        if new != self.first_row:
+            self.first_row = new
+            self.redraw()
+
+    def on_mouse_scroll_down(self, event) -> None:
+        self.scroll_rows(3)
+        event.stop()
+
+    def on_mouse_scroll_up(self, event) -> None:
+        self.scroll_rows(-3)
+        event.stop()
+
+    # --- drawing -------------------------------------------------------------------------
+
+    def _legend(self, width: int) -> Line:
+        look = self.look
+        line = Line().add("workers ", LABEL)
+        for state in (*STATES, "n/a") if self.look.ascii else STATES:
+            text = f"{look.state_glyph(state)} {STATE_LABEL[state]}  "
+            if line.length + len(text) > width:
+                break
+            line.add(look.state_glyph(state), look.state_style(state))
+            line.add(f" {STATE_LABEL[state]}  ")
+        return line
+
+    def _columns(self, width: int) -> tuple[int, bool]:
+        """Timeline width, and whether the share columns fit."""
+        shares = width >= 60
+        tw = width - LABEL_W - TASKS_W - (1 + SHARE_W * len(STATES) if shares else 0)
+        return max(1, tw), shares
+
+    def build(self, width: int, height: int) -> list[Line]:
+        look = self.look
+        snap = self.snapshot
+        tw, shares = self._columns(width)
+        lines = [self._legend(width)]
+        step_ms = 1000 / self.sample_hz if self.sample_hz else 0
+        head = Line().add(
+            fit(
+                [
+                    f"timeline: 1 cell = 1 sample ({step_ms:g} ms), newest right",
+                    "dominant state of each sample",
+                ],
+                tw + LABEL_W,
+            ).ljust(tw + LABEL_W),
+            DIM,
+        )
+        if shares:
+            head.add(" " + "".join(STATE_SHORT[s].rjust(SHARE_W) for s in STATES), DIM)
+        head.add("tasks".rjust(TASKS_W), DIM)
+        lines.append(head)
+        if snap is None or not snap.workers:
+            msg = "no run yet: press s to start" if snap is None else "waiting for workers…"
+            lines.append(Line().add(msg, DIM))
+            return lines
+        room = max(1, height - 3)
+        workers = snap.workers
+        n = len(workers)
+        self.first_row = min(self.first_row, max(0, n - room))
+        shown = workers[self.first_row : self.first_row + room]
+        for w in shown:
+            lines.append(self._row(w, tw, shares))
+        while len(lines) < height - 1:
+            lines.append(Line())
+        lines.append(self._summary(snap, width, n, len(shown)))
+        return lines
+
+    def _row(self, w: WorkerView, tw: int, shares: bool) -> Line:
+        look = self.look
+        line = Line().add(f"w{w.wid:<{LABEL_W - 2}} ", DIM)
+        cells = w.timeline[-tw:]
+        if len(cells) < tw:
+            line.add(" " * (tw - len(cells)))
+        for state in cells:
+            line.add(look.state_glyph(state), look.state_style(state))
+        if shares:
+            line.add(" ")
+            st = w.states
+            for s in STATES:
+                line.add(pct(None if st is None else st[s], SHARE_W) if st is None else f"{100 * st[s]:{SHARE_W}.0f}")
+        line.add(f"{w.tasks:>{TASKS_W}}")
+        return line
+
+    def _summary(self, snap: RunSnapshot, width: int, n: int, shown: int) -> Line:
+        st = snap.states
+        parts = [
+            f"all {n} worker{'s' if n != 1 else ''}: "
+            + (
+                " ".join(f"{STATE_SHORT[s]} {pct(st[s])}" for s in STATES)
+                if st is not None
+                else f"states n/a ({snap.method})"
+            ),
+        ]
+        if shown < n:
+            a = self.first_row
+            parts.insert(0, f"showing w{snap.workers[a].wid}–w{snap.workers[a + shown - 1].wid} of {n} (↑↓ scroll)")
+        parts.append(f"{snap.tasks_done}/{snap.tasks_total} tasks")
+        parts.append("shares: whole run")
+        return Line().add(fit(parts, width), DIM)

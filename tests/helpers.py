@@ -1,0 +1,62 @@
+"""Test helpers: run the real CLI; wait for conditions with deadlines (never sleep-and-hope)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def gilviz_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "gilviz", *args]
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        gilviz_cmd(*args), capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def run_json(*args: str, timeout: float = 120) -> dict:
+    out = run_cli(*args, "--json", timeout=timeout)
+    assert out.returncode in (0, 1), out.stderr
+    return json.loads(out.stdout)
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 30, what: str = "condition"):
+    """Poll until predicate() is truthy; fail with `what` after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def alive(pids: list[int]) -> list[int]:
+    out = []
+    for pid in pids:
+        try:
+            p = psutil.Process(pid)
+            if p.status() != psutil.STATUS_ZOMBIE:
+                out.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return out

@@ -1,0 +1,130 @@
+"""The model folds events and samples into states, contention and latency, exactly."""
+
+from __future__ import annotations
+
+import pytest
+
+from gilviz.core.model import LatencyHistogram, RunModel, _with_idle
+from gilviz.core.samples import STATES, CoreSample, ThreadSample
+from gilviz.core.spec import build_spec
+
+MS = 1_000_000
+
+
+def _sample(wid, t_ms, shares, dt_ms=20, processor=0):
+    state = max(shares, key=shares.get)
+    return ThreadSample(wid, t_ms * MS, dt_ms * MS, shares, state, 0, processor, "S", None)
+
+
+def _model(method="/proc sampling"):
+    m = RunModel(build_spec("crunch", pool="thread", workers=2, tasks=2), method, [0, 1])
+    m.on_message(["worker", 0, 100, 101])
+    m.on_message(["worker", 1, 100, 102])
+    return m
+
+
+def test_busy_interval_keeps_the_samplers_split():
+    m = _model()
+    m.on_message(["s", 0, 0, 0])
+    m.on_message(["e", 0, 0, 0, 100 * MS, 50 * MS, True])
+    m.on_tick([_sample(0, 40, {"running": 0.5, "gil_wait": 0.5})], None)
+    m.finish("done")
+    w = m.snapshot().workers[0]
+    assert w.states["running"] == pytest.approx(0.5)
+    assert w.states["gil_wait"] == pytest.approx(0.5)
+    assert w.timeline == ("running",) or w.timeline == ("gil_wait",)
+    assert m.snapshot().gil_contention == pytest.approx(0.5)
+
+
+def test_interval_without_a_task_is_idle_even_if_blocked():
+    m = _model()
+    m.on_tick([_sample(1, 40, {"lock_wait": 1.0})], None)
+    m.finish("done")
+    w = m.snapshot().workers[1]
+    assert w.states["idle"] == pytest.approx(1.0)
+    assert w.timeline == ("idle",)
+    assert m.snapshot().gil_contention is None  # no busy time at all
+
+
+def test_task_ending_mid_interval_splits_busy_and_idle():
+    m = _model()
+    m.on_message(["e", 0, 0, 0, 30 * MS, 10 * MS, True])  # the start event never arrived
+    m.on_tick([_sample(0, 40, {"running": 0.5, "lock_wait": 0.5})], None)
+    m.finish("done")
+    states = m.snapshot().workers[0].states
+    assert states["idle"] == pytest.approx(0.5)
+    assert states["running"] == pytest.approx(0.5)
+    assert sum(states.values()) == pytest.approx(1.0)
+
+
+def test_with_idle_shares_always_sum_to_one():
+    for busy in (0.0, 0.3, 1.0):
+        for shares in (
+            {"running": 1.0},
+            {"running": 0.2, "runnable": 0.1, "gil_wait": 0.7},
+            {"io_wait": 1.0},
+            {},
+        ):
+            out = _with_idle(shares, busy)
+            assert set(out) == set(STATES)
+            assert sum(out.values()) == pytest.approx(1.0)
+            assert out["idle"] == pytest.approx(1 - busy)
+
+
+def test_fallback_method_reports_nulls():
+    m = _model(method="psutil (per-thread CPU only)")
+    m.on_message(["s", 0, 0, 0])
+    sample = ThreadSample(0, 40 * MS, 20 * MS, None, "n/a", 0, None, "?", None)
+    m.on_tick([sample], None)
+    m.on_message(["end", {"wall_s": 0.1, "tasks_done": 0, "error": None}])
+    m.finish("done")
+    summary = m.summary()
+    assert summary["gil"]["contention"] is None
+    assert set(summary["states"].values()) == {None}
+    assert summary["workers"][0]["states"]["running"] is None
+
+
+def test_cpu_tasks_and_parallelism_come_from_task_events():
+    m = _model()
+    m.on_message(["e", 0, 0, 0, 100 * MS, 90 * MS, True])
+    m.on_message(["e", 1, 1, 0, 100 * MS, 80 * MS, True])
+    m.on_message(["end", {"wall_s": 0.1, "tasks_done": 2, "error": None, "outcome": None}])
+    m.finish("done")
+    s = m.summary()
+    assert s["cpu_s"] == pytest.approx(0.17)
+    assert s["parallelism"] == pytest.approx(1.7)
+    assert [w["tasks"] for w in s["workers"]] == [1, 1]
+    assert s["tasks_done"] == 2
+
+
+def test_cores_record_the_worker_that_ran_most_there():
+    m = _model()
+    samples = [
+        _sample(0, 40, {"running": 0.9, "gil_wait": 0.1}, processor=1),
+        _sample(1, 40, {"running": 0.2, "gil_wait": 0.8}, processor=1),
+    ]
+    m.on_tick(samples, CoreSample(40 * MS, 20 * MS, {0: 0.1, 1: 1.0}))
+    cores = {c.cpu: c for c in m.snapshot().cores}
+    assert cores[1].wid == 0 and cores[1].busy == 1.0
+    assert cores[0].wid is None
+
+
+def test_latency_histogram_percentiles_within_one_percent():
+    h = LatencyHistogram()
+    assert h.percentile(0.5) is None
+    h.add(list(range(1, 10_001)))  # 1..10000 µs
+    assert h.percentile(0.5) == pytest.approx(5.0, rel=0.011)
+    assert h.percentile(0.99) == pytest.approx(9.9, rel=0.011)
+    h2 = LatencyHistogram()
+    h2.add([0, 0, 0])
+    assert h2.percentile(0.99) == 0.0
+
+
+def test_timeline_is_bounded():
+    m = _model()
+    m.on_message(["s", 0, 0, 0])
+    ticks = [_sample(0, 40 + 20 * i, {"running": 1.0}) for i in range(2000)]
+    for s in ticks:
+        m.on_tick([s], None)
+    m.finish("done")
+    assert len(m.snapshot().workers[0].timeline) == 600

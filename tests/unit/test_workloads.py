@@ -1,0 +1,110 @@
+"""Built-in workloads compute what their docstrings say and stop when cancelled."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import textwrap
+import zlib
+
+import pytest
+
+from gilviz.core import workloads
+
+
+@pytest.fixture(autouse=True)
+def _clear_cancel():
+    workloads.reset_cancel()
+    yield
+    workloads.reset_cancel()
+
+
+def test_crunch_is_the_seeds_sum_of_squares():
+    assert workloads.crunch(1000) == sum(i * i for i in range(1000))
+    assert workloads.crunch(450_001) == sum(i * i for i in range(450_001))
+
+
+def test_every_builtin_has_a_docstring_and_sane_defaults():
+    for w in workloads.BUILTINS.values():
+        assert w.doc, w.name
+        assert w.min_size <= w.default_size <= w.max_size, w.name
+        assert w.default_tasks >= 1 and w.default_workers >= 1
+
+
+def test_hash_matches_hashlib_and_compress_shrinks():
+    expected = hashlib.sha256(workloads._buffer(1)).hexdigest()
+    assert workloads.hash(1) == expected
+    assert 0 < workloads.compress(1) < 1 << 20
+    assert zlib.decompress(zlib.compress(workloads._buffer(1))) == workloads._buffer(1)
+
+
+def test_pickle_heavy_and_tiny():
+    assert workloads.pickle_heavy([1, 2, 3]) == [2, 3, 4]
+    assert workloads.BUILTINS["pickle-heavy"].make_arg(5) == [0, 1, 2, 3, 4]
+    assert workloads.tiny(10) == 45
+
+
+def test_shared_counter_counts_in_one_thread():
+    before = workloads.COUNTER
+    out = workloads.shared_counter(1000)
+    assert out == {"pid": os.getpid(), "counter": before + 1000}
+
+
+def test_cancel_stops_a_long_crunch_and_sleep():
+    workloads.request_cancel()
+    with pytest.raises(workloads.Cancelled):
+        workloads.crunch(10**10)
+    with pytest.raises(workloads.Cancelled):
+        workloads.sleep(3_600_000)
+
+
+def test_fetch_without_server_says_why():
+    workloads.params.pop("url", None)
+    with pytest.raises(RuntimeError, match="local server"):
+        workloads.fetch(10)
+
+
+def test_resolve_builtin_and_unknown():
+    assert workloads.resolve("crunch") is workloads.crunch
+    with pytest.raises(ValueError, match="unknown workload 'nope'"):
+        workloads.resolve("nope")
+
+
+def test_resolve_user_module_and_file(tmp_path, monkeypatch):
+    path = tmp_path / "userwork.py"
+    path.write_text(
+        textwrap.dedent(
+            """
+            def double(n):
+                return 2 * n
+
+            def no_arg():
+                return "hi"
+
+            def needs_two(a, *, b):
+                return a
+
+            value = 3
+            """
+        )
+    )
+    fn = workloads.resolve(f"{path}:double")
+    assert fn(21) == 42
+    assert workloads.resolve(f"{path}:no_arg")(5) == "hi"
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert workloads.resolve("userwork:double")(2) == 4
+    with pytest.raises(ValueError, match="not callable"):
+        workloads.resolve(f"{path}:value")
+    with pytest.raises(ValueError, match="no attribute 'missing'"):
+        workloads.resolve(f"{path}:missing")
+    with pytest.raises(ValueError, match="cannot import no_such_module_xyz"):
+        workloads.resolve("no_such_module_xyz:f")
+    with pytest.raises(ValueError, match="no such file"):
+        workloads.resolve(f"{tmp_path}/absent.py:f")
+
+
+def test_user_file_that_raises_on_import(tmp_path):
+    path = tmp_path / "broken_mod.py"
+    path.write_text("raise RuntimeError('boom at import')\n")
+    with pytest.raises(ValueError, match="importing .* failed: RuntimeError: boom at import"):
+        workloads.resolve(f"{path}:f")
