@@ -139,9 +139,15 @@ def _proc_init(
     params: dict[str, Any],
     heartbeat: bool,
     switch_interval: float | None,
+    runner_pid: int,
 ) -> None:
     set_pdeathsig()
+    # Our parent is the runner (fork, spawn) or the forkserver; either way the runner must
+    # be alive. It may already be gone if it died while we were starting (then PDEATHSIG
+    # was never armed against it): check the runner itself, not only a change of parent.
     parent = os.getppid()
+    if not _alive(runner_pid):
+        os._exit(1)
     _w.update(queue=queue, workload=workload, last_send=0, pending=None)
     workloads.params.update(params)
     if switch_interval is not None:
@@ -156,7 +162,7 @@ def _proc_init(
             time.sleep(0.05)
             if cancel.value:
                 workloads.request_cancel()
-            if os.getppid() != parent:
+            if os.getppid() != parent or not _alive(runner_pid):
                 os._exit(1)
             pending = _w["pending"]
             if pending is not None and time.monotonic_ns() - pending[4] >= PROCESS_START_EVERY_NS:
@@ -168,6 +174,16 @@ def _proc_init(
     if heartbeat:
         pid = os.getpid()
         Heartbeat(lambda batch: queue.put(("hb", pid, batch))).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _proc_task(index: int, blob: bytes) -> tuple:
@@ -356,6 +372,7 @@ class Runner:
                 self.spec["params"],
                 self.spec["heartbeat"],
                 self.spec["switch_interval"],
+                os.getpid(),
             ),
         )
         self.executor = executor

@@ -91,7 +91,11 @@ class CoresPanel(LinesWidget):
         n = len(self._cpus())
         mode, a, _ = self._layout(n, width)
         rows = math.ceil(n / a)
-        return 1 + (rows if mode == "bars" else min(rows, self.max_rows) + 1)
+        return 1 + (rows if mode == "bars" else min(rows, self.heat_rows) + 1)
+
+    @property
+    def heat_rows(self) -> int:
+        return max(self.max_rows, 4)
 
     def build(self, width: int, height: int) -> list[Line]:
         cpus = self._cpus()

@@ -150,7 +150,6 @@ class LivePanels(Vertical):
     LivePanels > .bottom { height: 7; }
     LivePanels > .bottom > GilPanel { width: 1fr; height: 100%; }
     LivePanels > .bottom > ThroughputPanel { width: 1fr; height: 100%; margin-left: 1; }
-    LivePanels > CoresPanel { margin-bottom: 1; }
     """
 
     def __init__(self, machine: Machine, look, sample_hz: float, chart_hz: float, **kw) -> None:
@@ -177,4 +176,4 @@ class LivePanels(Vertical):
         """Give the panels rows in proportion to the terminal."""
         bottom = 7 if height < 34 else 10
         self.query_one(".bottom").styles.height = bottom
-        self.cores.set_max_rows(2 if height < 30 else max(2, (height - 24) // 2))
+        self.cores.set_max_rows(1 if height < 30 else max(2, (height - 24) // 2))

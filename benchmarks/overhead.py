@@ -1,0 +1,370 @@
+"""What does watching cost the watched work? And what does gilviz itself use?
+
+Four measurements, each printed as a ratio measured in this one run:
+
+1. **Throughput.** The same workload run bare (a plain ``concurrent.futures`` script in a
+   subprocess, no gilviz) and under gilviz (``run_blocking``, /proc sampling at 50 Hz), with
+   and without the heartbeat, alternating, several rounds; ratio of median wall times.
+   Workloads: crunch on 2 processes, crunch on 4 threads, tiny tasks on 2 threads.
+2. **CPU share.** Throughput drifts by about 12% over tens of seconds on this machine, so a
+   long-running target's CPU (schedstat of all its threads) is also read in alternating
+   one-second windows with a ``SamplerLoop`` on and off: share lost = 1 - on / off.
+3. **Sampler CPU.** The CPU time of gilviz's sampling thread (its schedstat) during real runs
+   at 50 Hz with 16 and 64 sleeping worker threads, as % of one core; with the whole gilviz
+   process's CPU (getrusage) beside it.
+4. **Heartbeat.** Part of 1 (gilviz with and without ``--no-heartbeat``).
+
+Targets: under gilviz <= 3% slower; <= 1% CPU share lost; sampler <= 2.5% of a core at
+50 Hz with 16 workers and <= 7% with 64. No exit code depends on them.
+
+    .venv/bin/python benchmarks/overhead.py [--rounds N] [--windows N] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from _common import NOISY_LOAD, REPO, fmt_load, loadavg  # noqa: E402
+from gilviz.core.sampler import ProcSampler, SamplerLoop  # noqa: E402
+from gilviz.core.samples import ThreadRef  # noqa: E402
+from gilviz.core.session import run_blocking  # noqa: E402
+from gilviz.core.spec import build_spec  # noqa: E402
+
+HZ = 50.0
+TARGET_SLOWER = 0.03
+TARGET_SHARE = 0.01
+TARGET_SAMPLER = {16: 0.025, 64: 0.07}
+
+# The bare run: what gilviz's runner does, minus gilviz. The wall time covers the same span
+# as the runner's (pool creation to shutdown).
+BARE = textwrap.dedent(
+    """
+    import concurrent.futures as cf, multiprocessing, sys, time
+    from gilviz.core import workloads
+    name, pool, workers, tasks, size = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
+    fn = workloads.resolve(name)
+    t0 = time.monotonic()
+    if pool == "thread":
+        ex = cf.ThreadPoolExecutor(workers)
+    else:
+        ex = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context())
+    futs = [ex.submit(fn, size) for _ in range(tasks)]
+    for f in futs:
+        f.result()
+    ex.shutdown(wait=True)
+    print(time.monotonic() - t0)
+    """
+)
+
+# A long target for the CPU-share windows: N crunch threads (or processes) until killed.
+TARGET = textwrap.dedent(
+    """
+    import os, sys, threading, multiprocessing
+    def crunch():
+        while True:
+            sum(i * i for i in range(20_000))
+    kind, n = sys.argv[1], int(sys.argv[2])
+    if kind == "thread":
+        for _ in range(n):
+            threading.Thread(target=crunch, daemon=True).start()
+        print(os.getpid(), flush=True)
+        sys.stdin.read()
+    else:
+        procs = [multiprocessing.get_context("fork").Process(target=crunch, daemon=True)
+                 for _ in range(n)]
+        for p in procs:
+            p.start()
+        print(" ".join(str(p.pid) for p in procs), flush=True)
+        sys.stdin.read()
+        for p in procs:
+            p.kill()
+    """
+)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "src"), env.get("PYTHONPATH")) if p)
+    return env
+
+
+# --------------------------------------------------------------------------- 1. throughput
+
+
+CASES = [
+    # label, workload, pool, workers, tasks, size (about 1 s each on 2 free cores)
+    ("crunch x2 processes", "crunch", "process", 2, 4, 10_000_000),
+    ("crunch x4 threads", "crunch", "thread", 4, 4, 5_000_000),
+    ("tiny tasks x2 threads", "tiny", "thread", 2, 20_000, 100),
+]
+
+
+def bare_wall(workload: str, pool: str, workers: int, tasks: int, size: int) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", BARE, workload, pool, str(workers), str(tasks), str(size)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=True,
+    )
+    return float(out.stdout.split()[-1])
+
+
+def gilviz_wall(
+    workload: str, pool: str, workers: int, tasks: int, size: int, heartbeat: bool
+) -> float:
+    spec = build_spec(
+        workload, pool=pool, workers=workers, tasks=tasks, size=size, heartbeat=heartbeat
+    )
+    run = run_blocking(spec, sample_hz=HZ)
+    if run.model.error():
+        raise RuntimeError(run.model.error())
+    return run.model.wall_s()
+
+
+def throughput(rounds: int) -> dict[str, dict[str, float]]:
+    print(
+        f"\n1. throughput: bare concurrent.futures vs gilviz ({HZ:g} Hz), "
+        f"{rounds} rounds, order rotated each round"
+    )
+    print(
+        f"{'case':<24} {'bare s':>7} {'gilviz s':>8} {'no-hb s':>8} | {'gilviz/bare':>11} "
+        f"{'no-hb/bare':>10} {'hb cost':>8} | spread(bare)"
+    )
+    out: dict[str, dict[str, float]] = {}
+    for label, wl, pool, workers, tasks, size in CASES:
+        walls: dict[str, list[float]] = {"bare": [], "gilviz": [], "nohb": []}
+        pairs_g: list[float] = []
+        pairs_n: list[float] = []
+        order = ["bare", "gilviz", "nohb"]
+        for r in range(rounds):
+            got = {}
+            for kind in order[r % 3 :] + order[: r % 3]:
+                if kind == "bare":
+                    got[kind] = bare_wall(wl, pool, workers, tasks, size)
+                else:
+                    got[kind] = gilviz_wall(wl, pool, workers, tasks, size, kind == "gilviz")
+                walls[kind].append(got[kind])
+            pairs_g.append(got["gilviz"] / got["bare"])
+            pairs_n.append(got["nohb"] / got["bare"])
+        med = {k: statistics.median(v) for k, v in walls.items()}
+        rg, rn = statistics.median(pairs_g), statistics.median(pairs_n)
+        spread = (max(walls["bare"]) - min(walls["bare"])) / med["bare"]
+        out[label] = {"gilviz": rg, "nohb": rn}
+        print(
+            f"{label:<24} {med['bare']:7.3f} {med['gilviz']:8.3f} {med['nohb']:8.3f} | "
+            f"{rg:11.3f} {rn:10.3f} {rg / rn - 1:+8.1%} | {spread:.0%}"
+        )
+        sys.stdout.flush()
+    return out
+
+
+# --------------------------------------------------------------------------- 2. CPU share
+
+
+def _threads_run_ns(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    total += int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+    return total
+
+
+def _tid_run_ns(tid: int) -> int:
+    with open(f"/proc/self/task/{tid}/schedstat") as f:
+        return int(f.read().split()[0])
+
+
+def cpu_share(kind: str, n: int, windows: int) -> dict[str, float]:
+    """Target's CPU (cores) in alternating 1 s windows with sampling on and off."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", TARGET, kind, str(n)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        pids = [int(p) for p in proc.stdout.readline().split()]
+        time.sleep(0.3)  # let every thread start
+        refs = []
+        for pid in pids:
+            for tid in sorted(int(t) for t in os.listdir(f"/proc/{pid}/task")):
+                refs.append(ThreadRef(len(refs), pid, tid))
+        sampler = ProcSampler()
+        sampler.set_targets(refs)
+        on: list[float] = []
+        off: list[float] = []
+        sampler_cpu: list[float] = []
+        for w in range(windows * 2):
+            sampling = w % 2 == (w // 2) % 2  # on/off, off/on, on/off...: no fixed phase
+            loop = SamplerLoop(sampler, hz=HZ) if sampling else None
+            if loop is not None:
+                loop.start()
+            c0, t0 = _threads_run_ns(pids), time.monotonic_ns()
+            s0 = _tid_run_ns(loop.native_id) if loop is not None else 0
+            time.sleep(1.0)
+            c1, t1 = _threads_run_ns(pids), time.monotonic_ns()
+            share = (c1 - c0) / (t1 - t0)
+            if loop is not None:
+                sampler_cpu.append((_tid_run_ns(loop.native_id) - s0) / (t1 - t0))
+                loop.stop()
+                on.append(share)
+            else:
+                off.append(share)
+        sampler.close()
+    finally:
+        proc.stdin.close()
+        proc.kill()
+        proc.wait()
+    m_on, m_off = statistics.median(on), statistics.median(off)
+    return {
+        "on": m_on,
+        "off": m_off,
+        "lost": 1 - m_on / m_off,
+        "sd_off": statistics.stdev(off) / m_off if len(off) > 1 else 0.0,
+        "sampler": statistics.median(sampler_cpu),
+        "threads": len(refs),
+    }
+
+
+# --------------------------------------------------------------------------- 3. sampler CPU
+
+
+def sampler_cost(workers: int, seconds: float) -> dict[str, float]:
+    """CPU of gilviz's sampling thread during a real run of ``workers`` sleeping threads."""
+    tids: set[int] = set()
+    marks: list[tuple[int, int]] = []  # (t_ns, sampler thread run_ns)
+
+    def on_tick(samples: list, core: object) -> None:
+        tid = threading.get_native_id()
+        tids.add(tid)
+        if len(samples) >= workers:  # all workers in flight: a full-cost tick
+            marks.append((time.monotonic_ns(), _tid_run_ns(tid)))
+
+    spec = build_spec(
+        "sleep", pool="thread", workers=workers, tasks=workers, size=int(seconds * 1000)
+    )
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    w0 = time.monotonic()
+    from gilviz.core.session import Run
+
+    run = Run(spec, sample_hz=HZ, on_tick=on_tick).start()
+    run.wait()
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    wall = time.monotonic() - w0
+    if len(marks) < 2:
+        raise RuntimeError(f"too few full ticks ({len(marks)}) with {workers} workers")
+    (t0, c0), (t1, c1) = marks[0], marks[-1]
+    loop = run._loop
+    return {
+        "sampler": (c1 - c0) / (t1 - t0),
+        "process": (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) / wall,
+        "hz": loop.achieved_hz if loop is not None and loop.achieved_hz else float("nan"),
+        "us_per_thread": run.sampler.stats.us_per_thread_read or float("nan"),
+    }
+
+
+# --------------------------------------------------------------------------- main
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=6, help="throughput rounds (alternating)")
+    ap.add_argument("--windows", type=int, default=12, help="on/off window pairs, 1 s each")
+    ap.add_argument("--quick", action="store_true", help="3 rounds, 5 window pairs")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.rounds, args.windows = 3, 5
+    la = loadavg()
+    print(
+        f"gilviz overhead, python {sys.version.split()[0]}, "
+        f"{len(os.sched_getaffinity(0))} usable cores; load average at start {fmt_load(la)}"
+    )
+
+    thr = throughput(args.rounds)
+
+    print(
+        f"\n2. CPU share of a long target, {args.windows} on/off pairs of 1 s windows at {HZ:g} Hz"
+    )
+    print(
+        f"{'target':<24} {'off cores':>9} {'on cores':>9} {'lost':>7} {'sd(off)':>8} {'sampler':>8}"
+    )
+    shares = {}
+    for kind, n, label in (
+        ("thread", 4, "crunch x4 threads"),
+        ("process", 2, "crunch x2 processes"),
+    ):
+        s = cpu_share(kind, n, args.windows)
+        shares[label] = s
+        print(
+            f"{label:<24} {s['off']:9.3f} {s['on']:9.3f} {s['lost']:+7.2%} {s['sd_off']:8.2%} "
+            f"{s['sampler']:8.2%}"
+        )
+        sys.stdout.flush()
+
+    print(f"\n3. sampler CPU during a gilviz run of sleeping worker threads, {HZ:g} Hz")
+    print(
+        f"{'workers':>7} {'sampler thread':>15} {'gilviz process':>15} {'achieved Hz':>12} "
+        f"{'us/thread':>10}"
+    )
+    costs = {}
+    for n in (16, 64):
+        c = sampler_cost(n, 5.0)
+        costs[n] = c
+        print(
+            f"{n:>7} {c['sampler']:14.2%} {c['process']:14.2%} {c['hz']:12.1f} "
+            f"{c['us_per_thread']:10.1f}"
+        )
+        sys.stdout.flush()
+
+    lb = loadavg()
+    noisy = max(la[0], lb[0]) > NOISY_LOAD
+    print(
+        f"\nload average at end {fmt_load(lb)}"
+        + ("  [NOISY: other load during this run]" if noisy else "")
+    )
+    print("targets:")
+    for label, r in thr.items():
+        print(
+            f"  {label:<24} gilviz {r['gilviz'] - 1:+.1%} (no heartbeat {r['nohb'] - 1:+.1%}) "
+            f"vs <= +{TARGET_SLOWER:.0%}: {verdict(r['gilviz'] - 1 <= TARGET_SLOWER)}"
+        )
+    for label, s in shares.items():
+        print(
+            f"  {label:<24} CPU share lost {s['lost']:+.2%} vs <= {TARGET_SHARE:.0%}: "
+            f"{verdict(s['lost'] <= TARGET_SHARE)}"
+        )
+    for n, c in costs.items():
+        print(
+            f"  sampler, {n} workers      {c['sampler']:.2%} of a core vs <= "
+            f"{TARGET_SAMPLER[n]:.1%}: {verdict(c['sampler'] <= TARGET_SAMPLER[n])}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,285 @@
+"""The tradeoff table of threads versus processes, with a column measured on this machine.
+
+Five rows (GIL, memory, overhead, best for, crash isolation), each tied to the presets that
+demonstrate it. The "measured here" column is read from the latest results of those presets
+on this machine, cached in ``~/.cache/gilviz/reference.json`` (``$XDG_CACHE_HOME`` honoured)
+each time gilviz finishes a preset's runs; a row none of whose presets has run yet says "not
+measured yet". ``gilviz reference`` prints the table (text, ``--markdown`` or ``--json``)
+from that cache: it runs nothing itself, and says so.
+
+Plain Python: no Textual, no Rich (gilviz.core must import neither).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+NOT_MEASURED = "not measured yet"
+POOL_LABEL = {"serial": "serial", "thread": "threads", "process": "processes"}
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    dimension: str
+    threading: str
+    multiprocessing: str
+    presets: tuple[str, ...]  # the presets that show this row, the first is the one to open
+
+
+ROWS: tuple[Row, ...] = (
+    Row(
+        "gil",
+        "GIL",
+        "One lock for the whole interpreter: only one thread runs Python code at a time.",
+        "Every process has its own interpreter and GIL: Python code runs on all cores at once.",
+        ("crunch-threads", "crunch-processes", "crunch-serial"),
+    ),
+    Row(
+        "memory",
+        "Memory",
+        "One address space: every thread sees the same objects, so changing them needs a lock.",
+        "Each process owns its memory; data travels between them pickled, as copies.",
+        ("shared-counter", "pickle-heavy"),
+    ),
+    Row(
+        "overhead",
+        "Overhead",
+        "Small: OS threads start fast and a task is handed over by reference.",
+        "Larger: processes take time to start, and every argument and result is pickled.",
+        ("tiny-tasks", "pickle-heavy"),
+    ),
+    Row(
+        "best-for",
+        "Best for",
+        "Waiting: network, disk, sleeps, and C code that releases the GIL.",
+        "Computing in Python: number crunching, parsing, image work done in Python.",
+        ("fetch-threads", "fetch-processes", "sleep-io", "c-release"),
+    ),
+    Row(
+        "crash",
+        "Crash isolation",
+        "None: a thread that crashes the interpreter takes every other thread with it.",
+        "Strong: a crashing worker dies alone and the pool reports it to the caller.",
+        ("crash",),
+    ),
+)
+
+
+def cache_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "gilviz" / "reference.json"
+
+
+def load(path: str | Path | None = None) -> dict[str, Any]:
+    """The cache document; an empty one when missing or unreadable."""
+    p = Path(path) if path else cache_path()
+    try:
+        doc = json.loads(p.read_text())
+    except (OSError, ValueError):
+        return {"version": 1, "presets": {}}
+    if not isinstance(doc, dict) or not isinstance(doc.get("presets"), dict):
+        return {"version": 1, "presets": {}}
+    return doc
+
+
+def _compact(run: dict[str, Any]) -> dict[str, Any]:
+    gil = run.get("gil") or {}
+    return {
+        "pool": run.get("pool"),
+        "pool_size": run.get("pool_size"),
+        "workload": run.get("workload"),
+        "tasks": run.get("tasks"),
+        "size": run.get("size"),
+        "chunksize": run.get("chunksize"),
+        "wall_s": run.get("wall_s"),
+        "speedup": run.get("speedup"),
+        "contention": gil.get("contention"),
+        "outcome": run.get("outcome"),
+        "pickle": run.get("pickle"),
+        "error": run.get("error"),
+    }
+
+
+def record(
+    preset: str, runs: list[dict[str, Any]], path: str | Path | None = None, when: float | None = None
+) -> None:
+    """Store the runs (``RunModel.summary()`` dicts) of a preset; a pool's newer run replaces
+    its older one. Best effort: a cache that cannot be written is skipped."""
+    p = Path(path) if path else cache_path()
+    doc = load(p)
+    entry = doc["presets"].get(preset) or {"runs": []}
+    by_pool = {r["pool"]: r for r in entry.get("runs", []) if isinstance(r, dict)}
+    for r in runs:
+        by_pool[r.get("pool")] = _compact(r)
+    entry["runs"] = list(by_pool.values())
+    entry["updated"] = time.strftime("%Y-%m-%d %H:%M", time.localtime(when or time.time()))
+    doc["presets"][preset] = entry
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".reference-")
+        with os.fdopen(fd, "w") as f:
+            json.dump(doc, f, indent=1)
+        os.replace(tmp, p)
+    except OSError:
+        pass
+
+
+def _label(pool: str | None) -> str:
+    return POOL_LABEL.get(pool or "", pool or "?")
+
+
+def _group_phrase(runs: list[dict[str, Any]], serial_wall: float | None) -> str | None:
+    parts: list[str] = []
+    workload = runs[0].get("workload")
+    for r in runs:
+        if r.get("pool") == "serial":
+            continue
+        name = _label(r.get("pool"))
+        if r.get("error"):
+            parts.append(f"{name} failed ({_short(r['error'])})")
+            continue
+        outcome = r.get("outcome") or {}
+        extra = ""
+        if outcome.get("lost_updates") is not None:
+            extra = f", lost {outcome['lost_updates']:,} of {outcome.get('expected', 0):,} updates"
+        elif "lost_updates" in outcome and outcome.get("copies", 0) != 1:
+            extra = ", separate copies (nothing shared)"
+        if outcome.get("tasks_lost") is not None:
+            extra += f", {outcome['tasks_lost']} tasks lost"
+        speed = r.get("speedup")
+        if speed is None and serial_wall and r.get("wall_s"):
+            speed = serial_wall / r["wall_s"]
+        if speed is not None:
+            parts.append(f"{name} {speed:.1f}x{extra}")
+        elif r.get("wall_s") is not None:
+            parts.append(f"{name} {r['wall_s']:.2f} s{extra}")
+    if not parts:
+        return None
+    return f"{', '.join(parts)} on {workload}"
+
+
+def _short(error: str) -> str:
+    return error.split(":")[0][:40]
+
+
+def measured(row: Row, doc: dict[str, Any]) -> str | None:
+    """The "measured here" text of a row from the cache, None when none of its presets ran."""
+    runs: list[dict[str, Any]] = []
+    for name in row.presets:
+        entry = doc.get("presets", {}).get(name)
+        if entry:
+            runs += [r for r in entry.get("runs", []) if isinstance(r, dict)]
+    if not runs:
+        return None
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for r in runs:
+        key = (r.get("workload"), r.get("size"), r.get("tasks"))
+        groups.setdefault(key, [])
+        # one run per pool (and chunksize) per group: the later preset's wins
+        groups[key] = [
+            g
+            for g in groups[key]
+            if (g.get("pool"), g.get("chunksize")) != (r.get("pool"), r.get("chunksize"))
+        ]
+        groups[key].append(r)
+    phrases = []
+    for rs in groups.values():
+        serial = next((r for r in rs if r.get("pool") == "serial" and not r.get("error")), None)
+        phrase = _group_phrase(rs, serial.get("wall_s") if serial else None)
+        if phrase:
+            phrases.append(phrase)
+    return "; ".join(phrases) or None
+
+
+def updated(row: Row, doc: dict[str, Any]) -> str | None:
+    stamps = [
+        doc["presets"][n].get("updated")
+        for n in row.presets
+        if n in doc.get("presets", {}) and doc["presets"][n].get("updated")
+    ]
+    return max(stamps) if stamps else None
+
+
+def table(doc: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The rows as dicts, with the measured column filled from ``doc`` (default: cache)."""
+    doc = load() if doc is None else doc
+    return [
+        {
+            "key": row.key,
+            "dimension": row.dimension,
+            "threading": row.threading,
+            "multiprocessing": row.multiprocessing,
+            "measured": measured(row, doc),
+            "measured_at": updated(row, doc),
+            "presets": list(row.presets),
+        }
+        for row in ROWS
+    ]
+
+
+def source_note(path: Path | None = None) -> str:
+    p = path or cache_path()
+    return (
+        f"measured here: the latest results cached in {p} (written whenever gilviz finishes "
+        "a preset's runs: TUI, talk); this command runs nothing"
+    )
+
+
+def markdown(rows: list[dict[str, Any]], path: Path | None = None) -> str:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    out = [
+        "| | threading | multiprocessing | measured here |",
+        "| --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        out.append(
+            f"| **{cell(r['dimension'])}** | {cell(r['threading'])} | {cell(r['multiprocessing'])} "
+            f"| {cell(r['measured'] or NOT_MEASURED)} |"
+        )
+    out += ["", f"_{source_note(path)}. Presets per row: "
+            + "; ".join(f"{r['dimension']}: {', '.join(r['presets'])}" for r in rows) + "._"]
+    return "\n".join(out)
+
+
+def text(rows: list[dict[str, Any]], width: int = 100, path: Path | None = None) -> str:
+    widths = [16, (width - 16 - 6) // 3, (width - 16 - 6) // 3, (width - 16 - 6) // 3]
+    head = ["", "threading", "multiprocessing", "measured here"]
+    out = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip()]
+    out.append("-" * min(width, sum(widths) + 6))
+    for r in rows:
+        cols = [r["dimension"], r["threading"], r["multiprocessing"], r["measured"] or NOT_MEASURED]
+        wrapped = [textwrap.wrap(c, w) or [""] for c, w in zip(cols, widths, strict=True)]
+        for i in range(max(len(w) for w in wrapped)):
+            out.append(
+                "  ".join(
+                    (w[i] if i < len(w) else "").ljust(wd) for w, wd in zip(wrapped, widths, strict=True)
+                ).rstrip()
+            )
+        out.append("")
+    out.append(textwrap.fill(source_note(path), width))
+    return "\n".join(out)
+
+
+def cli_reference(args: Any) -> int:
+    """``gilviz reference [--markdown|--json]``."""
+    path = cache_path()
+    rows = table(load(path))
+    if getattr(args, "json", False):
+        print(json.dumps({"source": source_note(path), "cache": str(path), "rows": rows}, indent=2))
+    elif getattr(args, "markdown", False):
+        print(markdown(rows, path))
+    else:
+        import shutil
+
+        print(text(rows, min(120, shutil.get_terminal_size((100, 24)).columns), path))
+    return 0

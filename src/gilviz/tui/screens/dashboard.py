@@ -1,0 +1,261 @@
+"""The dashboard: a preset (or your own settings) on one pool, with every live panel.
+
+Keyboard first: s start/stop, p pool, +/- workers, w workload, </> size, t/T tasks,
+[/] previous/next preset, ↑/↓ scroll workers, r race, f reference table, ? help.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+
+from gilviz.core import workloads
+from gilviz.core.presets import Preset
+from gilviz.core.spec import POOLS, RunSpec, build_spec
+from gilviz.tui import deck as gdeck
+from gilviz.tui.runs import Plan, Progress
+from gilviz.tui.screens.base import GilvizScreen
+from gilviz.tui.widgets.info import ControlsBar, LivePanels, StatusLine, TitleBar, status_text
+
+MAX_WORKERS = 256
+
+
+class DashboardScreen(GilvizScreen):
+    BINDINGS = [
+        Binding("s", "start_stop", "start/stop"),
+        Binding("p", "cycle_pool", "pool"),
+        Binding("plus,equals_sign", "workers(1)", "+/- workers", key_display="+/-"),
+        Binding("minus", "workers(-1)", "fewer workers", show=False),
+        Binding("w", "cycle_workload", "workload"),
+        Binding("greater_than_sign", "size(2)", "double the size", show=False),
+        Binding("less_than_sign", "size(0.5)", "halve the size", show=False),
+        Binding("T", "tasks(2)", "double the tasks", show=False),
+        Binding("t", "tasks(0.5)", "halve the tasks", show=False),
+        Binding("right_square_bracket", "preset(1)", "next preset", show=False),
+        Binding("left_square_bracket", "preset(-1)", "previous preset", show=False),
+        Binding("down", "scroll_workers(1)", "scroll workers down", show=False),
+        Binding("up", "scroll_workers(-1)", "scroll workers up", show=False),
+        Binding("pagedown", "scroll_workers(10)", "page workers down", show=False),
+        Binding("pageup", "scroll_workers(-10)", "page workers up", show=False),
+        Binding("r", "race", "race"),
+        Binding("f", "reference", "reference"),
+    ]
+
+    def __init__(self, preset: Preset | None = None, **kw) -> None:
+        super().__init__(**kw)
+        self.preset: Preset | None = None
+        self.modified = False
+        self.workload = "crunch"
+        self.pool = "thread"
+        self.workers = 4
+        self.tasks = 4
+        self.size = 0
+        self._initial = preset
+        self._progress = Progress()
+
+    # --- composition ---------------------------------------------------------------------
+
+    def compose_body(self) -> ComposeResult:
+        app = self.app
+        self.title_bar = TitleBar(app.machine, look=app.look)
+        self.controls = ControlsBar(look=app.look)
+        self.status = StatusLine(look=app.look)
+        self.panels = LivePanels(app.machine, app.look, app.sample_hz, app.chart_hz)
+        yield self.title_bar
+        yield self.controls
+        yield self.status
+        yield self.panels
+
+    def on_mount(self) -> None:
+        if self._initial is not None:
+            self.load_preset(self._initial)
+        else:
+            self._set_workload(self.workload)
+        self._update_texts()
+
+    # --- settings ------------------------------------------------------------------------
+
+    def _pools(self) -> list[str]:
+        avail = self.app.machine.pools
+        kinds = [p for p in POOLS if avail.get(p, "?" if p not in ("serial", "thread", "process") else None) is None]
+        return kinds or ["serial", "thread", "process"]
+
+    def load_preset(self, preset: Preset) -> None:
+        self.preset = preset
+        self.modified = False
+        self.workload = preset.workload
+        w = workloads.describe(preset.workload)
+        first = next((pc for pc in preset.pools if pc.pool != "serial"), preset.pools[0])
+        self.pool = first.pool
+        self.workers = first.workers or (w.default_workers if w else 4)
+        self.tasks = preset.tasks or (w.default_tasks if w else 4)
+        self.size = preset.size if preset.size is not None else (w.default_size if w else 0)
+        self._update_texts()
+
+    def _set_workload(self, name: str) -> None:
+        w = workloads.describe(name)
+        self.preset = None
+        self.workload = name
+        if w is not None:
+            self.workers = w.default_workers
+            self.tasks = w.default_tasks
+            self.size = w.default_size
+
+    def _update_texts(self) -> None:
+        if not self.is_mounted:
+            return
+        p = self.preset
+        if p is not None:
+            title = f"{p.title}  [{p.name}{', modified' if self.modified else ''}]"
+        else:
+            title = f"Your settings: {self.workload}"
+        self.title_bar.set(title, gdeck.narration_line(p, self.workload))
+        active = self._progress.active
+        self.controls.set(
+            [
+                ("s", "stop" if active else "start", ""),
+                ("w", "workload", self.workload),
+                ("p", "pool", self.pool),
+                ("+/-", "workers", str(self.workers)),
+                ("t/T", "tasks", f"{self.tasks:,}"),
+                ("</>", "size", f"{self.size:,}"),
+            ]
+        )
+
+    # --- actions -------------------------------------------------------------------------
+
+    def action_cycle_pool(self) -> None:
+        pools = self._pools()
+        i = pools.index(self.pool) if self.pool in pools else -1
+        self.pool = pools[(i + 1) % len(pools)]
+        if self.preset is not None:
+            pc = next((pc for pc in self.preset.pools if pc.pool == self.pool), None)
+            if pc is not None and pc.workers:
+                self.workers = pc.workers
+        self._update_texts()
+
+    def action_workers(self, delta: int) -> None:
+        self.workers = min(MAX_WORKERS, max(1, self.workers + delta))
+        self.modified = True
+        self._update_texts()
+
+    def action_size(self, factor: float) -> None:
+        w = workloads.describe(self.workload)
+        lo, hi = (w.min_size, w.max_size) if w else (0, 2**62)
+        self.size = int(min(hi, max(lo, round(self.size * factor) if self.size else 1)))
+        self.modified = True
+        self._update_texts()
+
+    def action_tasks(self, factor: float) -> None:
+        self.tasks = int(min(1_000_000, max(1, round(self.tasks * factor))))
+        self.modified = True
+        self._update_texts()
+
+    def action_cycle_workload(self) -> None:
+        names = [n for n, w in workloads.BUILTINS.items() if not w.crashes]
+        i = names.index(self.workload) if self.workload in names else -1
+        self._set_workload(names[(i + 1) % len(names)])
+        self._update_texts()
+
+    def action_preset(self, delta: int) -> None:
+        deck = self.app.deck
+        if not deck:
+            return
+        names = [p.name for p in deck]
+        i = names.index(self.preset.name) if self.preset and self.preset.name in names else -1
+        self.load_preset(deck[(i + delta) % len(deck)])
+
+    def action_scroll_workers(self, delta: int) -> None:
+        self.panels.timelines.scroll_rows(delta)
+
+    def action_race(self) -> None:
+        self.app.open_race(self.race_plan())
+
+    def action_reference(self) -> None:
+        self.app.open_screen("reference")
+
+    def action_start_stop(self) -> None:
+        if self._progress.active:
+            self.app.controller.stop()
+        else:
+            self.app.begin(self.run_plan())
+        self.app.tick()
+
+    # --- plans ---------------------------------------------------------------------------
+
+    def _specs_for(self, pools: list[str]):
+        """A function url -> specs, with today's settings captured."""
+        p, workload, workers, tasks, size, modified = (
+            self.preset,
+            self.workload,
+            self.workers,
+            self.tasks,
+            self.size,
+            self.modified,
+        )
+
+        def make(url: str | None) -> list[RunSpec]:
+            out = []
+            preset_specs = gdeck.specs(p, url, size=size, tasks=tasks) if p is not None else []
+            for pool in pools:
+                spec = next((s for s in preset_specs if s.pool == pool), None)
+                if spec is None:
+                    params = {"url": url} if url else {}
+                    spec = build_spec(
+                        workload, pool=pool, workers=workers, tasks=tasks, size=size, params=params
+                    )
+                elif pool != "serial" and (modified or len(pools) == 1):
+                    spec = replace(spec, workers=workers)
+                out.append(spec)
+            return out
+
+        return make
+
+    def run_plan(self) -> Plan:
+        pool = self.pool
+        return Plan(
+            label=f"{self.workload} on {pool}",
+            make_specs=self._specs_for([pool]),
+            needs_server=gdeck.needs_server(self.workload),
+            delay_s=gdeck.delay_s(self.preset),
+            preset_name=self.preset.name if self.preset and not self.modified else None,
+            kind="run",
+        )
+
+    def race_plan(self) -> Plan:
+        p = self.preset
+        if p is not None and not self.modified and len({pc.pool for pc in p.pools}) >= 2:
+            pools = [pc.pool for pc in p.pools]
+        else:
+            pools = [k for k in ("serial", "thread", "process") if k in self._pools()]
+        return Plan(
+            label=f"race: {self.workload} on {', '.join(pools)}",
+            make_specs=self._specs_for(pools),
+            needs_server=gdeck.needs_server(self.workload),
+            delay_s=gdeck.delay_s(p),
+            preset_name=p.name if p and not self.modified else None,
+            kind="race",
+        )
+
+    # --- live ----------------------------------------------------------------------------
+
+    def fit_to(self, width: int, height: int) -> None:
+        self.panels.fit_to(width, height)
+
+    def show_progress(self, progress: Progress) -> None:
+        was_active = self._progress.active
+        self._progress = progress
+        snap = progress.snapshot
+        self.panels.show(snap)
+        state = progress.state
+        if state == "running" and snap is not None and snap.status == "starting":
+            state = "starting"
+        text = status_text(snap) if snap else "no run yet: press s to start"
+        if len(progress.specs) > 1 and progress.active:
+            text = f"run {progress.index + 1}/{len(progress.specs)} · " + text
+        self.status.set(state, text, progress.error or (snap.error if snap else None))
+        if was_active != progress.active:
+            self._update_texts()
+

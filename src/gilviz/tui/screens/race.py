@@ -1,0 +1,172 @@
+"""The race: one workload on serial, thread and process pools, one after the other, live;
+then a bar chart of wall time and speedup and the one-line verdict (report.verdict_line)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+
+from gilviz.core import report
+from gilviz.tui.runs import Plan, Progress
+from gilviz.tui.screens.base import GilvizScreen
+from gilviz.tui.style import DIM, ERROR, GOOD, LABEL
+from gilviz.tui.widgets.base import Line, LinesWidget, fit
+from gilviz.tui.widgets.info import LivePanels, StatusLine, TitleBar, status_text
+
+
+class RaceBoard(LinesWidget):
+    """One row per pool: state while racing, then bars of wall time and speedup."""
+
+    DEFAULT_CSS = "RaceBoard { height: auto; }"
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.progress = Progress()
+
+    def show(self, progress: Progress) -> None:
+        resized = len(progress.specs) != len(self.progress.specs) or (
+            progress.finished != self.progress.finished
+        )
+        self.progress = progress
+        if resized:
+            self.refresh(layout=True)
+        self.redraw()
+
+    def wanted_height(self, width: int) -> int:
+        return 2 + max(1, len(self.progress.specs))
+
+    def build(self, width: int, height: int) -> list[Line]:
+        p = self.progress
+        look = self.look
+        lines = [
+            Line().add(
+                fit(
+                    [
+                        "pool       workers  state       wall time (bar: longest = full)  speedup vs serial",
+                    ],
+                    width,
+                ),
+                DIM,
+            )
+        ]
+        if not p.specs:
+            lines.append(Line().add("no race yet: press s to start", DIM))
+            return lines
+        walls = [s["wall_s"] for s in p.summaries if s and not s["error"] and s["wall_s"]]
+        top_wall = max(walls) if walls else 0
+        speeds = [s["speedup"] for s in p.summaries if s and s.get("speedup")]
+        top_speed = max(speeds) if speeds else 0
+        bar_w = max(4, (width - 38) // 2)
+        for i, spec in enumerate(p.specs):
+            summary = p.summaries[i] if i < len(p.summaries) else None
+            line = Line().add(f"{spec.pool:<11}", LABEL).add(f"{spec.workers:>7}  ")
+            if summary is not None:
+                if summary["error"]:
+                    line.add("✗ failed   ", ERROR).add(fit([summary["error"]], width - line.length - 11))
+                else:
+                    wall = summary["wall_s"] or 0
+                    line.add("✓ done     ", GOOD)
+                    filled, rest = look.bar(wall / top_wall if top_wall else 0, bar_w)
+                    line.add(filled, look.state_style("idle" if False else "runnable")).add(rest)
+                    line.add(f" {wall:7.2f} s  ")
+                    sp = summary.get("speedup")
+                    if sp is not None:
+                        filled, rest = look.bar(sp / top_speed if top_speed else 0, bar_w)
+                        line.add(filled, look.state_style("running")).add(rest).add(f" {sp:.2f}x")
+                    else:
+                        line.add("n/a (no serial run)", DIM)
+            elif i == p.index and p.active:
+                snap = p.snapshot
+                t = f"{snap.elapsed_s:.1f} s, {snap.tasks_done}/{snap.tasks_total} tasks" if snap else ""
+                line.add("▶ running  ", GOOD).add(t, DIM)
+            elif p.finished:
+                line.add("– not run ", DIM)
+            else:
+                line.add("· waiting", DIM)
+            lines.append(line)
+        verdict = None
+        done = [s for s in p.summaries if s is not None]
+        if p.finished and done:
+            verdict = report.verdict_line(done)
+        if verdict:
+            lines.append(Line().add("verdict ", LABEL).add(fit([verdict], width - 8)))
+        elif p.finished:
+            lines.append(Line().add(f"race {p.state}: no verdict (fewer than two pools finished)", DIM))
+        else:
+            lines.append(Line().add("verdict when every pool has run", DIM))
+        return lines
+
+
+class RaceScreen(GilvizScreen):
+    BINDINGS = [
+        Binding("s", "start_stop", "start/stop"),
+        Binding("escape,d", "back", "dashboard"),
+        Binding("down", "scroll_workers(1)", "scroll workers down", show=False),
+        Binding("up", "scroll_workers(-1)", "scroll workers up", show=False),
+    ]
+
+    def __init__(self, plan: Plan | None = None, **kw) -> None:
+        super().__init__(**kw)
+        self.plan = plan
+        self._progress = Progress()
+        self._mine = -1  # the generation of the race this screen started
+
+    def compose_body(self) -> ComposeResult:
+        app = self.app
+        self.title_bar = TitleBar(app.machine, look=app.look)
+        self.board = RaceBoard(look=app.look)
+        self.status = StatusLine(look=app.look)
+        self.panels = LivePanels(app.machine, app.look, app.sample_hz, app.chart_hz)
+        yield self.title_bar
+        yield self.board
+        yield self.status
+        yield self.panels
+
+    def on_mount(self) -> None:
+        self._titles()
+
+    def _titles(self) -> None:
+        label = self.plan.label if self.plan else "race"
+        self.title_bar.set(
+            f"Race · {label.removeprefix('race: ')}",
+            "The same work on each pool, one after the other; wall time decides.",
+        )
+
+    def start(self, plan: Plan | None = None) -> None:
+        if plan is not None:
+            self.plan = plan
+            if self.is_mounted:
+                self._titles()
+        if self.plan is not None:
+            self.app.begin(self.plan)
+            self._mine = self.app.controller.poll().generation
+            self.app.tick()
+
+    def action_start_stop(self) -> None:
+        if self._progress.active:
+            self.app.controller.stop()
+            self.app.tick()
+        else:
+            self.start()
+
+    def action_back(self) -> None:
+        self.app.open_screen("dashboard")
+
+    def action_scroll_workers(self, delta: int) -> None:
+        self.panels.timelines.scroll_rows(delta)
+
+    def fit_to(self, width: int, height: int) -> None:
+        self.panels.fit_to(width, height)
+
+    def show_progress(self, progress: Progress) -> None:
+        if progress.generation != self._mine and progress.plan is not None:
+            if progress.plan.kind != "race":
+                return
+        self._progress = progress
+        self.board.show(progress)
+        snap = progress.snapshot
+        self.panels.show(snap)
+        text = status_text(snap) if snap else "press s to start the race"
+        if progress.specs and progress.active:
+            text = f"run {progress.index + 1}/{len(progress.specs)} · " + text
+        self.status.set(progress.state, text, progress.error)
