@@ -67,7 +67,7 @@ class RaceBoard(LinesWidget):
                     wall = summary["wall_s"] or 0
                     line.add("✓ done     ", GOOD)
                     filled, rest = look.bar(wall / top_wall if top_wall else 0, bar_w)
-                    line.add(filled, look.state_style("idle" if False else "runnable")).add(rest)
+                    line.add(filled, look.state_style("io_wait")).add(rest)
                     line.add(f" {wall:7.2f} s  ")
                     sp = summary.get("speedup")
                     if sp is not None:

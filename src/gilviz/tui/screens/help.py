@@ -1,0 +1,85 @@
+"""Every key of every screen, generated from the bindings themselves (so it cannot drift)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+KEY_NAMES = {
+    "question_mark": "?",
+    "plus": "+",
+    "minus": "-",
+    "equals_sign": "=",
+    "less_than_sign": "<",
+    "greater_than_sign": ">",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+    "space": "space",
+    "escape": "esc",
+    "pagedown": "PgDn",
+    "pageup": "PgUp",
+    "right": "→",
+    "left": "←",
+    "down": "↓",
+    "up": "↑",
+    "enter": "Enter",
+}
+
+
+def key_text(keys: str) -> str:
+    return " ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in keys.split(","))
+
+
+def bindings_table(title: str, bindings: list[Binding]) -> Table:
+    t = Table(title=title, title_justify="left", title_style="bold", show_header=False, box=None)
+    t.add_column("key", style="bold #61afef", no_wrap=True, min_width=12)
+    t.add_column("what it does")
+    seen = set()
+    for b in bindings:
+        if not isinstance(b, Binding) or b.action in seen or not b.description:
+            continue
+        seen.add(b.action)
+        t.add_row(key_text(b.key), b.description)
+    return t
+
+
+class HelpScreen(ModalScreen):
+    BINDINGS = [Binding("escape,question_mark,f1", "dismiss", "close help")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 90%; height: 90%; border: round $accent; background: $surface; padding: 0 1;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        from gilviz.tui.app import GilvizApp
+        from gilviz.tui.screens.dashboard import DashboardScreen
+        from gilviz.tui.screens.race import RaceScreen
+        from gilviz.tui.screens.reference import ReferenceScreen
+        from gilviz.tui.screens.talk import TalkScreen
+
+        with VerticalScroll():
+            yield Static(
+                Text.assemble(
+                    ("gilviz keys", "bold"),
+                    "  (esc closes; ctrl+p opens the command palette: presets and screens)",
+                )
+            )
+            for title, bindings in (
+                ("Everywhere", GilvizApp.BINDINGS),
+                ("Dashboard", DashboardScreen.BINDINGS),
+                ("Race", RaceScreen.BINDINGS),
+                ("Reference", ReferenceScreen.BINDINGS),
+                ("Talk mode (gilviz talk)", TalkScreen.BINDINGS),
+            ):
+                yield Static(bindings_table(title, list(bindings)))
+        yield Footer()
+
+    def action_dismiss(self) -> None:
+        self.dismiss()

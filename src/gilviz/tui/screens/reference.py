@@ -1,0 +1,188 @@
+"""The reference table: GIL, memory, overhead, best for, crash isolation; threading versus
+multiprocessing in words, and what this machine measured for each row. Keys 1-5 (or ↑/↓
+and Enter) open the preset behind a row on the dashboard."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from rich.style import Style
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+
+from gilviz.core import reference
+from gilviz.tui.screens.base import GilvizScreen
+from gilviz.tui.style import DIM, LABEL
+from gilviz.tui.widgets.base import Line, LinesWidget, fit
+from gilviz.tui.widgets.info import TitleBar
+
+SELECTED = Style(bgcolor="#2c313a")
+MEASURED = Style(color="#98c379")
+DIM_W = 16
+
+
+class ReferenceTable(LinesWidget):
+    DEFAULT_CSS = "ReferenceTable { height: auto; }"
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.rows: list[dict] = []
+        self.selected = 0
+
+    def set_rows(self, rows: list[dict]) -> None:
+        self.rows = rows
+        self.refresh(layout=True)
+        self.redraw(force=True)
+
+    def select(self, i: int) -> None:
+        self.selected = max(0, min(len(self.rows) - 1, i))
+        self.redraw()
+        widths = self._widths(self.content_size.width or 80)
+        top = 2 + sum(
+            max(len(c) for c in self._cells(r, widths)) + 1 for r in self.rows[: self.selected]
+        )
+        row_h = max(len(c) for c in self._cells(self.rows[self.selected], widths)) if self.rows else 1
+        self.scroll_visible_region(top, row_h)
+
+    def scroll_visible_region(self, top: int, height: int) -> None:
+        parent = self.parent
+        if isinstance(parent, VerticalScroll):
+            view = parent.scrollable_content_region.height
+            y = parent.scroll_y
+            if top < y:
+                parent.scroll_to(y=top, animate=False)
+            elif top + height > y + view:
+                parent.scroll_to(y=top + height - view, animate=False)
+
+    def _widths(self, width: int) -> list[int]:
+        rest = width - DIM_W - 3 * 2
+        return [DIM_W, rest // 3, rest // 3, rest - 2 * (rest // 3)]
+
+    def _cells(self, row: dict, widths: list[int]) -> list[list[str]]:
+        texts = [
+            row["dimension"],
+            row["threading"],
+            row["multiprocessing"],
+            row["measured"] or reference.NOT_MEASURED,
+        ]
+        return [textwrap.wrap(t, w) or [""] for t, w in zip(texts, widths, strict=True)]
+
+    def wanted_height(self, width: int) -> int:
+        widths = self._widths(width)
+        return 2 + sum(max(len(c) for c in self._cells(r, widths)) + 1 for r in self.rows)
+
+    def build(self, width: int, height: int) -> list[Line]:
+        widths = self._widths(width)
+        head = Line()
+        for title, w in zip(["", "threading", "multiprocessing", "measured here"], widths, strict=True):
+            head.add(title.ljust(w) + "  ", LABEL)
+        lines = [head, Line().add("─" * width, DIM)]
+        for i, row in enumerate(self.rows):
+            cells = self._cells(row, widths)
+            sel = i == self.selected
+            for k in range(max(len(c) for c in cells)):
+                line = Line()
+                for j, (c, w) in enumerate(zip(cells, widths, strict=True)):
+                    text = c[k] if k < len(c) else ""
+                    if j == 0:
+                        text = (f"{i + 1} " + text) if k == 0 else "  " + text
+                        style = Style(bold=True) + (SELECTED if sel else Style())
+                    elif j == 3:
+                        style = (MEASURED if row["measured"] else DIM) + (SELECTED if sel else Style())
+                    else:
+                        style = SELECTED if sel else None
+                    line.add(text.ljust(w)[:w] + "  ", style)
+                lines.append(line)
+            lines.append(Line())
+        return lines
+
+
+class ReferenceScreen(GilvizScreen):
+    BINDINGS = [
+        Binding("1", "jump(0)", "open row 1's preset", show=False),
+        Binding("2", "jump(1)", "open row 2's preset", show=False),
+        Binding("3", "jump(2)", "open row 3's preset", show=False),
+        Binding("4", "jump(3)", "open row 4's preset", show=False),
+        Binding("5", "jump(4)", "open row 5's preset", show=False),
+        Binding("down", "move(1)", "next row", show=False),
+        Binding("up", "move(-1)", "previous row", show=False),
+        Binding("enter", "open", "open preset"),
+        Binding("escape,d", "back", "dashboard"),
+    ]
+
+    def __init__(self, cache: Path | None = None, **kw) -> None:
+        super().__init__(**kw)
+        self.cache = cache
+
+    def compose_body(self) -> ComposeResult:
+        app = self.app
+        self.title_bar = TitleBar(app.machine, narration_lines=2, look=app.look)
+        self.table = ReferenceTable(look=app.look)
+        self.note = NoteLine(look=app.look)
+        yield self.title_bar
+        with VerticalScroll(id="ref-scroll"):
+            yield self.table
+        yield self.note
+
+    def on_mount(self) -> None:
+        self.title_bar.set(
+            "Threads or processes: the reference",
+            "Each row in a few words, and what this machine measured when the presets behind "
+            "it last ran. 1-5 or Enter opens the row's preset.",
+        )
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        path = self.cache or reference.cache_path()
+        rows = reference.table(reference.load(path))
+        self.table.set_rows(rows)
+        stamps = [r["measured_at"] for r in rows if r["measured_at"]]
+        latest = f" · latest {max(stamps)}" if stamps else ""
+        self.note.set(f"measured here: latest results cached in {path}{latest}")
+
+    def _preset_of(self, i: int) -> str | None:
+        rows = self.table.rows
+        if not 0 <= i < len(rows):
+            return None
+        names = {p.name for p in self.app.deck}
+        return next((n for n in rows[i]["presets"] if n in names), None)
+
+    def action_jump(self, i: int) -> None:
+        self.table.select(i)
+        self.action_open()
+
+    def action_move(self, delta: int) -> None:
+        self.table.select(self.table.selected + delta)
+
+    def action_open(self) -> None:
+        name = self._preset_of(self.table.selected)
+        if name is None:
+            row = self.table.rows[self.table.selected]
+            self.app.notify(
+                f"none of {', '.join(row['presets'])} is in this deck", severity="warning"
+            )
+            return
+        self.app.open_preset(name)
+
+    def action_back(self) -> None:
+        self.app.open_screen("dashboard")
+
+
+class NoteLine(LinesWidget):
+    DEFAULT_CSS = "NoteLine { height: 1; }"
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.text = ""
+
+    def set(self, text: str) -> None:
+        self.text = text
+        self.redraw()
+
+    def build(self, width: int, height: int) -> list[Line]:
+        return [Line().add(fit([self.text], width), DIM)]
