@@ -67,6 +67,7 @@ def _add_run_options(p: argparse.ArgumentParser, several_pools: bool) -> None:
     )
     p.add_argument("--python", help="run the runner under this interpreter")
     p.add_argument("--json", action="store_true", help="print the JSON document")
+    p.add_argument("--record", metavar="FILE.jsonl", help="record the session (replay, export)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = reference.add_mutually_exclusive_group()
     fmt.add_argument("--markdown", action="store_true")
     fmt.add_argument("--json", action="store_true")
+    replay = sub.add_parser("replay", help="look again at a recorded session")
+    replay.add_argument("file", help="a recording made with --record")
+    replay.add_argument("--json", action="store_true", help="print the recorded runs' JSON")
+    _add_tui_options(replay)
+    export = sub.add_parser("export", help="turn a recording into a trace or a report")
+    export.add_argument("file", help="a recording made with --record")
+    export.add_argument("--format", choices=["perfetto", "markdown"], required=True)
+    export.add_argument("-o", "--output", help="output file (default: stdout)")
     talk = sub.add_parser("talk", help="presenter mode: step through a deck of presets")
     talk.add_argument("deck", nargs="?", help="a TOML deck (default: the built-ins)")
     _add_tui_options(talk)
@@ -175,7 +184,7 @@ def _plan(args: argparse.Namespace, pools: list[str] | None):
 def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
     from gilviz.core import report, workloads
     from gilviz.core.fetchserver import FetchServer
-    from gilviz.core.session import run_blocking
+    from gilviz.core.session import Run
     from gilviz.core.spec import parse_float
 
     hz = parse_float(args.hz, "--hz", 0, 1000)
@@ -188,6 +197,19 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
     needs_server = any(
         (w := workloads.describe(s.workload)) is not None and w.needs_server for s in specs
     )
+    recorder = None
+    if args.record:
+        from gilviz.core.record import Recorder
+
+        recorder = Recorder(
+            args.record,
+            settings={
+                "command": args.command,
+                "preset": preset.name if preset else None,
+                "hz": hz,
+                "argv": sys.argv[1:],
+            },
+        )
     server = FetchServer(delay_s=delay) if needs_server else None
     results: list[dict[str, Any]] = []
     python_info = None
@@ -197,13 +219,29 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
         for spec in make_specs(server.url if server else None):
             if not args.json and sys.stderr.isatty():
                 print(f"running {spec.workload} on {spec.pool} ...", file=sys.stderr, flush=True)
-            run = run_blocking(spec, sample_hz=hz, force_fallback=args.fallback_sampler)
+            run = Run(spec, sample_hz=hz, force_fallback=args.fallback_sampler)
+            index = recorder.attach(run) if recorder is not None else None
+            try:
+                run.start()
+                while not run.wait(0.2):
+                    pass
+            finally:
+                # Also on Ctrl-C, SIGTERM, SIGHUP: stop in order and record how it ended.
+                run.stop()
+                if recorder is not None and run.done:
+                    recorder.run_ended(index, run, run.model.summary())
+            if run.model.bad_input:
+                raise BadInput(run.model.bad_input)
             if run.model.hello and python_info is None:
                 python_info = run.model.hello.get("python")
             results.append(run.model.summary())
     finally:
         if server is not None:
             server.__exit__(None, None, None)
+        if recorder is not None:
+            recorder.close()
+            if recorder.error:
+                print(f"gilviz: {recorder.error}", file=sys.stderr)
     report.fill_speedups(results)
     doc = report.document(results, python_info)
     claim = None
@@ -303,6 +341,48 @@ def cmd_workloads(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    from gilviz.core import report
+    from gilviz.core.record import read_recording
+
+    rec = read_recording(args.file)
+    runs = [m.summary() for m in rec.models]
+    report.fill_speedups(runs)
+    if args.json:
+        print(json.dumps(report.document(runs, rec.header.get("python")), indent=2))
+        return EXIT_OK
+    try:
+        from gilviz.tui.launch import run_replay
+    except ImportError:
+        run_replay = None
+    if run_replay is not None and sys.stdout.isatty():
+        return run_replay(args, rec)
+    for run in runs:
+        print(report.run_text(run))
+    if len(runs) > 1:
+        print("\n" + report.compare_table(runs))
+    if rec.truncated:
+        print("(the recording was cut short; its last line was skipped)")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from gilviz.core import export
+    from gilviz.core.record import read_recording
+
+    rec = read_recording(args.file)
+    text = export.perfetto(rec) if args.format == "perfetto" else export.markdown(rec)
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as out:
+                out.write(text)
+        except OSError as exc:
+            raise BadInput(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     from gilviz.core import presets
 
@@ -335,11 +415,15 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "presets": cmd_presets,
     "reference": cmd_reference,
     "talk": cmd_talk,
+    "replay": cmd_replay,
+    "export": cmd_export,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     old = {s: signal.signal(s, _raise_on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
+    # A file-size limit must make a recording fail with EFBIG, not kill gilviz.
+    old[signal.SIGXFSZ] = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
         args = build_parser().parse_args(argv)
         handler = COMMANDS.get(args.command, cmd_tui)

@@ -57,8 +57,15 @@ def test_workloads_listing_has_every_builtin():
     doc = json.loads(run_cli("workloads", "--json").stdout)
     names = {w["name"] for w in doc}
     assert names == {
-        "crunch", "fetch", "sleep", "hash", "compress", "pickle-heavy", "tiny",
-        "shared-counter", "segfault",
+        "crunch",
+        "fetch",
+        "sleep",
+        "hash",
+        "compress",
+        "pickle-heavy",
+        "tiny",
+        "shared-counter",
+        "segfault",
     }
 
 

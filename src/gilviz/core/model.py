@@ -20,6 +20,7 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,7 +140,11 @@ class RunModel:
     """One run's state. Thread-safe: the reader and sampler threads write, views read."""
 
     def __init__(
-        self, spec: Any, method: str = "none", usable_cpus: list[int] | None = None
+        self,
+        spec: Any,
+        method: str = "none",
+        usable_cpus: list[int] | None = None,
+        started_ns: int | None = None,
     ) -> None:
         self.spec = spec
         self.method = method
@@ -150,7 +155,7 @@ class RunModel:
         self.end: dict[str, Any] | None = None
         self.bad_input: str | None = None
         self.status = "starting"
-        self.started_ns = time.monotonic_ns()
+        self.started_ns = time.monotonic_ns() if started_ns is None else started_ns
         self.ended_ns: int | None = None
         self._pending: deque[ThreadSample] = deque()
         self._latency = LatencyHistogram()
@@ -163,12 +168,20 @@ class RunModel:
         self._core_wid: dict[int, int | None] = {}
         self.sample_hz: float | None = None
         self.fatal: str | None = None  # set by the session when the runner dies
+        #: Called under the lock with ("msg", message) and ("tick", (samples, core, now)) in
+        #: the order the model sees them, so a recording replays to the same numbers.
+        self.tap: Callable[[str, Any], None] | None = None
+        #: Called with (wid, t_ns, dt_ns, state) for every folded sample (exports).
+        self.fold_tap: Callable[[int, int, int, str], None] | None = None
+        self._last_now = self.started_ns
 
     # --- inputs --------------------------------------------------------------------------
 
     def on_message(self, msg: list[Any]) -> None:
         kind = msg[0]
         with self._lock:
+            if self.tap is not None:
+                self.tap("msg", msg)
             if kind == "s":
                 w = self.workers.get(msg[1])
                 if w is not None:
@@ -209,19 +222,23 @@ class RunModel:
             elif kind == "end":
                 self.end = msg[1]
 
-    def on_tick(self, samples: list[ThreadSample], core: CoreSample | None) -> None:
-        now = time.monotonic_ns()
+    def on_tick(
+        self, samples: list[ThreadSample], core: CoreSample | None, now: int | None = None
+    ) -> None:
+        now = time.monotonic_ns() if now is None else now
         with self._lock:
+            if self.tap is not None:
+                self.tap("tick", (samples, core, now))
             self._pending.extend(samples)
             if core is not None:
                 self._fold_core(core, samples)
             self._fold(now - FOLD_LAG_NS)
             self._roll_series(now)
 
-    def finish(self, status: str) -> None:
+    def finish(self, status: str, now: int | None = None) -> None:
         """The run is over and every message is in: fold what is left."""
         with self._lock:
-            self.ended_ns = self.ended_ns or time.monotonic_ns()
+            self.ended_ns = self.ended_ns or (time.monotonic_ns() if now is None else now)
             self._fold(None)
             self.status = status
 
@@ -249,12 +266,15 @@ class RunModel:
             w.processor = s.processor
             if s.shares is None:
                 w.time_ns["idle"] += (1 - f) * s.dt_ns
-                w.timeline.append("idle" if f < 0.5 else "n/a")
-                continue
-            shares = _with_idle(s.shares, f)
-            for k, v in shares.items():
-                w.time_ns[k] += v * s.dt_ns
-            w.timeline.append(max(shares, key=shares.__getitem__))
+                state = "idle" if f < 0.5 else "n/a"
+            else:
+                shares = _with_idle(s.shares, f)
+                for k, v in shares.items():
+                    w.time_ns[k] += v * s.dt_ns
+                state = max(shares, key=shares.__getitem__)
+            w.timeline.append(state)
+            if self.fold_tap is not None:
+                self.fold_tap(s.wid, s.t_ns, s.dt_ns, state)
 
     def _fold_core(self, core: CoreSample, samples: list[ThreadSample]) -> None:
         best: dict[int, tuple[float, int]] = {}

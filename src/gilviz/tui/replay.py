@@ -59,17 +59,34 @@ class Machine:
         return cls(**d)
 
 
+#: One letter per state in stored timelines (a 600-sample timeline is then 600 bytes).
+STATE_CODE = {
+    "running": "R",
+    "gil_wait": "G",
+    "io_wait": "I",
+    "lock_wait": "L",
+    "runnable": "q",
+    "idle": ".",
+    "n/a": "?",
+}
+CODE_STATE = {v: k for k, v in STATE_CODE.items()}
+
+
 def snapshot_to_json(s: RunSnapshot) -> dict[str, Any]:
     d = asdict(s)
-    d["workers"] = [asdict(w) for w in s.workers]
-    d["cores"] = [asdict(c) for c in s.cores]
+    d["workers"] = [
+        {**asdict(w), "timeline": "".join(STATE_CODE.get(x, "?") for x in w.timeline)}
+        for w in s.workers
+    ]
+    d["cores"] = [{**asdict(c), "history": [round(h, 3) for h in c.history]} for c in s.cores]
     return d
 
 
 def snapshot_from_json(d: dict[str, Any]) -> RunSnapshot:
     d = dict(d)
     d["workers"] = tuple(
-        WorkerView(**{**w, "timeline": tuple(w["timeline"])}) for w in d["workers"]
+        WorkerView(**{**w, "timeline": tuple(CODE_STATE[x] for x in w["timeline"])})
+        for w in d["workers"]
     )
     d["cores"] = tuple(CoreView(**{**c, "history": tuple(c["history"])}) for c in d["cores"])
     d["latency_series"] = tuple(d["latency_series"])

@@ -80,6 +80,3 @@ class HelpScreen(ModalScreen):
             ):
                 yield Static(bindings_table(title, list(bindings)))
         yield Footer()
-
-    def action_dismiss(self) -> None:
-        self.dismiss()

@@ -1,0 +1,277 @@
+"""The gilviz app: one controller (one run at a time), one timer that polls it at the panel
+rate, and the screens that draw what it hands out.
+
+    timer (--fps, default 4 Hz) ─> controller.poll() ─> Progress ─> active screen.show_progress()
+    keys/palette ─> screen actions ─> app.begin(plan) ─> controller (main thread: Run.start)
+
+Quitting (q, ctrl+c, SIGTERM, SIGHUP) stops the run and every child before the app exits,
+and the terminal is restored by Textual's normal exit path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
+
+from gilviz.core import reference
+from gilviz.core.presets import Preset
+from gilviz.tui.messages import OpenPreset, OpenScreen
+from gilviz.tui.replay import Machine
+from gilviz.tui.runs import Controller, Plan, Progress
+from gilviz.tui.style import Look
+
+
+class PresetCommands(Provider):
+    """The command palette lists every preset of the deck."""
+
+    def _items(self):
+        app = self.app
+        for p in app.deck:
+            yield f"Preset: {p.name} — {p.title}", p, f"{p.workload} on {', '.join(pc.pool for pc in p.pools)}"
+
+    async def discover(self) -> Hits:
+        for text, preset, help_text in self._items():
+            yield DiscoveryHit(text, partial(self.app.open_preset, preset.name), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, preset, help_text in self._items():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(text),
+                    partial(self.app.open_preset, preset.name),
+                    help=help_text,
+                )
+
+
+class GilvizApp(App[int]):
+    CSS_PATH = "gilviz.tcss"
+    TITLE = "gilviz"
+    COMMANDS = App.COMMANDS | {PresetCommands}
+    BINDINGS = [
+        Binding("q", "quit", "quit", priority=True),
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
+        Binding("question_mark,f1", "help", "help"),
+        Binding("ctrl+p", "command_palette", "palette", show=False),
+    ]
+
+    def __init__(
+        self,
+        *,
+        deck: list[Preset],
+        controller: Controller,
+        machine: Machine | None = None,
+        fps: float = 4.0,
+        sample_hz: float = 50.0,
+        look: Look | None = None,
+        preset: str | None = None,
+        talk: bool = False,
+        reference_cache: Path | None = None,
+        record_results: bool = True,
+        autostart: bool = False,
+    ) -> None:
+        super().__init__()
+        self.deck = deck
+        self.controller = controller
+        self.machine = machine or Machine.here()
+        self.fps = max(0.2, min(30.0, fps))
+        self.chart_hz = min(2.0, self.fps / 2)
+        self.sample_hz = sample_hz
+        self.look = look or Look()
+        self.start_preset = preset
+        self.talk = talk
+        self.reference_cache = reference_cache
+        self.record_results = record_results
+        self.autostart = autostart
+        self.progress = Progress()
+        self._recorded = -1
+        self._signals: list[int] = []
+        self._dashboard = None
+        self._closing = False
+
+    # --- life cycle ----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._install_signals()
+        if self.talk:
+            from gilviz.tui.screens.talk import TalkScreen
+
+            start = 0
+            if self.start_preset:
+                start = next((i for i, p in enumerate(self.deck) if p.name == self.start_preset), 0)
+            self.push_screen(TalkScreen(start=start))
+        else:
+            from gilviz.tui.screens.dashboard import DashboardScreen
+
+            preset = None
+            if self.start_preset:
+                preset = next((p for p in self.deck if p.name == self.start_preset), None)
+            elif self.deck:
+                preset = self.deck[0]
+            self._dashboard = DashboardScreen(preset=preset)
+            self.push_screen(self._dashboard)
+            if self.autostart:
+                self.call_after_refresh(self._dashboard.action_start_stop)
+        self.set_interval(1 / self.fps, self.tick, name="gilviz-panels")
+        self.call_after_refresh(self.tick)
+
+    def _install_signals(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(sig, self._on_signal, sig)
+                self._signals.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread (tests) or not supported here
+
+    def _on_signal(self, sig: int) -> None:
+        self._shutdown()
+        self.exit(return_code=128 + sig)
+
+    def _shutdown(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self.controller.shutdown()
+
+    def on_unmount(self) -> None:
+        self._shutdown()
+        try:
+            loop = asyncio.get_running_loop()
+            for sig in self._signals:
+                loop.remove_signal_handler(sig)
+        except RuntimeError:
+            pass
+
+    async def action_quit(self) -> None:
+        self._shutdown()
+        self.exit(0)
+
+    # --- runs ----------------------------------------------------------------------------
+
+    def begin(self, plan: Plan) -> None:
+        self.controller.begin(plan)
+
+    def tick(self) -> None:
+        """Poll the controller once and hand the progress to the screen on top."""
+        if self._closing:
+            return
+        p = self.progress = self.controller.poll()
+        self._maybe_record(p)
+        show = getattr(self.screen, "show_progress", None)
+        if show is not None:
+            show(p)
+
+    def _maybe_record(self, p: Progress) -> None:
+        if not self.record_results or p.state != "done" or self._recorded == p.generation:
+            return
+        self._recorded = p.generation
+        if p.plan is None or p.plan.preset_name is None:
+            return
+        runs = [s for s in p.summaries if s is not None]
+        if runs:
+            reference.record(p.plan.preset_name, runs, self.reference_cache)
+
+    # --- navigation ----------------------------------------------------------------------
+
+    def _pop_to_base(self) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def open_screen(self, name: str) -> None:
+        from gilviz.tui.screens.dashboard import DashboardScreen
+        from gilviz.tui.screens.race import RaceScreen
+        from gilviz.tui.screens.reference import ReferenceScreen
+
+        if name == "help":
+            self.action_help()
+            return
+        if name == "talk":
+            from gilviz.tui.screens.talk import TalkScreen
+
+            if not isinstance(self.screen, TalkScreen):
+                self.push_screen(TalkScreen())
+            return
+        if name == "dashboard":
+            self._pop_to_base()
+            if not isinstance(self.screen, DashboardScreen):
+                self.push_screen(DashboardScreen())
+            return
+        target = {"race": RaceScreen, "reference": ReferenceScreen}[name]
+        if isinstance(self.screen, target):
+            return
+        self._pop_to_base()
+        screen = target(cache=self.reference_cache) if name == "reference" else target()
+        self.push_screen(screen)
+
+    def open_race(self, plan: Plan) -> None:
+        from gilviz.tui.screens.race import RaceScreen
+
+        self._pop_to_base()
+        race = RaceScreen(plan)
+        self.push_screen(race, callback=None)
+        self.call_after_refresh(race.start)
+
+    def open_preset(self, name: str, start: bool = False) -> None:
+        from gilviz.tui.screens.dashboard import DashboardScreen
+        from gilviz.tui.screens.talk import TalkScreen
+
+        preset = next((p for p in self.deck if p.name == name), None)
+        if preset is None:
+            self.notify(f"no preset {name!r} in this deck", severity="warning")
+            return
+        if isinstance(self.screen, TalkScreen):
+            self.screen.go(self.deck.index(preset))
+            return
+        self._pop_to_base()
+        dash = self.screen
+        if not isinstance(dash, DashboardScreen):
+            dash = DashboardScreen(preset=preset)
+            self.push_screen(dash)
+        else:
+            dash.load_preset(preset)
+        if start:
+            self.call_after_refresh(dash.action_start_stop)
+
+    def action_help(self) -> None:
+        from gilviz.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def on_open_preset(self, message: OpenPreset) -> None:
+        self.open_preset(message.name, message.start)
+
+    def on_open_screen(self, message: OpenScreen) -> None:
+        self.open_screen(message.name)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Dashboard", "live panels of one run", partial(self.open_screen, "dashboard"))
+        yield SystemCommand(
+            "Race", "the current workload on serial, thread and process pools", self._palette_race
+        )
+        yield SystemCommand(
+            "Reference", "threads vs processes, measured here", partial(self.open_screen, "reference")
+        )
+        yield SystemCommand("Help", "every key", self.action_help)
+        yield SystemCommand("Talk mode", "step through the deck of presets", partial(self.open_screen, "talk"))
+
+    def _palette_race(self) -> None:
+        from gilviz.tui.screens.dashboard import DashboardScreen
+
+        base = self.screen_stack[1] if len(self.screen_stack) > 1 else None
+        if isinstance(base, DashboardScreen):
+            self.open_race(base.race_plan())
+        else:
+            self.notify("open the dashboard to choose what to race", severity="warning")

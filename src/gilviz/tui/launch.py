@@ -1,0 +1,114 @@
+"""Entry points from the command line: ``gilviz`` (dashboard) and ``gilviz talk [DECK]``.
+
+Also ``python -m gilviz.tui.launch --workload crunch --pool thread --workers 8 --start``:
+the dashboard on settings given as flags and started at once (benchmarks, screenshots).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from typing import Any
+
+from gilviz.core.errors import BadInput
+from gilviz.core.spec import parse_float
+
+
+def _look(ascii_flag: bool):
+    from gilviz.tui.style import Look
+
+    # Textual removes NO_COLOR from the environment when the app starts: read it first.
+    no_color = os.environ.get("NO_COLOR") is not None
+    return Look(ascii=bool(ascii_flag) or no_color, color=not no_color)
+
+
+def _launch(args: Any, *, talk: bool, deck_path: str | None, extra: list | None = None,
+            autostart: bool = False) -> int:
+    from gilviz.tui import deck as gdeck
+
+    fps = parse_float(getattr(args, "fps", None) or 4, "--fps", 0.2, 30)
+    hz = parse_float(getattr(args, "tui_hz", None) or 50, "--hz", 0, 1000)
+    look = _look(getattr(args, "ascii", False))
+    deck = list(extra or []) + gdeck.load(deck_path)
+    preset = getattr(args, "tui_preset", None)
+    if preset:
+        gdeck.find(deck, preset)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise BadInput("the TUI needs a terminal; use gilviz run or gilviz compare (--json) instead")
+
+    from gilviz.tui.app import GilvizApp
+    from gilviz.tui.replay import Machine
+    from gilviz.tui.runs import LiveController
+
+    controller = LiveController(sample_hz=hz)
+    app = GilvizApp(
+        deck=deck,
+        controller=controller,
+        machine=Machine.here(),
+        fps=fps,
+        sample_hz=hz or 50.0,
+        look=look,
+        preset=preset,
+        talk=talk,
+        autostart=autostart,
+    )
+    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        code = app.run()
+    finally:
+        controller.shutdown()
+        for s, h in saved.items():
+            signal.signal(s, h)
+    return int(code or 0)
+
+
+def run_tui(args: Any) -> int:
+    """``gilviz [--preset NAME] [--fps N] [--ascii] [--hz N]``."""
+    return _launch(args, talk=False, deck_path=getattr(args, "deck", None))
+
+
+def run_talk(args: Any) -> int:
+    """``gilviz talk [DECK] [--fps N] [--ascii] [--hz N]``."""
+    return _launch(args, talk=True, deck_path=getattr(args, "deck", None))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m gilviz.tui.launch")
+    p.add_argument("--workload", default="crunch")
+    p.add_argument("--pool", default="thread")
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--tasks", type=int)
+    p.add_argument("--size", type=int)
+    p.add_argument("--fps")
+    p.add_argument("--hz", dest="tui_hz", default="50")
+    p.add_argument("--ascii", action="store_true")
+    p.add_argument("--start", action="store_true", help="start the run at once")
+    args = p.parse_args(argv)
+    from gilviz.core.presets import PoolChoice, Preset
+    from gilviz.core.session import stop_all
+    from gilviz.tui import deck as gdeck
+
+    custom = Preset(
+        name="flags",
+        title=f"{args.workload} on {args.pool} ×{args.workers}",
+        workload=args.workload,
+        teaches="",
+        narration=(gdeck.narration_line(None, args.workload),),
+        pools=(PoolChoice(args.pool, workers=args.workers),),
+        size=args.size,
+        tasks=args.tasks,
+    )
+    args.tui_preset = "flags"
+    try:
+        return _launch(args, talk=False, deck_path=None, extra=[custom], autostart=args.start)
+    except BadInput as exc:
+        print(f"gilviz: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""Talk mode: a deck of presets, one per step, full screen, no mouse needed.
+
+Each step starts its runs by itself (the previous run is stopped cleanly first), shows the
+live panels, then the preset's claim checked against what was measured (✓/✗ and figures).
+n/space/→ next, p/← previous, r rerun, b blank, +/- the switch interval, live, in the
+convoy and switch-interval presets.
+"""
+
+from __future__ import annotations
+
+from rich.style import Style
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from gilviz.core.presets import ClaimResult, Preset
+from gilviz.tui import deck as gdeck
+from gilviz.tui.runs import Plan, Progress
+from gilviz.tui.screens.base import GilvizScreen
+from gilviz.tui.style import DIM, ERROR, GOOD
+from gilviz.tui.widgets.base import Line, LinesWidget, fit
+from gilviz.tui.widgets.info import LivePanels, StatusLine, TitleBar, status_text
+
+BANNER = Style(bold=True, color="#282c34", bgcolor="#e5c07b")
+BANNER_DIM = Style(color="#3e4451", bgcolor="#e5c07b")
+UNSURE = Style(color="#e0b341", bold=True)
+MIN_SWITCH, MAX_SWITCH = 1e-5, 0.5
+
+
+class Banner(LinesWidget):
+    """A three-row title band with the step counter ("3/14")."""
+
+    DEFAULT_CSS = "Banner { height: 3; }"
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.title_text = ""
+        self.step = ""
+        self.name = ""
+
+    def set(self, title: str, step: str, name: str) -> None:
+        self.title_text, self.step, self.name = title, step, name
+        self.redraw()
+
+    def build(self, width: int, height: int) -> list[Line]:
+        title = fit([self.title_text.upper()], max(10, width - 2 * (len(self.step) + 4)))
+        pad = (width - len(title)) // 2
+        mid = Line().add(" " * pad, BANNER).add(title, BANNER)
+        mid.add(" " * max(0, width - mid.length - len(self.step) - 2), BANNER)
+        mid.add(self.step + "  ", BANNER)
+        top = Line().add(f"  {self.name}".ljust(width), BANNER_DIM)
+        bottom = Line().add(" " * width, BANNER)
+        return [top, mid, bottom]
+
+
+class ClaimLine(LinesWidget):
+    DEFAULT_CSS = "ClaimLine { height: 1; }"
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.mark = ""
+        self.text = ""
+        self.style = DIM
+
+    def set(self, mark: str, text: str, style: Style) -> None:
+        self.mark, self.text, self.style = mark, text, style
+        self.redraw()
+
+    def build(self, width: int, height: int) -> list[Line]:
+        line = Line()
+        if self.mark:
+            line.add(f"{self.mark} ", self.style)
+        return [line.add(fit([self.text], width - line.length), self.style)]
+
+
+class BlankScreen(ModalScreen):
+    """Nothing at all, until b (or esc, or space) is pressed again."""
+
+    BINDINGS = [Binding("b,escape,space", "dismiss", "back", show=False)]
+    DEFAULT_CSS = "BlankScreen { background: black; }"
+
+    def compose(self) -> ComposeResult:
+        yield Static("")
+
+
+class TalkScreen(GilvizScreen):
+    BINDINGS = [
+        Binding("n,space,right", "step(1)", "next"),
+        Binding("p,left", "step(-1)", "previous"),
+        Binding("r", "rerun", "rerun"),
+        Binding("b", "blank", "blank"),
+        Binding("plus,equals_sign", "switch(2.0)", "+/- switch interval", key_display="+/-"),
+        Binding("minus", "switch(0.5)", "shorter switch interval", show=False),
+        Binding("s", "stop", "stop the run", show=False),
+        Binding("down", "scroll_workers(1)", "scroll workers down", show=False),
+        Binding("up", "scroll_workers(-1)", "scroll workers up", show=False),
+    ]
+
+    def __init__(self, start: int = 0, **kw) -> None:
+        super().__init__(**kw)
+        self.index = start
+        self._progress = Progress()
+        self._mine = -1
+        self._claim_for = -1
+        self.switch_s: float | None = None  # chosen live by the presenter
+        self._switch_sent: tuple[int, int] | None = None
+
+    @property
+    def preset(self) -> Preset | None:
+        deck = self.app.deck
+        return deck[self.index] if deck else None
+
+    def compose_body(self) -> ComposeResult:
+        app = self.app
+        self.banner = Banner(look=app.look)
+        self.narration = TitleBar(app.machine, narration_lines=3, look=app.look)
+        self.status = StatusLine(look=app.look)
+        self.panels = LivePanels(app.machine, app.look, app.sample_hz, app.chart_hz)
+        self.claim = ClaimLine(look=app.look)
+        yield self.banner
+        yield self.narration
+        yield self.status
+        yield self.panels
+        yield self.claim
+
+    def on_mount(self) -> None:
+        self.go(self.index)
+
+    # --- steps ---------------------------------------------------------------------------
+
+    def plan(self, preset: Preset) -> Plan:
+        return Plan(
+            label=preset.name,
+            make_specs=lambda url: gdeck.specs(preset, url),
+            needs_server=gdeck.needs_server(preset.workload),
+            delay_s=gdeck.delay_s(preset),
+            preset_name=preset.name,
+            kind="talk",
+        )
+
+    def go(self, index: int) -> None:
+        deck = self.app.deck
+        if not deck:
+            self.banner.set("no presets in this deck", "0/0", "")
+            return
+        self.index = index % len(deck)
+        p = deck[self.index]
+        self.banner.set(p.title, f"{self.index + 1}/{len(deck)}", f"{p.name} · teaches: {p.teaches}")
+        self.narration.set(
+            " · ".join(pc.pool for pc in p.pools)
+            + f" · {p.workload}"
+            + (f" × {p.tasks} tasks" if p.tasks else ""),
+            " ".join(p.narration),
+            right="talk mode",
+        )
+        self.switch_s = None
+        self._switch_sent = None
+        self.claim.set("", "running… the claim is checked against the measurement at the end", DIM)
+        self.app.begin(self.plan(p))
+        self._mine = self.app.controller.poll().generation
+        self._claim_for = -1
+        self.app.tick()
+
+    def action_step(self, delta: int) -> None:
+        self.go(self.index + delta)
+
+    def action_rerun(self) -> None:
+        self.go(self.index)
+
+    def action_stop(self) -> None:
+        self.app.controller.stop()
+        self.app.tick()
+
+    def action_blank(self) -> None:
+        self.app.push_screen(BlankScreen())
+
+    def action_scroll_workers(self, delta: int) -> None:
+        self.panels.timelines.scroll_rows(delta)
+
+    def action_switch(self, factor: float) -> None:
+        if not gdeck.is_live_switch(self.preset):
+            self.app.notify("+/- change the switch interval in the convoy and switch-interval presets")
+            return
+        spec = self._progress.spec
+        base = self.switch_s or (spec.switch_interval if spec and spec.switch_interval else 0.005)
+        self.switch_s = min(MAX_SWITCH, max(MIN_SWITCH, base * factor))
+        self._send_switch(force=True)
+        self._update_status()
+
+    def _send_switch(self, force: bool = False) -> None:
+        p = self._progress
+        if self.switch_s is None or not p.active:
+            return
+        key = (p.generation, p.index)
+        if force or key != self._switch_sent:
+            self.app.controller.send(f"switch {self.switch_s:.6g}")
+            self._switch_sent = key
+
+    # --- live ----------------------------------------------------------------------------
+
+    def fit_to(self, width: int, height: int) -> None:
+        self.panels.fit_to(width, height)
+
+    def _update_status(self) -> None:
+        p = self._progress
+        snap = p.snapshot
+        text = status_text(snap) if snap else "starting…"
+        if p.specs:
+            text = f"run {p.index + 1}/{len(p.specs)} · " + text
+        extra = ""
+        if gdeck.is_live_switch(self.preset):
+            spec = p.spec
+            now = self.switch_s or (spec.switch_interval if spec else None)
+            shown = "default (5 ms)" if now is None else f"{now * 1000:g} ms"
+            extra = f"switch interval {shown}{' (set live)' if self.switch_s else ''} · +/- to change it in the runner"
+        self.status.set(p.state, text, p.error, extra)
+
+    def show_progress(self, progress: Progress) -> None:
+        if progress.generation != self._mine:
+            return
+        self._progress = progress
+        self._send_switch()
+        self.panels.show(progress.snapshot)
+        self._update_status()
+        if progress.finished and self._claim_for != progress.generation:
+            self._claim_for = progress.generation
+            self._show_claim(progress)
+
+    def _show_claim(self, progress: Progress) -> None:
+        preset = self.preset
+        if preset is None:
+            return
+        if progress.state == "stopped":
+            self.claim.set("–", "stopped before the end: claim not checked (r reruns)", DIM)
+            return
+        runs = [s for s in progress.summaries if s is not None]
+        if progress.state == "failed" and not runs:
+            self.claim.set("✗", f"could not run: {progress.error}", ERROR)
+            return
+        result: ClaimResult = gdeck.check(preset, runs)
+        mark, style = {True: ("✓", GOOD), False: ("✗", ERROR), None: ("?", UNSURE)}[result.ok]
+        self.claim.set(mark, f"claim: {result.text}", style)

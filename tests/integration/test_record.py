@@ -1,0 +1,154 @@
+"""Record a headless session, replay it to the same numbers, export it."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from gilviz.core.errors import BadInput
+from gilviz.core.record import read_recording
+from tests.helpers import alive, descendants, gilviz_cmd, run_cli, wait_for
+
+RUN = ["compare", "crunch", "--pools", "serial,thread", "--workers", "2", "--tasks", "2",
+       "--size", "1500000", "--hz", "50"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    path = tmp_path_factory.mktemp("rec") / "session.jsonl"
+    out = run_cli(*RUN, "--json", "--record", str(path))
+    assert out.returncode == 0, out.stderr
+    return path, json.loads(out.stdout)
+
+
+def test_replay_json_gives_the_same_numbers(recorded):
+    path, live = recorded
+    out = run_cli("replay", str(path), "--json")
+    assert out.returncode == 0, out.stderr
+    replayed = json.loads(out.stdout)
+    assert replayed["runs"] == live["runs"]
+    assert replayed["python"] == live["python"]
+
+
+def test_recording_is_versioned_jsonl(recorded):
+    path, _ = recorded
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert lines[0]["type"] == "header" and lines[0]["format"] == 1
+    kinds = {line["type"] for line in lines}
+    assert kinds == {"header", "run", "m", "t", "end"}
+    assert sum(1 for line in lines if line["type"] == "run") == 2
+
+
+def test_truncated_last_line_is_tolerated(recorded, tmp_path):
+    path, live = recorded
+    text = path.read_text()
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text(text[: len(text) - 40])  # mid-way through the last line
+    rec = read_recording(cut)
+    assert rec.truncated
+    assert len(rec.models) == 2
+    out = run_cli("replay", str(cut), "--json")
+    assert out.returncode == 0
+    assert json.loads(out.stdout)["runs"][0] == live["runs"][0]
+
+
+def test_unknown_format_is_refused_clearly(tmp_path):
+    old = tmp_path / "old.jsonl"
+    old.write_text('{"type":"header","format":0}\n')
+    with pytest.raises(BadInput, match="recording format 0 is not supported"):
+        read_recording(old)
+    out = run_cli("replay", str(old), "--json")
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+    missing = run_cli("replay", str(tmp_path / "none.jsonl"))
+    assert missing.returncode == 2 and "no such recording" in missing.stderr
+
+
+def test_perfetto_export_has_tracks_and_slices(recorded, tmp_path):
+    path, live = recorded
+    trace = tmp_path / "trace.json"
+    out = run_cli("export", str(path), "--format", "perfetto", "-o", str(trace))
+    assert out.returncode == 0, out.stderr
+    events = json.loads(trace.read_text())["traceEvents"]
+    names = {e["args"]["name"] for e in events if e["ph"] == "M" and e["name"] == "thread_name"}
+    assert any(n.startswith("worker 0 (pid") for n in names)
+    assert "worker 1 tasks" in names
+    tasks = [e for e in events if e.get("cat") == "task"]
+    assert len(tasks) == sum(r["tasks_done"] for r in live["runs"])
+    states = [e for e in events if e.get("cat") == "state"]
+    assert states and all(e["dur"] > 0 for e in states)
+    assert {e["name"] for e in states} <= {
+        "running",
+        "gil_wait",
+        "io_wait",
+        "lock_wait",
+        "runnable",
+        "idle",
+        "n/a",
+    }
+    assert any(e["ph"] == "C" and e["name"].startswith("core ") for e in events)
+
+
+def test_markdown_export_has_the_run_table(recorded):
+    path, _ = recorded
+    out = run_cli("export", str(path), "--format", "markdown")
+    assert out.returncode == 0
+    assert "| crunch | serial |" in out.stdout and "| crunch | thread |" in out.stdout
+
+
+def test_read_only_directory_is_one_line_exit_2(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    if os.geteuid() == 0:
+        # root ignores directory modes: use a path under a regular file instead
+        target = tmp_path / "file"
+        target.write_text("")
+        dest = target / "x.jsonl"
+    else:
+        dest = ro / "x.jsonl"
+    out = run_cli("run", "tiny", "--pool", "serial", "--record", str(dest))
+    assert out.returncode == 2
+    assert out.stderr.startswith("gilviz: cannot write the recording")
+
+
+def test_file_size_limit_keeps_what_was_recorded(tmp_path):
+    path = tmp_path / "small.jsonl"
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (6000, 6000))
+
+    out = subprocess.run(
+        gilviz_cmd(*RUN, "--record", str(path)),
+        capture_output=True, text=True, preexec_fn=limit, timeout=120, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "recording" in out.stderr and "stopped" in out.stderr
+    assert 0 < path.stat().st_size <= 6000
+    rec = read_recording(path)  # what was written still replays
+    assert rec.header["format"] == 1
+
+
+def test_sighup_flushes_the_recording_and_leaves_nothing(tmp_path):
+    path = tmp_path / "hup.jsonl"
+    proc = subprocess.Popen(
+        gilviz_cmd("run", "crunch", "--pool", "thread", "--workers", "2", "--tasks", "50",
+                   "--size", "10000000000", "--record", str(path)),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    wait_for(lambda: path.exists() and '"type":"t"' in path.read_text(), timeout=60,
+             what="samples in the recording")  # fmt: skip
+    kids = [k.pid for k in descendants(proc.pid)]
+    proc.send_signal(signal.SIGHUP)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signal.SIGHUP
+    wait_for(lambda: not alive(kids), timeout=15, what="children to exit")
+    rec = read_recording(path)
+    assert rec.ends[0] is not None  # the run's end was written before exiting
+    assert rec.models[0].summary()["error"].startswith("stopped")
+    assert sys.executable  # keep imports used
