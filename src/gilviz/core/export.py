@@ -82,7 +82,7 @@ def _refold(model: Any, tap) -> dict[int, Any]:
 
 def _task_slices(model: Any, pid: int, origin: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for wid, w in sorted(model.workers.items()):
+    for wid in sorted(model.workers):
         tid = 2 * wid + 2
         out.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid,
                     "args": {"name": f"worker {wid} tasks"}})  # fmt: skip
