@@ -58,6 +58,7 @@ def _add_run_options(p: argparse.ArgumentParser, several_pools: bool) -> None:
     p.add_argument("--chunksize", help="process pools: tasks sent to a worker at once")
     p.add_argument("--switch-interval", help="sys.setswitchinterval in the runner, seconds")
     p.add_argument("--delay-ms", default="200", help="fetch: the local server's delay per reply")
+    p.add_argument("--port", default="0", help="fetch: the local server's port (0 = any free)")
     p.add_argument("--no-heartbeat", action="store_true", help="no latency heartbeat thread")
     p.add_argument("--hz", default="50", help="sampling rate (0 = do not sample)")
     p.add_argument(
@@ -185,7 +186,7 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
     from gilviz.core import report, workloads
     from gilviz.core.fetchserver import FetchServer
     from gilviz.core.session import Run
-    from gilviz.core.spec import parse_float
+    from gilviz.core.spec import parse_float, parse_int
 
     hz = parse_float(args.hz, "--hz", 0, 1000)
     preset, make_specs = _plan(args, pools)
@@ -210,7 +211,8 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
                 "argv": sys.argv[1:],
             },
         )
-    server = FetchServer(delay_s=delay) if needs_server else None
+    port = parse_int(args.port, "--port", 0, 65535)
+    server = FetchServer(delay_s=delay, port=port) if needs_server else None
     results: list[dict[str, Any]] = []
     python_info = None
     try:

@@ -135,17 +135,17 @@ class GilvizApp(App[int]):
             pass  # not the main thread (tests) or not supported here
 
     def _on_signal(self, sig: int) -> None:
-        self._shutdown()
+        self._stop_runs()
         self.exit(return_code=128 + sig)
 
-    def _shutdown(self) -> None:
+    def _stop_runs(self) -> None:
         if self._closing:
             return
         self._closing = True
         self.controller.shutdown()
 
     def on_unmount(self) -> None:
-        self._shutdown()
+        self._stop_runs()
         try:
             loop = asyncio.get_running_loop()
             for sig in self._signals:
@@ -154,7 +154,7 @@ class GilvizApp(App[int]):
             pass
 
     async def action_quit(self) -> None:
-        self._shutdown()
+        self._stop_runs()
         self.exit(0)
 
     # --- runs ----------------------------------------------------------------------------
