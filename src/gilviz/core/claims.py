@@ -96,6 +96,16 @@ KINDS: dict[str, Kind] = {
             needs_serial=True,
         ),
         Kind(
+            "parallelism_at_least",
+            "the pool's parallelism (cpu seconds / wall seconds) is at least min",
+            {"pool": Field("label"), "min": Field("number")},
+        ),
+        Kind(
+            "parallelism_at_most",
+            "the pool's parallelism (cpu seconds / wall seconds) is at most max",
+            {"pool": Field("label"), "max": Field("number")},
+        ),
+        Kind(
             "contention_above",
             "share of the pool's busy time spent waiting for the GIL is at least min (0..1)",
             {"pool": Field("label"), "min": Field("number")},
@@ -385,6 +395,32 @@ def _desc_speedup_at_most(c: dict[str, Any], ctx: _Ctx) -> str:
 def _check_speedup_at_most(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
     s = _speedup(ctx, c["pool"])
     return s <= c["max"], f"{_x(s)} (wall {_wall(ctx, c['pool']):.3f} s)"
+
+
+def _parallelism(ctx: _Ctx, label: str) -> tuple[float, str]:
+    r = ctx.run(label)
+    par = r.get("parallelism")
+    if par is None:
+        raise _Undecided(f"no parallelism figure for {ctx.name(label)}")
+    return float(par), f"{par:.2f} (cpu {r.get('cpu_s') or 0:.3f} s / wall {r.get('wall_s') or 0:.3f} s)"
+
+
+def _desc_parallelism_at_least(c: dict[str, Any], ctx: _Ctx) -> str:
+    return f"{ctx.name(c['pool'])} keep at least {_g(c['min'])} cores busy on average"
+
+
+def _check_parallelism_at_least(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
+    par, figures = _parallelism(ctx, c["pool"])
+    return par >= c["min"], f"parallelism {figures}"
+
+
+def _desc_parallelism_at_most(c: dict[str, Any], ctx: _Ctx) -> str:
+    return f"{ctx.name(c['pool'])} keep no more than {_g(c['max'])} cores busy on average"
+
+
+def _check_parallelism_at_most(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
+    par, figures = _parallelism(ctx, c["pool"])
+    return par <= c["max"], f"parallelism {figures}"
 
 
 def _contention(ctx: _Ctx, label: str) -> float:

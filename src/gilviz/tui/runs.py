@@ -40,6 +40,10 @@ class Plan:
     delay_s: float = 0.2
     preset_name: str | None = None
     kind: str = "run"  # run (dashboard), race, talk
+    labels: tuple[str, ...] = ()  # how each run is named on screen (default: its pool)
+
+    def label_of(self, i: int, spec: RunSpec) -> str:
+        return self.labels[i] if i < len(self.labels) else spec.pool
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ class DashboardScreen(GilvizScreen):
     BINDINGS = [
         Binding("s", "start_stop", "start/stop"),
         Binding("p", "cycle_pool", "pool"),
-        Binding("plus,equals_sign", "workers(1)", "+/- workers", key_display="+/-"),
+        Binding("plus,equals_sign", "workers(1)", "workers", key_display="+/-"),
         Binding("minus", "workers(-1)", "fewer workers", show=False),
         Binding("w", "cycle_workload", "workload"),
         Binding("greater_than_sign", "size(2)", "double the size", show=False),
@@ -49,9 +49,9 @@ class DashboardScreen(GilvizScreen):
         self.modified = False
         self.workload = "crunch"
         self.pool = "thread"
-        self.workers = 4
+        self.n_workers = 4
         self.tasks = 4
-        self.size = 0
+        self.task_size = 0
         self._initial = preset
         self._progress = Progress()
 
@@ -89,9 +89,9 @@ class DashboardScreen(GilvizScreen):
         w = workloads.describe(preset.workload)
         first = next((pc for pc in preset.pools if pc.pool != "serial"), preset.pools[0])
         self.pool = first.pool
-        self.workers = first.workers or (w.default_workers if w else 4)
+        self.n_workers = first.workers or (w.default_workers if w else 4)
         self.tasks = preset.tasks or (w.default_tasks if w else 4)
-        self.size = preset.size if preset.size is not None else (w.default_size if w else 0)
+        self.task_size = preset.size if preset.size is not None else (w.default_size if w else 0)
         self._update_texts()
 
     def _set_workload(self, name: str) -> None:
@@ -99,9 +99,9 @@ class DashboardScreen(GilvizScreen):
         self.preset = None
         self.workload = name
         if w is not None:
-            self.workers = w.default_workers
+            self.n_workers = w.default_workers
             self.tasks = w.default_tasks
-            self.size = w.default_size
+            self.task_size = w.default_size
 
     def _update_texts(self) -> None:
         if not self.is_mounted:
@@ -118,9 +118,9 @@ class DashboardScreen(GilvizScreen):
                 ("s", "stop" if active else "start", ""),
                 ("w", "workload", self.workload),
                 ("p", "pool", self.pool),
-                ("+/-", "workers", str(self.workers)),
+                ("+/-", "workers", "1 (serial)" if self.pool == "serial" else str(self.n_workers)),
                 ("t/T", "tasks", f"{self.tasks:,}"),
-                ("</>", "size", f"{self.size:,}"),
+                ("</>", "size", f"{self.task_size:,}"),
             ]
         )
 
@@ -133,18 +133,18 @@ class DashboardScreen(GilvizScreen):
         if self.preset is not None:
             pc = next((pc for pc in self.preset.pools if pc.pool == self.pool), None)
             if pc is not None and pc.workers:
-                self.workers = pc.workers
+                self.n_workers = pc.workers
         self._update_texts()
 
     def action_workers(self, delta: int) -> None:
-        self.workers = min(MAX_WORKERS, max(1, self.workers + delta))
+        self.n_workers = min(MAX_WORKERS, max(1, self.n_workers + delta))
         self.modified = True
         self._update_texts()
 
     def action_size(self, factor: float) -> None:
         w = workloads.describe(self.workload)
         lo, hi = (w.min_size, w.max_size) if w else (0, 2**62)
-        self.size = int(min(hi, max(lo, round(self.size * factor) if self.size else 1)))
+        self.task_size = int(min(hi, max(lo, round(self.task_size * factor) if self.task_size else 1)))
         self.modified = True
         self._update_texts()
 
@@ -190,9 +190,9 @@ class DashboardScreen(GilvizScreen):
         p, workload, workers, tasks, size, modified = (
             self.preset,
             self.workload,
-            self.workers,
+            self.n_workers,
             self.tasks,
-            self.size,
+            self.task_size,
             self.modified,
         )
 
@@ -226,16 +226,24 @@ class DashboardScreen(GilvizScreen):
 
     def race_plan(self) -> Plan:
         p = self.preset
-        if p is not None and not self.modified and len({pc.pool for pc in p.pools}) >= 2:
-            pools = [pc.pool for pc in p.pools]
-        else:
-            pools = [k for k in ("serial", "thread", "process") if k in self._pools()]
+        if p is not None and not self.modified and len(p.pools) >= 2:
+            labels = tuple(pc.display for pc in p.pools)
+            return Plan(
+                label=f"race: {p.name}",
+                make_specs=lambda url: gdeck.specs(p, url),
+                needs_server=gdeck.needs_server(p.workload),
+                delay_s=gdeck.delay_s(p),
+                preset_name=p.name,
+                kind="race",
+                labels=labels,
+            )
+        pools = [k for k in ("serial", "thread", "process") if k in self._pools()]
         return Plan(
             label=f"race: {self.workload} on {', '.join(pools)}",
             make_specs=self._specs_for(pools),
             needs_server=gdeck.needs_server(self.workload),
             delay_s=gdeck.delay_s(p),
-            preset_name=p.name if p and not self.modified else None,
+            preset_name=None,
             kind="race",
         )
 

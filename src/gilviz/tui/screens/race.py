@@ -42,7 +42,7 @@ class RaceBoard(LinesWidget):
             Line().add(
                 fit(
                     [
-                        "pool       workers  state       wall time (bar: longest = full)  speedup vs serial",
+                        "pool         workers  state      wall time (longest = full bar) · speedup vs serial",
                     ],
                     width,
                 ),
@@ -56,10 +56,13 @@ class RaceBoard(LinesWidget):
         top_wall = max(walls) if walls else 0
         speeds = [s["speedup"] for s in p.summaries if s and s.get("speedup")]
         top_speed = max(speeds) if speeds else 0
-        bar_w = max(4, (width - 38) // 2)
+        names = [p.plan.label_of(i, s) if p.plan else s.pool for i, s in enumerate(p.specs)]
+        label_w = min(24, max(11, max(len(n) for n in names) + 1))
+        bar_w = max(4, (width - 27 - label_w) // 2)
         for i, spec in enumerate(p.specs):
             summary = p.summaries[i] if i < len(p.summaries) else None
-            line = Line().add(f"{spec.pool:<11}", LABEL).add(f"{spec.workers:>7}  ")
+            name = p.plan.label_of(i, spec) if p.plan else spec.pool
+            line = Line().add(f"{name[:label_w]:<{label_w}}", LABEL).add(f"{spec.workers:>7}  ")
             if summary is not None:
                 if summary["error"]:
                     line.add("✗ failed   ", ERROR).add(fit([summary["error"]], width - line.length - 11))

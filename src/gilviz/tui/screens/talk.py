@@ -37,10 +37,10 @@ class Banner(LinesWidget):
         super().__init__(**kw)
         self.title_text = ""
         self.step = ""
-        self.name = ""
+        self.tag = ""
 
     def set(self, title: str, step: str, name: str) -> None:
-        self.title_text, self.step, self.name = title, step, name
+        self.title_text, self.step, self.tag = title, step, name
         self.redraw()
 
     def build(self, width: int, height: int) -> list[Line]:
@@ -49,7 +49,7 @@ class Banner(LinesWidget):
         mid = Line().add(" " * pad, BANNER).add(title, BANNER)
         mid.add(" " * max(0, width - mid.length - len(self.step) - 2), BANNER)
         mid.add(self.step + "  ", BANNER)
-        top = Line().add(f"  {self.name}".ljust(width), BANNER_DIM)
+        top = Line().add(f"  {self.tag}".ljust(width), BANNER_DIM)
         bottom = Line().add(" " * width, BANNER)
         return [top, mid, bottom]
 
@@ -90,7 +90,7 @@ class TalkScreen(GilvizScreen):
         Binding("p,left", "step(-1)", "previous"),
         Binding("r", "rerun", "rerun"),
         Binding("b", "blank", "blank"),
-        Binding("plus,equals_sign", "switch(2.0)", "+/- switch interval", key_display="+/-"),
+        Binding("plus,equals_sign", "switch(2.0)", "switch interval", key_display="+/-"),
         Binding("minus", "switch(0.5)", "shorter switch interval", show=False),
         Binding("s", "stop", "stop the run", show=False),
         Binding("down", "scroll_workers(1)", "scroll workers down", show=False),
@@ -137,6 +137,7 @@ class TalkScreen(GilvizScreen):
             delay_s=gdeck.delay_s(preset),
             preset_name=preset.name,
             kind="talk",
+            labels=tuple(pc.display for pc in preset.pools),
         )
 
     def go(self, index: int) -> None:

@@ -17,6 +17,7 @@ from gilviz.tui.style import DIM, LABEL, cpu_ranges
 from gilviz.tui.widgets.base import Line, LinesWidget, fit
 
 MIN_BAR = 3
+MAX_CELL = 58
 GAP = 2
 
 
@@ -80,9 +81,9 @@ class CoresPanel(LinesWidget):
         for cols in range(1, n + 1):
             rows = math.ceil(n / cols)
             cell = (width - GAP * (cols - 1)) // cols
-            if rows <= rows_max:
+            if rows <= rows_max and (cell <= MAX_CELL or cols == n):
                 if cell >= label_w + 1 + MIN_BAR + 5:
-                    return "bars", cols, cell
+                    return "bars", cols, min(cell, MAX_CELL)
                 break
         per_row = max(1, width - label_w - 1)
         return "heat", per_row, label_w

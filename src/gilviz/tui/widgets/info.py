@@ -64,7 +64,7 @@ class TitleBar(LinesWidget):
 
     def build(self, width: int, height: int) -> list[Line]:
         m = self.machine
-        right = self.right or f"{m.python} · {m.cores_usable} usable cores"
+        right = self.right or f"{m.python} · {m.cores_usable} cores"
         title = fit([self.title_text], max(10, width - len(right) - 2))
         line = Line().add(title, TITLE)
         line.add(" " * max(1, width - len(title) - len(right))).add(right, DIM)

@@ -20,7 +20,7 @@ TASKS_W = 6
 
 class TimelinesPanel(LinesWidget):
     DEFAULT_CSS = """
-    TimelinesPanel { height: 1fr; min-height: 4; }
+    TimelinesPanel { height: auto; min-height: 4; max-height: 1fr; }
     """
 
     def __init__(self, sample_hz: float = 50.0, **kw) -> None:
@@ -30,8 +30,15 @@ class TimelinesPanel(LinesWidget):
         self.first_row = 0
 
     def show(self, snap: RunSnapshot | None) -> None:
+        n = len(snap.workers) if snap else 0
+        if n != (len(self.snapshot.workers) if self.snapshot else 0):
+            self.refresh(layout=True)
         self.snapshot = snap
         self.redraw()
+
+    def wanted_height(self, width: int) -> int:
+        n = len(self.snapshot.workers) if self.snapshot else 1
+        return 3 + max(1, n)
 
     # --- scrolling -----------------------------------------------------------------------
 
