@@ -87,6 +87,64 @@ def cases() -> list[Case]:
     ]
 
 
+# --------------------------------------------------------------------------- an experiment
+
+
+def install_lag_fix() -> None:
+    """EXPERIMENT (``--lag-fix``): the sampler change proposed in benchmarks/README.md,
+    patched into this process only, to measure what it would change.
+
+    schedstat lags: ``sum_exec_runtime`` of a thread on a CPU is brought up to date only at
+    scheduler ticks, and ``run_delay`` of a queued thread only once it gets a CPU. An
+    interval that ends while the thread is R therefore shows a shortfall that today's
+    ``shares_from_readings`` books as blocked (to the last blocked cause, or lock_wait),
+    while the catch-up in the next interval is clipped away. Here, a shortfall at an R
+    reading is booked in advance as running/runnable (split like the interval's own
+    deltas) and subtracted from the next intervals' deltas, so totals stay exact.
+    """
+    from gilviz.core import sampler as gs
+
+    # id(reading) -> (reading, run, wait): ns booked ahead of the counters (positive) or
+    # shown by the counters but not booked yet (negative), carried to the next interval.
+    advance: dict[int, tuple[object, float, float]] = {}
+
+    def shares(prev, cur, blocked_as):
+        dt = cur.t_ns - prev.t_ns
+        if dt <= 0 or cur.run_ns < prev.run_ns or cur.wait_ns < prev.wait_ns:
+            return None
+        got = advance.pop(id(prev), None)
+        adv_run, adv_wait = (got[1], got[2]) if got is not None and got[0] is prev else (0, 0)
+        d_run = cur.run_ns - prev.run_ns - adv_run
+        d_wait = cur.wait_ns - prev.wait_ns - adv_wait
+        carry_run = carry_wait = 0.0
+        if d_run < 0:  # the counter has not caught up with what was booked ahead yet
+            carry_run, d_run = -d_run, 0.0
+        if d_wait < 0:
+            carry_wait, d_wait = -d_wait, 0.0
+        busy = d_run + d_wait
+        rest = dt - busy
+        if rest < 0:  # more than the interval: book the interval, carry the excess
+            k = dt / busy
+            carry_run -= d_run * (1 - k)
+            carry_wait -= d_wait * (1 - k)
+            d_run, d_wait, rest = d_run * k, d_wait * k, 0.0
+        elif rest > 0 and not cur.blocked:  # R now: the shortfall is the counters' lag
+            f = d_run / busy if busy > 0 else 0.5
+            d_run += rest * f
+            d_wait += rest * (1 - f)
+            carry_run += rest * f
+            carry_wait += rest * (1 - f)
+            rest = 0.0
+        if carry_run or carry_wait:
+            advance[id(cur)] = (cur, carry_run, carry_wait)
+        out = {"running": d_run / dt, "runnable": d_wait / dt}
+        out.update(gil_wait=0.0, io_wait=0.0, lock_wait=0.0)
+        out[blocked_as] += rest / dt
+        return out
+
+    gs.shares_from_readings = shares
+
+
 # --------------------------------------------------------------------------- one case
 
 
@@ -107,6 +165,10 @@ class WorkerFig:
     spy_idle: float | None
     spy_gil: float | None
     spy_n: int
+    # Over the samples' span (idle included): running from the two end readings of
+    # schedstat (exact) and the sum of the sampler's per-interval running shares.
+    sched_run: float | None = None
+    sampler_run: float | None = None
 
 
 @dataclass
@@ -147,6 +209,8 @@ def run_case(case: Case, scale: float, hz: float, perf_ok: bool) -> CaseResult:
     tasks: dict[int, dict[int, list[int | None]]] = defaultdict(dict)  # wid -> task -> [t0, t1]
     refs: dict[int, tuple[int, int]] = {}
     span: dict[int, list[int]] = {}  # wid -> [first sample start, last sample end]
+    # wid -> [first (t, run_ns), last (t, run_ns), sum of running share * dt, sum of dt]
+    runs_: dict[int, list] = {}
     spy = PySpyPoller(hz=8.0)
 
     def on_message(msg: list) -> None:
@@ -162,6 +226,13 @@ def run_case(case: Case, scale: float, hz: float, perf_ok: bool) -> CaseResult:
     def on_tick(samples: list, core: object) -> None:
         for s in samples:
             a, b = s.t_ns - s.dt_ns, s.t_ns
+            acc = runs_.get(s.wid)
+            if acc is None:
+                runs_[s.wid] = [(s.t_ns, s.cpu_ns), (s.t_ns, s.cpu_ns), 0.0, 0]
+            elif s.shares is not None:
+                acc[1] = (s.t_ns, s.cpu_ns)
+                acc[2] += s.shares["running"] * s.dt_ns
+                acc[3] += s.dt_ns
             cur = span.get(s.wid)
             if cur is None:
                 span[s.wid] = [a, b]
@@ -244,6 +315,11 @@ def run_case(case: Case, scale: float, hz: float, perf_ok: bool) -> CaseResult:
                 elif c.is_wait:
                     sl += asleep
             blk, ret, lck, slp = sb / busy, sr / busy, sl / busy, ss / busy
+        sched_run = sampler_run = None
+        acc = runs_.get(wv.wid)
+        if acc is not None and acc[3] > 0 and acc[1][0] > acc[0][0]:
+            sched_run = (acc[1][1] - acc[0][1]) / (acc[1][0] - acc[0][0])
+            sampler_run = acc[2] / acc[3]
         dumps = [s for s in spy.samples.get(tid, []) if inside(s.t_ns, windows)]
         spy_idle = sum(not s.active for s in dumps) / len(dumps) if dumps else None
         spy_gil = sum(s.owns_gil for s in dumps) / len(dumps) if dumps else None
@@ -262,6 +338,8 @@ def run_case(case: Case, scale: float, hz: float, perf_ok: bool) -> CaseResult:
                 spy_idle,
                 spy_gil,
                 len(dumps),
+                sched_run,
+                sampler_run,
             )
         )
     note = ""
@@ -376,7 +454,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hz", type=float, default=50.0, help="gilviz sampling rate")
     ap.add_argument("--only", default=None, help="run cases whose name contains this")
     ap.add_argument("-v", "--verbose", action="store_true", help="per-worker rows")
+    ap.add_argument(
+        "--lag-fix",
+        action="store_true",
+        help="EXPERIMENT: patch the proposed schedstat-lag fix into the sampler (README)",
+    )
     args = ap.parse_args(argv)
+    if args.lag_fix:
+        install_lag_fix()
 
     why = PerfFutex.available()
     if why:
@@ -386,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"gilviz accuracy: {len(todo)} cases x {args.rounds} round(s), sampling {args.hz:g} Hz, "
         f"scale {args.scale:g}, {cores} usable cores, python {sys.version.split()[0]}"
+        + ("; EXPERIMENT: sampler patched with --lag-fix" if args.lag_fix else "")
     )
     print(
         "shares of each worker's busy time; perf blk = asleep in a GIL futex (enter..wake-up), "
@@ -438,6 +524,11 @@ def main(argv: list[str] | None = None) -> int:
                         f.busy_s,
                     )
                     print(fmt_row(r, False))
+                    if f.sched_run is not None:
+                        print(
+                            f"{'':<28}running over the sampled span: schedstat end to end "
+                            f"{f.sched_run:.3f}, sum of sampler intervals {f.sampler_run:.3f}"
+                        )
             sys.stdout.flush()
         lb = loadavg()
         noisy_round = noisy_round or lb[0] > NOISY_LOAD

@@ -23,7 +23,7 @@ from typing import Any
 STATES: tuple[str, ...] = ("running", "gil_wait", "io_wait", "lock_wait", "runnable", "idle")
 #: How a pool kind reads in a sentence when the preset gives it no label.
 POOL_NAMES: dict[str, str] = {
-    "serial": "serial",
+    "serial": "the serial run",
     "thread": "threads",
     "process": "processes",
     "interpreter": "interpreters",
@@ -174,7 +174,7 @@ KINDS: dict[str, Kind] = {
 # --- validation ----------------------------------------------------------------------------
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if isinstance(value, str):
@@ -193,15 +193,27 @@ def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def unknown_text(word: str, choices: list[str] | tuple[str, ...], takes: str) -> str:
+    """ "(did you mean 'x'?)" when a choice is close, else "; <takes> a, b, c"."""
+    hint = did_you_mean(word, choices)
+    return hint if hint else f"; {takes} {', '.join(choices)}"
+
+
 def validate(
     data: Any, labels: list[str], has_serial: bool, index: int | None = None
 ) -> dict[str, Any]:
     """The claim table checked against the vocabulary and the preset's pool labels, with
     defaults filled in. Raises ClaimError(key, message)."""
     if not isinstance(data, dict):
-        raise ClaimError("claim", f"must be a table, not {_type_name(data)}", index)
+        raise ClaimError("claim", f"must be a table, not {type_name(data)}", index)
     kind_name = data.get("kind")
     if kind_name is None:
+        known = {name for k in KINDS.values() for name in k.fields} | set(_COMMON)
+        for key in data:
+            if key not in known:
+                raise ClaimError(
+                    key, "unknown key" + unknown_text(key, sorted(known), "claims take"), index
+                )
         raise ClaimError("kind", f"missing; use one of {', '.join(KINDS)}", index)
     if not isinstance(kind_name, str) or kind_name not in KINDS:
         hint = did_you_mean(kind_name, tuple(KINDS)) if isinstance(kind_name, str) else ""
@@ -216,8 +228,8 @@ def validate(
         if key not in fields:
             raise ClaimError(
                 key,
-                f"unknown key for a {kind_name!r} claim{did_you_mean(key, tuple(fields))}; "
-                f"it takes {', '.join(fields)}",
+                f"unknown key for a {kind_name!r} claim"
+                + unknown_text(key, tuple(fields), "it takes"),
                 index,
             )
     out: dict[str, Any] = {}
@@ -227,7 +239,7 @@ def validate(
                 raise ClaimError(key, f"a {kind_name!r} claim needs {key!r}", index)
             out[key] = f.default
             continue
-        out[key] = _check_field(key, f, data[key], labels, has_serial, index)
+        out[key] = _validate_field(key, f, data[key], labels, has_serial, index)
     if kind.needs_serial and not has_serial:
         raise ClaimError(
             "kind", f"a {kind_name!r} claim reads speedups: race a serial pool too", index
@@ -237,11 +249,11 @@ def validate(
     return out
 
 
-def _check_field(
+def _validate_field(
     key: str, f: Field, value: Any, labels: list[str], has_serial: bool, index: int | None
 ) -> Any:
     def bad(what: str) -> ClaimError:
-        return ClaimError(key, f"must be {what}, not {_type_name(value)}", index)
+        return ClaimError(key, f"must be {what}, not {type_name(value)}", index)
 
     def label(v: Any) -> str:
         if not isinstance(v, str):
@@ -317,6 +329,7 @@ class _Ctx:
     runs: Mapping[str, dict[str, Any]]
     names: Mapping[str, str]
     cores: int
+    load: float | None = None  # 1-minute load average when the verdict is given
 
     def name(self, label: str) -> str:
         return self.names.get(label, label)
@@ -380,7 +393,7 @@ def _check_faster(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
 
 
 def _desc_speedup_at_least(c: dict[str, Any], ctx: _Ctx) -> str:
-    return f"{ctx.name(c['pool'])} speed the work up at least {_g(c['min'])}x"
+    return f"speedup on {ctx.name(c['pool'])} at least {_g(c['min'])}x"
 
 
 def _check_speedup_at_least(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
@@ -389,7 +402,7 @@ def _check_speedup_at_least(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
 
 
 def _desc_speedup_at_most(c: dict[str, Any], ctx: _Ctx) -> str:
-    return f"{ctx.name(c['pool'])} speed the work up no more than {_g(c['max'])}x"
+    return f"speedup on {ctx.name(c['pool'])} at most {_g(c['max'])}x"
 
 
 def _check_speedup_at_most(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
@@ -402,11 +415,13 @@ def _parallelism(ctx: _Ctx, label: str) -> tuple[float, str]:
     par = r.get("parallelism")
     if par is None:
         raise _Undecided(f"no parallelism figure for {ctx.name(label)}")
-    return float(par), f"{par:.2f} (cpu {r.get('cpu_s') or 0:.3f} s / wall {r.get('wall_s') or 0:.3f} s)"
+    return float(
+        par
+    ), f"{par:.2f} (cpu {r.get('cpu_s') or 0:.3f} s / wall {r.get('wall_s') or 0:.3f} s)"
 
 
 def _desc_parallelism_at_least(c: dict[str, Any], ctx: _Ctx) -> str:
-    return f"{ctx.name(c['pool'])} keep at least {_g(c['min'])} cores busy on average"
+    return f"parallelism on {ctx.name(c['pool'])} at least {_g(c['min'])} cores"
 
 
 def _check_parallelism_at_least(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
@@ -415,7 +430,7 @@ def _check_parallelism_at_least(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str
 
 
 def _desc_parallelism_at_most(c: dict[str, Any], ctx: _Ctx) -> str:
-    return f"{ctx.name(c['pool'])} keep no more than {_g(c['max'])} cores busy on average"
+    return f"parallelism on {ctx.name(c['pool'])} at most {_g(c['max'])} cores"
 
 
 def _check_parallelism_at_most(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
@@ -433,7 +448,7 @@ def _contention(ctx: _Ctx, label: str) -> float:
 
 
 def _desc_contention_above(c: dict[str, Any], ctx: _Ctx) -> str:
-    return f"{ctx.name(c['pool'])} wait for the GIL over {_pct(c['min'])} of their busy time"
+    return f"GIL wait on {ctx.name(c['pool'])} at least {_pct(c['min'])} of busy time"
 
 
 def _check_contention_above(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
@@ -442,7 +457,7 @@ def _check_contention_above(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
 
 
 def _desc_contention_below(c: dict[str, Any], ctx: _Ctx) -> str:
-    return f"{ctx.name(c['pool'])} wait for the GIL under {_pct(c['max'])} of their busy time"
+    return f"GIL wait on {ctx.name(c['pool'])} at most {_pct(c['max'])} of busy time"
 
 
 def _check_contention_below(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
@@ -451,7 +466,7 @@ def _check_contention_below(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
 
 
 def _desc_state_dominant(c: dict[str, Any], ctx: _Ctx) -> str:
-    return f"{ctx.name(c['pool'])} spend most of their busy time in {c['state']}"
+    return f"{c['state']} the largest share of busy time on {ctx.name(c['pool'])}"
 
 
 def _check_state_dominant(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
@@ -483,8 +498,8 @@ def _and(names: list[str]) -> str:
 
 def _desc_latency_p99_ratio(c: dict[str, Any], ctx: _Ctx) -> str:
     return (
-        f"heartbeat p99 beside {ctx.name(c['high'])} at least {_g(c['min_ratio'])}x that "
-        f"beside {_and([ctx.name(lo) for lo in c['low']])}"
+        f"heartbeat p99 on {ctx.name(c['high'])} at least {_g(c['min_ratio'])}x that "
+        f"on {_and([ctx.name(lo) for lo in c['low']])}"
     )
 
 
@@ -533,57 +548,59 @@ def _outcome(ctx: _Ctx, label: str) -> dict[str, Any]:
 
 
 def _desc_lost_updates(c: dict[str, Any], ctx: _Ctx) -> str:
-    return f"{ctx.name(c['lossy'])} lose updates, {ctx.name(c['exact'])} lose none"
+    return f"updates lost on {ctx.name(c['lossy'])}, none on {ctx.name(c['exact'])}"
 
 
 def _check_lost_updates(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
     lossy, exact = _outcome(ctx, c["lossy"]), _outcome(ctx, c["exact"])
     lost = lossy.get("lost_updates") or 0
     lossy_ok = lost > 0
-    part1 = f"{ctx.name(c['lossy'])} lost {lost:,} of {lossy['expected']:,}"
+    part1 = f"{ctx.name(c['lossy'])}: {lost:,} of {lossy['expected']:,} lost"
     if exact.get("lost_updates") is None:  # separate copies, one per process
         copies = exact.get("per_process") or []
         total = sum(copies)
         exact_ok = total == exact["expected"]
         part2 = (
-            f"{ctx.name(c['exact'])} counted {len(copies)} separate "
-            f"{'copy' if len(copies) == 1 else 'copies'} totalling {total:,} of "
+            f"{ctx.name(c['exact'])}: {len(copies)} separate "
+            f"{'copy' if len(copies) == 1 else 'copies'} adding up to {total:,} of "
             f"{exact['expected']:,}"
         )
     else:
         exact_lost = exact["lost_updates"]
         exact_ok = exact_lost == 0
-        part2 = f"{ctx.name(c['exact'])} lost {exact_lost:,} of {exact['expected']:,}"
+        part2 = f"{ctx.name(c['exact'])}: {exact_lost:,} of {exact['expected']:,} lost"
     return lossy_ok and exact_ok, f"{part1}; {part2}"
 
 
 def _desc_crash_isolation(c: dict[str, Any], ctx: _Ctx) -> str:
     return (
         f"gilviz survives a crashing task on {ctx.name(c['thread'])} and on "
-        f"{ctx.name(c['process'])} and reports both"
+        f"{ctx.name(c['process'])}, and reports each"
     )
 
 
 def _check_crash_isolation(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
     parts, ok = [], True
     for label, pattern, what in (
-        (c["thread"], c["thread_error"], "lost its whole process"),
-        (c["process"], c["process_error"], "lost a worker, the runner lived"),
+        (c["thread"], c["thread_error"], "the whole process went down"),
+        (c["process"], c["process_error"], "workers died, the runner carried on"),
     ):
-        err = ctx.run(label, allow_error=True).get("error")
+        r = ctx.run(label, allow_error=True)
+        err = r.get("error")
+        done = f"{r.get('tasks_done', 0)} of {r.get('tasks', '?')} tasks done"
         if not err:
             ok = False
-            parts.append(f"{ctx.name(label)}: no crash reported")
+            parts.append(f"{ctx.name(label)}: no crash was reported")
         elif pattern.lower() not in err.lower():
             ok = False
             parts.append(f"{ctx.name(label)}: unexpected error: {err}")
         else:
-            parts.append(f"{ctx.name(label)} {what} ({pattern!r} reported)")
+            parts.append(f"{ctx.name(label)}: {what}, {done} ({pattern!r})")
     return ok, "; ".join(parts)
 
 
 def _desc_pickle_cost(c: dict[str, Any], ctx: _Ctx) -> str:
-    return f"{ctx.name(c['pool'])} spend at least {_pct(c['min_share'])} of their wall time pickling"
+    return f"pickling on {ctx.name(c['pool'])} at least {_pct(c['min_share'])} of wall time"
 
 
 def _check_pickle_cost(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
@@ -596,7 +613,8 @@ def _check_pickle_cost(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
     wall = _wall(ctx, c["pool"])
     share = secs / wall
     return share >= c["min_share"], (
-        f"{secs:.3f} s pickling {mib:.1f} MiB against {wall:.3f} s wall ({_pct(share)})"
+        f"{secs:.3f} s pickling {mib:.1f} MiB (runner and workers together) "
+        f"against {wall:.3f} s wall ({_pct(share)})"
     )
 
 
@@ -622,7 +640,10 @@ def _one(claim: dict[str, Any], ctx: _Ctx) -> Verdict:
             ok = True
         text = "; ".join(t for _, t in verdicts)
         if claim["needs_cores"] > ctx.cores:
-            return None, f"{text} (needs {claim['needs_cores']} cores, this machine has {ctx.cores})"
+            return (
+                None,
+                f"{text} (needs {claim['needs_cores']} cores, this machine has {ctx.cores})",
+            )
         return ok, text
     desc = _DESC[kind](claim, ctx)
     if claim["needs_cores"] > ctx.cores:
@@ -634,6 +655,9 @@ def _one(claim: dict[str, Any], ctx: _Ctx) -> Verdict:
         return None, f"{desc}: {exc}"
     except _RunFailed as exc:
         return False, f"{desc}: {exc}"
+    if not ok1 and claim["needs_cores"] > 1 and ctx.load is not None and ctx.load > ctx.cores:
+        # A fact beside the verdict, not an excuse that changes it.
+        figures += f" (the machine was busy: load average {ctx.load:.1f} on {ctx.cores} cores)"
     return ok1, f"{desc}: {figures}"
 
 
@@ -642,10 +666,12 @@ def evaluate(
     runs: Mapping[str, dict[str, Any]],
     names: Mapping[str, str],
     cores: int,
+    load: float | None = None,
 ) -> Verdict:
     """(ok, text) for a validated claim, given the runs by pool label, how each label reads
-    in a sentence, and the usable cores of this machine."""
-    return _one(claim, _Ctx(runs, names, cores))
+    in a sentence, the usable cores of this machine and, optionally, its load average (a
+    false verdict of a claim that needs several cores then says when the machine was busy)."""
+    return _one(claim, _Ctx(runs, names, cores, load))
 
 
 def vocabulary() -> list[dict[str, Any]]:

@@ -391,6 +391,7 @@ class RunModel:
         samples = snap.gil_samples
         return {
             "pool": snap.pool,
+            "label": self.spec.label or snap.pool,
             "pool_size": snap.workers_requested,
             "workload": snap.workload,
             "tasks": snap.tasks_total,

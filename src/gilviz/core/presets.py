@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -173,43 +174,50 @@ class _Locator:
         spans = self.sub_spans(index, "pools")
         if spans:
             return spans[pool] if pool < len(spans) else spans[-1]
-        top = self.top_span(index)
-        at = self.key("pools", top) or top[0]
-        lo = self.key("pool", (at, top[1]), nth=pool) or at
-        hi = self.key("pool", (at, top[1]), nth=pool + 1) or top[1]
-        return lo, hi
+        return self._inline("pools", self.top_span(index), pool)
 
     def claim_span(self, index: int, of: int | None = None) -> tuple[int, int]:
         spans = self.sub_spans(index, "claim")
         if spans:
             span = spans[0]
-            if of is not None:
-                inner = [
-                    (ln, name) for ln, name, _ in self.headers if span[0] < ln < span[1]
-                ]
-                subs = [ln for ln, name in inner if name == "preset.claim.of"]
-                if of < len(subs):
-                    return subs[of], self._next_header(subs[of], span[1])
-                at = self.key("of", span) or span[0]
-                return self._nth_kind(at, span[1], of)
-            return span
+            if of is None:
+                return span
+            subs = [
+                ln
+                for ln, name, _ in self.headers
+                if span[0] < ln < span[1] and name == "preset.claim.of"
+            ]
+            if of < len(subs):
+                return subs[of], self._next_header(subs[of], span[1])
+            return self._inline("of", span, of)
         top = self.top_span(index)
-        at = self.key("claim", top) or top[0]
         if of is not None:
-            return self._nth_kind(at, top[1], of)
+            return self._inline("of", top, of)
+        at = self.key("claim", top) or top[0]
         return at, top[1]
 
-    def _nth_kind(self, lo: int, hi: int, of: int) -> tuple[int, int]:
-        a = self.key("kind", (lo + 1, hi), nth=of) or lo
-        b = self.key("kind", (lo + 1, hi), nth=of + 1) or hi
-        return a, b
+    def _inline(self, key: str, span: tuple[int, int], n: int) -> tuple[int, int]:
+        """Lines of the nth inline table ``{ ... }`` in the array after ``key =``."""
+        at = self.key(key, span)
+        if at is None:
+            return span
+        braces: list[int] = []
+        after_key = re.compile(re.escape(key) + r"[\"']?\s*=")
+        for ln in range(at, min(span[1], self.end)):
+            text = self.lines[ln - 1]
+            if text.lstrip().startswith("#"):
+                continue
+            if ln == at and (m := after_key.search(text)):
+                text = text[m.end() :]
+            braces += [ln] * text.count("{")
+        if n >= len(braces):
+            return at, span[1]
+        lo = braces[n]
+        hi = braces[n + 1] if n + 1 < len(braces) else span[1]
+        return lo, max(hi, lo + 1)
 
 
 # --- loading -------------------------------------------------------------------------------
-
-
-def _type_name(value: Any) -> str:
-    return claims_mod._type_name(value)
 
 
 class _DeckReader:
@@ -231,7 +239,8 @@ class _DeckReader:
     def read(self) -> list[Preset]:
         for key in self.data:
             if key != "preset":
-                ln = self.loc.key(key, (1, self.loc.end))
+                first_table = self.loc.headers[0][0] if self.loc.headers else self.loc.end
+                ln = self.loc.key(key, (1, first_table))
                 hint = claims_mod.did_you_mean(key, ("preset",))
                 raise self.fail(
                     ln, f"key {key!r}: unknown top-level key{hint}; a deck holds [[preset]] tables"
@@ -269,8 +278,9 @@ class _DeckReader:
         allowed = REQUIRED + OPTIONAL
         for key in t:
             if key not in allowed:
-                hint = claims_mod.did_you_mean(key, allowed)
-                raise err(key, f"unknown key{hint}; a preset takes {', '.join(allowed)}")
+                raise err(
+                    key, "unknown key" + claims_mod.unknown_text(key, allowed, "a preset takes")
+                )
         for key in REQUIRED:
             if key not in t:
                 raise self.fail(
@@ -281,17 +291,18 @@ class _DeckReader:
         name = t["name"]
         if not isinstance(name, str) or not _NAME_RE.match(name):
             raise err(
-                "name", f"must be lowercase letters, digits and dashes, not {_type_name(name)}"
+                "name",
+                f"must be lowercase letters, digits and dashes, not {claims_mod.type_name(name)}",
             )
         title = t["title"]
         if not isinstance(title, str) or not title.strip():
-            raise err("title", f"must be a non-empty string, not {_type_name(title)}")
+            raise err("title", f"must be a non-empty string, not {claims_mod.type_name(title)}")
 
         rows = self._rows(t.get("teaches", []), err)
 
         workload = t["workload"]
         if not isinstance(workload, str):
-            raise err("workload", f"must be a string, not {_type_name(workload)}")
+            raise err("workload", f"must be a string, not {claims_mod.type_name(workload)}")
         builtin = workloads.describe(workload)
         if builtin is None and not workloads.is_user_spec(workload):
             hint = claims_mod.did_you_mean(workload, tuple(workloads.BUILTINS))
@@ -304,7 +315,7 @@ class _DeckReader:
         size = self._int(t, "size", err)
         tasks = self._int(t, "tasks", err)
         narration = self._narration(t["narration"], err)
-        params = self._params(i, t.get("params", {}), err, who)
+        params = self._params(i, t.get("params", {}), err)
         pools = self._pools(i, t["pools"], err, who)
         for c in pools:
             try:
@@ -359,14 +370,17 @@ class _DeckReader:
             return None
         v = t[key]
         if isinstance(v, bool) or not isinstance(v, int):
-            raise err(key, f"must be a whole number, not {_type_name(v)}")
+            raise err(key, f"must be a whole number, not {claims_mod.type_name(v)}")
         return v
 
     @staticmethod
     def _rows(value: Any, err: Any) -> tuple[str, ...]:
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list):
-            raise err("teaches", f"must be a seed row or a list of them, not {_type_name(value)}")
+            raise err(
+                "teaches",
+                f"must be a seed row or a list of them, not {claims_mod.type_name(value)}",
+            )
         rows = []
         by_lower = {r.lower(): r for r in SEED_ROWS}
         for item in items:
@@ -389,47 +403,59 @@ class _DeckReader:
             or not value
             or not all(isinstance(v, str) and v.strip() for v in value)
         ):
-            raise err("narration", f"must be a list of non-empty strings, not {_type_name(value)}")
-        if len(value) > MAX_NARRATION:
             raise err(
-                "narration", f"has {len(value)} lines; keep it to {MAX_NARRATION} or fewer"
+                "narration",
+                f"must be a list of non-empty strings, not {claims_mod.type_name(value)}",
             )
+        if len(value) > MAX_NARRATION:
+            raise err("narration", f"has {len(value)} lines; keep it to {MAX_NARRATION} or fewer")
         return tuple(v.strip() for v in value)
 
-    def _params(self, i: int, value: Any, err: Any, who: str) -> dict[str, Any]:
+    def _params(self, i: int, value: Any, err: Any) -> dict[str, Any]:
         spans = self.loc.sub_spans(i, "params")
         span = spans[0] if spans else self.loc.top_span(i)
         if not isinstance(value, dict):
-            raise err("params", f"must be a table, not {_type_name(value)}")
+            raise err("params", f"must be a table, not {claims_mod.type_name(value)}")
         for key, v in value.items():
             if key not in PARAM_KEYS:
-                hint = claims_mod.did_you_mean(key, PARAM_KEYS)
                 raise err(
-                    f"params.{key}",
-                    f"unknown parameter{hint}; params take {', '.join(PARAM_KEYS)}",
+                    key,
+                    "unknown parameter" + claims_mod.unknown_text(key, PARAM_KEYS, "params take"),
                     span,
+                    ", params",
                 )
             if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 600_000:
-                raise err(f"params.{key}", f"must be a number of ms (0 to 600000), not {_type_name(v)}", span)
+                raise err(
+                    key,
+                    f"must be a number of ms (0 to 600000), not {claims_mod.type_name(v)}",
+                    span,
+                    ", params",
+                )
         return dict(value)
 
     def _pools(self, i: int, value: Any, err: Any, who: str) -> tuple[PoolChoice, ...]:
         if not isinstance(value, list) or not value:
-            raise err("pools", f"must be a non-empty list of pool tables, not {_type_name(value)}")
+            raise err(
+                "pools",
+                f"must be a non-empty list of pool tables, not {claims_mod.type_name(value)}",
+            )
         out: list[PoolChoice] = []
         for k, p in enumerate(value):
             span = self.loc.pool_span(i, k)
             where = f", pool {k + 1}"
 
-            def perr(key: str, msg: str, span: tuple[int, int] = span, where: str = where) -> BadInput:
+            def perr(
+                key: str, msg: str, span: tuple[int, int] = span, where: str = where
+            ) -> BadInput:
                 return err(key, msg, span, where)
 
             if not isinstance(p, dict):
-                raise perr("pools", f"must be a table, not {_type_name(p)}")
+                raise perr("pools", f"must be a table, not {claims_mod.type_name(p)}")
             for key in p:
                 if key not in POOL_KEYS:
-                    hint = claims_mod.did_you_mean(key, POOL_KEYS)
-                    raise perr(key, f"unknown key{hint}; a pool takes {', '.join(POOL_KEYS)}")
+                    raise perr(
+                        key, "unknown key" + claims_mod.unknown_text(key, POOL_KEYS, "a pool takes")
+                    )
             if "pool" not in p:
                 raise self.fail(span[0], f"{who}{where}: missing required key 'pool'")
             kind = p["pool"]
@@ -440,17 +466,22 @@ class _DeckReader:
             for key in ("workers", "chunksize"):
                 v = p.get(key)
                 if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
-                    raise perr(key, f"must be a whole number, not {_type_name(v)}")
+                    raise perr(key, f"must be a whole number, not {claims_mod.type_name(v)}")
                 ints[key] = v
             sm = p.get("start_method")
             if sm is not None and not isinstance(sm, str):
-                raise perr("start_method", f"must be a string, not {_type_name(sm)}")
+                raise perr("start_method", f"must be a string, not {claims_mod.type_name(sm)}")
             si = p.get("switch_interval")
             if si is not None and (isinstance(si, bool) or not isinstance(si, int | float)):
-                raise perr("switch_interval", f"must be a number of seconds, not {_type_name(si)}")
+                raise perr(
+                    "switch_interval",
+                    f"must be a number of seconds, not {claims_mod.type_name(si)}",
+                )
             label = p.get("label")
             if label is not None and (not isinstance(label, str) or not label.strip()):
-                raise perr("label", f"must be a non-empty string, not {_type_name(label)}")
+                raise perr(
+                    "label", f"must be a non-empty string, not {claims_mod.type_name(label)}"
+                )
             choice = PoolChoice(
                 pool=kind,
                 workers=ints["workers"],
@@ -490,7 +521,9 @@ def _spec_error_key(msg: str) -> tuple[str | None, str]:
             if prefix.startswith("--") and " must " in msg:
                 return key, msg[msg.index(" must ") + 1 :]
             if prefix == "--start-method":
-                return key, "applies to process pools only" + msg[len("--start-method applies to the process pool") :]
+                return key, "applies to process pools only" + msg[
+                    len("--start-method applies to the process pool") :
+                ]
             return key, msg
     return None, msg
 
@@ -514,9 +547,7 @@ def load_deck(path: str | Path) -> list[Preset]:
 @lru_cache(maxsize=1)
 def _builtins() -> tuple[Preset, ...]:
     folder = resources.files("gilviz") / "presets"
-    files = sorted(
-        (f for f in folder.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name
-    )
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
     out: list[Preset] = []
     seen: dict[str, str] = {}
     for f in files:
@@ -549,7 +580,7 @@ def get_preset(name: str, deck: str | None = None) -> Preset:
             return p
     names = [p.name for p in presets]
     hint = claims_mod.did_you_mean(name, names)
-    raise BadInput(f"unknown preset {name!r}{hint}: use one of {', '.join(names)}")
+    raise BadInput(f"unknown preset {name!r}: use one of {', '.join(names)}{hint}")
 
 
 # --- running -------------------------------------------------------------------------------
@@ -580,6 +611,7 @@ def preset_specs(
             heartbeat=heartbeat,
             python=python,
             params=params,
+            label=c.key,
         )
         for c in preset.pools
     ]
@@ -600,9 +632,9 @@ def _matches(c: PoolChoice, run: dict[str, Any]) -> bool:
 
 def runs_by_label(preset: Preset, runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Each run under its pool's label: by position when the runs follow the preset's pools
-    (as the CLI runs them), else by pool kind and options."""
+    (as the CLI runs them), else the first unused run of the same kind and options."""
     if len(runs) == len(preset.pools) and all(
-        r.get("pool") == c.pool for c, r in zip(preset.pools, runs, strict=True)
+        _matches(c, r) for c, r in zip(preset.pools, runs, strict=True)
     ):
         return {c.key: r for c, r in zip(preset.pools, runs, strict=True)}
     out: dict[str, dict[str, Any]] = {}
@@ -616,13 +648,20 @@ def runs_by_label(preset: Preset, runs: list[dict[str, Any]]) -> dict[str, dict[
     return out
 
 
+def _load() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on Windows
+        return None
+
+
 def check_claim(preset: Preset, runs: list[dict[str, Any]]) -> ClaimResult:
     """The preset's claim decided from the runs' JSON dicts (speedups filled in)."""
     if preset.claim is None:
         return ClaimResult(None, "this preset makes no claim")
     names = {c.key: c.display for c in preset.pools}
     ok, text = claims_mod.evaluate(
-        preset.claim, runs_by_label(preset, runs), names, gplatform.cores_usable()
+        preset.claim, runs_by_label(preset, runs), names, gplatform.cores_usable(), _load()
     )
     return ClaimResult(ok, text)
 

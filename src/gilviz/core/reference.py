@@ -109,7 +109,10 @@ def _compact(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def record(
-    preset: str, runs: list[dict[str, Any]], path: str | Path | None = None, when: float | None = None
+    preset: str,
+    runs: list[dict[str, Any]],
+    path: str | Path | None = None,
+    when: float | None = None,
 ) -> None:
     """Store the runs (``RunModel.summary()`` dicts) of a preset; a pool's newer run replaces
     its older one. Best effort: a cache that cannot be written is skipped."""
@@ -246,8 +249,12 @@ def markdown(rows: list[dict[str, Any]], path: Path | None = None) -> str:
             f"| **{cell(r['dimension'])}** | {cell(r['threading'])} | {cell(r['multiprocessing'])} "
             f"| {cell(r['measured'] or NOT_MEASURED)} |"
         )
-    out += ["", f"_{source_note(path)}. Presets per row: "
-            + "; ".join(f"{r['dimension']}: {', '.join(r['presets'])}" for r in rows) + "._"]
+    out += [
+        "",
+        f"_{source_note(path)}. Presets per row: "
+        + "; ".join(f"{r['dimension']}: {', '.join(r['presets'])}" for r in rows)
+        + "._",
+    ]
     return "\n".join(out)
 
 
@@ -262,7 +269,8 @@ def text(rows: list[dict[str, Any]], width: int = 100, path: Path | None = None)
         for i in range(max(len(w) for w in wrapped)):
             out.append(
                 "  ".join(
-                    (w[i] if i < len(w) else "").ljust(wd) for w, wd in zip(wrapped, widths, strict=True)
+                    (w[i] if i < len(w) else "").ljust(wd)
+                    for w, wd in zip(wrapped, widths, strict=True)
                 ).rstrip()
             )
         out.append("")

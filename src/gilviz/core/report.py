@@ -79,15 +79,16 @@ def run_text(run: dict[str, Any]) -> str:
 
 def compare_table(runs: list[dict[str, Any]]) -> str:
     """One row per run, then a one-line verdict."""
-    header = f"{'pool':<14}{'workers':>8}{'wall s':>9}{'speedup':>9}{'cpu/wall':>10}{'GIL wait':>10}  per-worker cpu s"
+    wide = max([14] + [len(_name(r)) + 2 for r in runs])
+    header = f"{'pool':<{wide}}{'workers':>8}{'wall s':>9}{'speedup':>9}{'cpu/wall':>10}{'GIL wait':>10}  per-worker cpu s"
     rows = [header, "-" * len(header)]
     for r in runs:
         per_worker = " ".join(f"{w['cpu_s']:.2f}" for w in r["workers"]) or "-"
         if r["error"]:
-            rows.append(f"{r['pool']:<14}{r['pool_size']:>8}  error: {r['error']}")
+            rows.append(f"{_name(r):<{wide}}{r['pool_size']:>8}  error: {r['error']}")
             continue
         rows.append(
-            f"{r['pool']:<14}{r['pool_size']:>8}{r['wall_s']:>9.3f}"
+            f"{_name(r):<{wide}}{r['pool_size']:>8}{r['wall_s']:>9.3f}"
             f"{_num(r['speedup'], '{:.2f}x'):>9}{_num(r['parallelism']):>10}"
             f"{_pct(r['gil']['contention']):>10}  {per_worker}"
         )
@@ -113,4 +114,8 @@ def verdict_line(runs: list[dict[str, Any]]) -> str | None:
     if thread and thread["states"].get("io_wait"):
         why.append(f"threads waiting for I/O {_pct(thread['states']['io_wait'])}")
     reason = f": {', '.join(why)}" if why else ""
-    return f"{best['pool']} fastest, {ratio:.2f}x faster than {runner_up['pool']}{reason}"
+    return f"{_name(best)} fastest, {ratio:.2f}x faster than {_name(runner_up)}{reason}"
+
+
+def _name(run: dict[str, Any]) -> str:
+    return run.get("label") or run["pool"]

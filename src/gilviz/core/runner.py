@@ -28,6 +28,7 @@ import json
 import multiprocessing
 import os
 import pickle
+import queue
 import platform
 import signal
 import sys
@@ -72,7 +73,11 @@ class Emitter:
     def __init__(self, fd: int) -> None:
         self._fd = fd
         self._lock = threading.Lock()
-        self._buf: list[str] = []
+        # Held from taking a batch until it is written: two flushes (the flusher thread's
+        # and close()'s) must not reorder batches, nor may close() return while an earlier
+        # batch is half written (the runner os._exit()s right after).
+        self._write_lock = threading.Lock()
+        self._buf: list[Any] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="gilviz-emitter", daemon=True)
         self._thread.start()
@@ -84,16 +89,17 @@ class Emitter:
             self._buf.append(msg)
 
     def flush(self) -> None:
-        with self._lock:
-            msgs, self._buf = self._buf, []
-        if not msgs:
-            return
-        data = "".join(json.dumps(m, separators=(",", ":")) + "\n" for m in msgs).encode()
-        try:
-            while data:
-                data = data[os.write(self._fd, data) :]
-        except OSError:  # gilviz is gone: nothing to tell anyone
-            os._exit(0)
+        with self._write_lock:
+            with self._lock:
+                msgs, self._buf = self._buf, []
+            if not msgs:
+                return
+            data = "".join(json.dumps(m, separators=(",", ":")) + "\n" for m in msgs).encode()
+            try:
+                while data:
+                    data = data[os.write(self._fd, data) :]
+            except OSError:  # gilviz is gone: nothing to tell anyone
+                os._exit(0)
 
     def _loop(self) -> None:
         while not self._stop.wait(FLUSH_S):
@@ -101,6 +107,7 @@ class Emitter:
 
     def close(self) -> None:
         self._stop.set()
+        self._thread.join(timeout=5)
         self.flush()
 
 
@@ -312,9 +319,21 @@ class Runner:
                 return
 
     def _collect(self, futures: dict[cf.Future, int], on_result) -> None:
+        # One done-callback per future feeding a queue: cf.wait() on the whole pending set
+        # would re-register waiters on every future at each call, O(tasks^2) for tiny tasks.
+        finished: queue.SimpleQueue[cf.Future] = queue.SimpleQueue()
+        for fut in futures:
+            fut.add_done_callback(finished.put)
         pending = set(futures)
         while pending:
-            done, pending = cf.wait(pending, timeout=0.1, return_when=cf.FIRST_COMPLETED)
+            done = []
+            try:
+                done.append(finished.get(timeout=0.1))
+                while True:
+                    done.append(finished.get_nowait())
+            except queue.Empty:
+                pass
+            pending.difference_update(done)
             for fut in done:
                 if fut.cancelled():
                     continue

@@ -34,6 +34,7 @@ class RunSpec:
     heartbeat: bool = True
     python: str | None = None  # run the runner under this interpreter
     params: dict[str, Any] = field(default_factory=dict)  # e.g. the fetch server's URL
+    label: str | None = None  # how reports name this run (a preset's pool label)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,6 +92,7 @@ def build_spec(
     heartbeat: bool = True,
     python: str | None = None,
     params: dict[str, Any] | None = None,
+    label: str | None = None,
 ) -> RunSpec:
     """Validate user input into a RunSpec; raises BadInput with one readable line."""
     builtin = workloads.describe(workload)
@@ -142,4 +144,5 @@ def build_spec(
         heartbeat=heartbeat,
         python=python,
         params=dict(params or {}),
+        label=label,
     )

@@ -35,7 +35,11 @@ class PresetCommands(Provider):
     def _items(self):
         app = self.app
         for p in app.deck:
-            yield f"Preset: {p.name} — {p.title}", p, f"{p.workload} on {', '.join(pc.pool for pc in p.pools)}"
+            yield (
+                f"Preset: {p.name} — {p.title}",
+                p,
+                f"{p.workload} on {', '.join(pc.pool for pc in p.pools)}",
+            )
 
     async def discover(self) -> Hits:
         for text, preset, help_text in self._items():
@@ -62,6 +66,8 @@ class GilvizApp(App[int]):
         Binding("q", "quit", "quit", priority=True),
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),
         Binding("question_mark,f1", "help", "help"),
+        Binding("f", "open('reference')", "reference"),
+        Binding("d", "open('dashboard')", "dashboard", show=False),
         Binding("ctrl+p", "command_palette", "palette", show=False),
     ]
 
@@ -80,7 +86,9 @@ class GilvizApp(App[int]):
         record_results: bool = True,
         autostart: bool = False,
     ) -> None:
-        super().__init__()
+        # ANSI colours pass through as they are: timeline cells then cost a few bytes each
+        # and follow the terminal's palette (Textual converts them to RGB by default).
+        super().__init__(ansi_color=True)
         self.deck = deck
         self.controller = controller
         self.machine = machine or Machine.here()
@@ -243,6 +251,9 @@ class GilvizApp(App[int]):
         if start:
             self.call_after_refresh(dash.action_start_stop)
 
+    def action_open(self, name: str) -> None:
+        self.open_screen(name)
+
     def action_help(self) -> None:
         from gilviz.tui.screens.help import HelpScreen
 
@@ -257,15 +268,21 @@ class GilvizApp(App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Dashboard", "live panels of one run", partial(self.open_screen, "dashboard"))
+        yield SystemCommand(
+            "Dashboard", "live panels of one run", partial(self.open_screen, "dashboard")
+        )
         yield SystemCommand(
             "Race", "the current workload on serial, thread and process pools", self._palette_race
         )
         yield SystemCommand(
-            "Reference", "threads vs processes, measured here", partial(self.open_screen, "reference")
+            "Reference",
+            "threads vs processes, measured here",
+            partial(self.open_screen, "reference"),
         )
         yield SystemCommand("Help", "every key", self.action_help)
-        yield SystemCommand("Talk mode", "step through the deck of presets", partial(self.open_screen, "talk"))
+        yield SystemCommand(
+            "Talk mode", "step through the deck of presets", partial(self.open_screen, "talk")
+        )
 
     def _palette_race(self) -> None:
         from gilviz.tui.screens.dashboard import DashboardScreen

@@ -24,8 +24,14 @@ def _look(ascii_flag: bool):
     return Look(ascii=bool(ascii_flag) or no_color, color=not no_color)
 
 
-def _launch(args: Any, *, talk: bool, deck_path: str | None, extra: list | None = None,
-            autostart: bool = False) -> int:
+def _launch(
+    args: Any,
+    *,
+    talk: bool,
+    deck_path: str | None,
+    extra: list | None = None,
+    autostart: bool = False,
+) -> int:
     from gilviz.tui import deck as gdeck
 
     fps = parse_float(getattr(args, "fps", None) or 4, "--fps", 0.2, 30)
@@ -36,7 +42,9 @@ def _launch(args: Any, *, talk: bool, deck_path: str | None, extra: list | None 
     if preset:
         gdeck.find(deck, preset)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise BadInput("the TUI needs a terminal; use gilviz run or gilviz compare (--json) instead")
+        raise BadInput(
+            "the TUI needs a terminal; use gilviz run or gilviz compare (--json) instead"
+        )
 
     from gilviz.tui.app import GilvizApp
     from gilviz.tui.replay import Machine

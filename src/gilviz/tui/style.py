@@ -39,6 +39,17 @@ STATE_COLOR = {
     "idle": "#5c6370",
     "n/a": "#5c6370",
 }
+#: Timeline cells use the terminal's own 16 colours (short escape codes, and the user's
+#: palette): a cell is a space on a coloured background, the cheapest cell to send.
+STATE_ANSI = {
+    "running": "green",
+    "gil_wait": "red",
+    "io_wait": "blue",
+    "lock_wait": "magenta",
+    "runnable": "yellow",
+    "idle": "bright_black",
+    "n/a": "bright_black",
+}
 STATE_GLYPH_ASCII = {
     "running": "R",
     "gil_wait": "G",
@@ -93,6 +104,17 @@ class Look:
     def state_style(self, state: str) -> Style:
         return _STATE_STYLES[state if state in _STATE_STYLES else "n/a"]
 
+    def state_cell(self, state: str) -> tuple[str, Style]:
+        """One timeline cell: (glyph, style). Colour mode: a space on an ANSI background
+        (idle: a dim dot); --ascii: a letter in the ANSI colour."""
+        if state not in STATE_ANSI:
+            state = "n/a"
+        if self.ascii:
+            return STATE_GLYPH_ASCII[state], _ANSI_FG[state]
+        if state in ("idle", "n/a"):
+            return STATE_GLYPH_COLOR[state], _ANSI_FG[state]
+        return " ", _ANSI_BG[state]
+
     def worker_style(self, wid: int | None) -> Style:
         if wid is None:
             return _OTHER
@@ -132,6 +154,8 @@ class Look:
 
 
 _STATE_STYLES = {k: Style(color=v) for k, v in STATE_COLOR.items()}
+_ANSI_FG = {k: Style(color=v) for k, v in STATE_ANSI.items()}
+_ANSI_BG = {k: Style(bgcolor=v) for k, v in STATE_ANSI.items()}
 _WORKER_STYLES = tuple(Style(color=c) for c in WORKER_COLORS)
 _OTHER = Style(color=OTHER_COLOR)
 

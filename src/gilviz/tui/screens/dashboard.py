@@ -40,7 +40,6 @@ class DashboardScreen(GilvizScreen):
         Binding("pagedown", "scroll_workers(10)", "page workers down", show=False),
         Binding("pageup", "scroll_workers(-10)", "page workers up", show=False),
         Binding("r", "race", "race"),
-        Binding("f", "reference", "reference"),
     ]
 
     def __init__(self, preset: Preset | None = None, **kw) -> None:
@@ -79,7 +78,11 @@ class DashboardScreen(GilvizScreen):
 
     def _pools(self) -> list[str]:
         avail = self.app.machine.pools
-        kinds = [p for p in POOLS if avail.get(p, "?" if p not in ("serial", "thread", "process") else None) is None]
+        kinds = [
+            p
+            for p in POOLS
+            if avail.get(p, "?" if p not in ("serial", "thread", "process") else None) is None
+        ]
         return kinds or ["serial", "thread", "process"]
 
     def load_preset(self, preset: Preset) -> None:
@@ -144,7 +147,9 @@ class DashboardScreen(GilvizScreen):
     def action_size(self, factor: float) -> None:
         w = workloads.describe(self.workload)
         lo, hi = (w.min_size, w.max_size) if w else (0, 2**62)
-        self.task_size = int(min(hi, max(lo, round(self.task_size * factor) if self.task_size else 1)))
+        self.task_size = int(
+            min(hi, max(lo, round(self.task_size * factor) if self.task_size else 1))
+        )
         self.modified = True
         self._update_texts()
 
@@ -172,9 +177,6 @@ class DashboardScreen(GilvizScreen):
 
     def action_race(self) -> None:
         self.app.open_race(self.race_plan())
-
-    def action_reference(self) -> None:
-        self.app.open_screen("reference")
 
     def action_start_stop(self) -> None:
         if self._progress.active:
@@ -266,4 +268,3 @@ class DashboardScreen(GilvizScreen):
         self.status.set(state, text, progress.error or (snap.error if snap else None))
         if was_active != progress.active:
             self._update_texts()
-

@@ -38,17 +38,11 @@ class RaceBoard(LinesWidget):
     def build(self, width: int, height: int) -> list[Line]:
         p = self.progress
         look = self.look
-        lines = [
-            Line().add(
-                fit(
-                    [
-                        "pool         workers  state      wall time (longest = full bar) · speedup vs serial",
-                    ],
-                    width,
-                ),
-                DIM,
-            )
-        ]
+        names = [p.plan.label_of(i, s) if p.plan else s.pool for i, s in enumerate(p.specs)]
+        label_w = min(24, max(9, max((len(n) for n in names), default=0) + 1))
+        bar_w = max(4, (width - label_w - 38) // 2)
+        head = "pool".ljust(label_w) + "workers  state     " + "wall time".ljust(bar_w + 11)
+        lines = [Line().add(fit([head + "speedup vs serial"], width), DIM)]
         if not p.specs:
             lines.append(Line().add("no race yet: press s to start", DIM))
             return lines
@@ -56,19 +50,17 @@ class RaceBoard(LinesWidget):
         top_wall = max(walls) if walls else 0
         speeds = [s["speedup"] for s in p.summaries if s and s.get("speedup")]
         top_speed = max(speeds) if speeds else 0
-        names = [p.plan.label_of(i, s) if p.plan else s.pool for i, s in enumerate(p.specs)]
-        label_w = min(24, max(11, max(len(n) for n in names) + 1))
-        bar_w = max(4, (width - 27 - label_w) // 2)
         for i, spec in enumerate(p.specs):
             summary = p.summaries[i] if i < len(p.summaries) else None
-            name = p.plan.label_of(i, spec) if p.plan else spec.pool
-            line = Line().add(f"{name[:label_w]:<{label_w}}", LABEL).add(f"{spec.workers:>7}  ")
+            line = Line().add(names[i][:label_w].ljust(label_w), LABEL)
+            line.add(f"{spec.workers:>7}  ")
             if summary is not None:
                 if summary["error"]:
-                    line.add("✗ failed   ", ERROR).add(fit([summary["error"]], width - line.length - 11))
+                    line.add("✗ failed  ", ERROR)
+                    line.add(fit([summary["error"]], max(1, width - line.length)))
                 else:
                     wall = summary["wall_s"] or 0
-                    line.add("✓ done     ", GOOD)
+                    line.add("✓ done    ", GOOD)
                     filled, rest = look.bar(wall / top_wall if top_wall else 0, bar_w)
                     line.add(filled, look.state_style("io_wait")).add(rest)
                     line.add(f" {wall:7.2f} s  ")
@@ -80,10 +72,14 @@ class RaceBoard(LinesWidget):
                         line.add("n/a (no serial run)", DIM)
             elif i == p.index and p.active:
                 snap = p.snapshot
-                t = f"{snap.elapsed_s:.1f} s, {snap.tasks_done}/{snap.tasks_total} tasks" if snap else ""
-                line.add("▶ running  ", GOOD).add(t, DIM)
+                t = (
+                    f"{snap.elapsed_s:.1f} s, {snap.tasks_done}/{snap.tasks_total} tasks"
+                    if snap
+                    else ""
+                )
+                line.add("▶ running ", GOOD).add(t, DIM)
             elif p.finished:
-                line.add("– not run ", DIM)
+                line.add("– not run", DIM)
             else:
                 line.add("· waiting", DIM)
             lines.append(line)
@@ -94,7 +90,9 @@ class RaceBoard(LinesWidget):
         if verdict:
             lines.append(Line().add("verdict ", LABEL).add(fit([verdict], width - 8)))
         elif p.finished:
-            lines.append(Line().add(f"race {p.state}: no verdict (fewer than two pools finished)", DIM))
+            lines.append(
+                Line().add(f"race {p.state}: no verdict (fewer than two pools finished)", DIM)
+            )
         else:
             lines.append(Line().add("verdict when every pool has run", DIM))
         return lines
@@ -103,7 +101,7 @@ class RaceBoard(LinesWidget):
 class RaceScreen(GilvizScreen):
     BINDINGS = [
         Binding("s", "start_stop", "start/stop"),
-        Binding("escape,d", "back", "dashboard"),
+        Binding("escape", "back", "dashboard"),
         Binding("down", "scroll_workers(1)", "scroll workers down", show=False),
         Binding("up", "scroll_workers(-1)", "scroll workers up", show=False),
     ]
@@ -162,9 +160,8 @@ class RaceScreen(GilvizScreen):
         self.panels.fit_to(width, height)
 
     def show_progress(self, progress: Progress) -> None:
-        if progress.generation != self._mine and progress.plan is not None:
-            if progress.plan.kind != "race":
-                return
+        if progress.generation != self._mine and progress.plan and progress.plan.kind != "race":
+            return
         self._progress = progress
         self.board.show(progress)
         snap = progress.snapshot

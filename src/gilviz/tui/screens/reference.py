@@ -43,7 +43,9 @@ class ReferenceTable(LinesWidget):
         top = 2 + sum(
             max(len(c) for c in self._cells(r, widths)) + 1 for r in self.rows[: self.selected]
         )
-        row_h = max(len(c) for c in self._cells(self.rows[self.selected], widths)) if self.rows else 1
+        row_h = (
+            max(len(c) for c in self._cells(self.rows[self.selected], widths)) if self.rows else 1
+        )
         self.scroll_visible_region(top, row_h)
 
     def scroll_visible_region(self, top: int, height: int) -> None:
@@ -76,7 +78,9 @@ class ReferenceTable(LinesWidget):
     def build(self, width: int, height: int) -> list[Line]:
         widths = self._widths(width)
         head = Line()
-        for title, w in zip(["", "threading", "multiprocessing", "measured here"], widths, strict=True):
+        for title, w in zip(
+            ["", "threading", "multiprocessing", "measured here"], widths, strict=True
+        ):
             head.add(title.ljust(w) + "  ", LABEL)
         lines = [head, Line().add("─" * width, DIM)]
         for i, row in enumerate(self.rows):
@@ -90,7 +94,9 @@ class ReferenceTable(LinesWidget):
                         text = (f"{i + 1} " + text) if k == 0 else "  " + text
                         style = Style(bold=True) + (SELECTED if sel else Style())
                     elif j == 3:
-                        style = (MEASURED if row["measured"] else DIM) + (SELECTED if sel else Style())
+                        style = (MEASURED if row["measured"] else DIM) + (
+                            SELECTED if sel else Style()
+                        )
                     else:
                         style = SELECTED if sel else None
                     line.add(text.ljust(w)[:w] + "  ", style)
@@ -109,7 +115,7 @@ class ReferenceScreen(GilvizScreen):
         Binding("down", "move(1)", "next row", show=False),
         Binding("up", "move(-1)", "previous row", show=False),
         Binding("enter", "open", "open preset"),
-        Binding("escape,d", "back", "dashboard"),
+        Binding("escape", "back", "dashboard"),
     ]
 
     def __init__(self, cache: Path | None = None, **kw) -> None:

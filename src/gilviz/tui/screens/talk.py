@@ -147,7 +147,9 @@ class TalkScreen(GilvizScreen):
             return
         self.index = index % len(deck)
         p = deck[self.index]
-        self.banner.set(p.title, f"{self.index + 1}/{len(deck)}", f"{p.name} · teaches: {p.teaches}")
+        self.banner.set(
+            p.title, f"{self.index + 1}/{len(deck)}", f"{p.name} · teaches: {p.teaches}"
+        )
         self.narration.set(
             " · ".join(pc.pool for pc in p.pools)
             + f" · {p.workload}"
@@ -181,7 +183,9 @@ class TalkScreen(GilvizScreen):
 
     def action_switch(self, factor: float) -> None:
         if not gdeck.is_live_switch(self.preset):
-            self.app.notify("+/- change the switch interval in the convoy and switch-interval presets")
+            self.app.notify(
+                "+/- change the switch interval in the convoy and switch-interval presets"
+            )
             return
         spec = self._progress.spec
         base = self.switch_s or (spec.switch_interval if spec and spec.switch_interval else 0.005)

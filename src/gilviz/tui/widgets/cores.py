@@ -27,7 +27,12 @@ class CoresPanel(LinesWidget):
     """
 
     def __init__(
-        self, machine: Machine, window_s: float = 1.0, sample_hz: float = 50.0, max_rows: int = 4, **kw
+        self,
+        machine: Machine,
+        window_s: float = 1.0,
+        sample_hz: float = 50.0,
+        max_rows: int = 4,
+        **kw,
     ) -> None:
         super().__init__(**kw)
         self.machine = machine
@@ -169,7 +174,9 @@ class CoresPanel(LinesWidget):
                     line.add(look.empty, DIM)
                 else:
                     glyph = look.shades[min(8, round(busy * 8))]
-                    line.add(glyph if glyph != " " else look.empty, look.worker_style(self._wid(cpu)))
+                    line.add(
+                        glyph if glyph != " " else look.empty, look.worker_style(self._wid(cpu))
+                    )
             lines.append(line)
         hidden = n - min(n, shown_rows * per_row)
         legend = "1 cell = 1 core, height = busy"

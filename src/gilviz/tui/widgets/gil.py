@@ -121,7 +121,9 @@ class GilPanel(LinesWidget):
         par = s.parallelism if s else None
         line = Line().add("parallelism ", LABEL).add(f"{num(par)} of ideal {ideal or 'n/a'} ")
         if ideal:
-            filled, rest = look.bar(min(1.0, (par or 0.0) / ideal), max(4, min(16, width - line.length)))
+            filled, rest = look.bar(
+                min(1.0, (par or 0.0) / ideal), max(4, min(16, width - line.length))
+            )
             line.add(filled, look.state_style("running")).add(rest.replace(" ", look.empty), DIM)
         lines.append(line)
         k = max(1, round(self.window_s * self.sample_hz))
@@ -131,8 +133,8 @@ class GilPanel(LinesWidget):
                 " "
                 + fit(
                     [
-                        "cpu/wall of finished tasks",
-                        f"running now {num(now, '{:.1f}')} (last {self.window_s:g} s of samples)",
+                        "cpu/wall, done tasks",
+                        f"now {num(now, '{:.1f}')} running (last {self.window_s:g} s)",
                         f"ideal: {why}" if why else "",
                     ],
                     width - 1,

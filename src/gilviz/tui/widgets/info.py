@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 
 from rich.style import Style
-from textual.containers import Horizontal, Vertical
 from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
 
 from gilviz.core.model import RunSnapshot
 from gilviz.tui.replay import Machine
@@ -120,7 +120,11 @@ class StatusLine(LinesWidget):
 
     def build(self, width: int, height: int) -> list[Line]:
         style = STATUS_STYLE.get(self.state, LABEL)
-        lines = [Line().add(f"● {self.state} ", style).add(fit([self.text], width - len(self.state) - 3), DIM)]
+        lines = [
+            Line()
+            .add(f"● {self.state} ", style)
+            .add(fit([self.text], width - len(self.state) - 3), DIM)
+        ]
         if self.error:
             lines.append(Line().add("error: ", ERROR).add(fit([self.error], width - 7)))
         if self.extra:
@@ -147,7 +151,7 @@ class LivePanels(Vertical):
 
     DEFAULT_CSS = """
     LivePanels { height: 1fr; }
-    LivePanels > .bottom { height: 7; }
+    LivePanels > .bottom { height: 1fr; min-height: 7; }
     LivePanels > .bottom > GilPanel { width: 1fr; height: 100%; }
     LivePanels > .bottom > ThroughputPanel { width: 1fr; height: 100%; margin-left: 1; }
     """
@@ -158,6 +162,9 @@ class LivePanels(Vertical):
         self.timelines = TimelinesPanel(sample_hz=sample_hz, look=look)
         self.gil = GilPanel(machine, sample_hz=sample_hz, look=look)
         self.throughput = ThroughputPanel(chart_hz=chart_hz, look=look)
+        self._workers_seen = 0
+        self._min_bottom = 7
+        self._bottom: int | None = None
 
     def compose(self) -> ComposeResult:
         yield self.cores
@@ -167,6 +174,10 @@ class LivePanels(Vertical):
             yield self.throughput
 
     def show(self, snap: RunSnapshot | None) -> None:
+        n = len(snap.workers) if snap else 0
+        if n != self._workers_seen:
+            self._workers_seen = n
+            self._share_rows()
         self.cores.show(snap)
         self.timelines.show(snap)
         self.gil.show(snap)
@@ -174,6 +185,18 @@ class LivePanels(Vertical):
 
     def fit_to(self, width: int, height: int) -> None:
         """Give the panels rows in proportion to the terminal."""
-        bottom = 7 if height < 34 else 10
-        self.query_one(".bottom").styles.height = bottom
+        self._min_bottom = 7 if height < 34 else 10
         self.cores.set_max_rows(1 if height < 30 else max(2, (height - 24) // 2))
+        self.call_after_refresh(self._share_rows)
+
+    def _share_rows(self) -> None:
+        """Timelines get the rows their workers need; the charts get the rest."""
+        total = self.content_size.height
+        if total <= 0:
+            return
+        cores = self.cores.wanted_height(self.content_size.width)
+        need = 3 + max(1, self._workers_seen)
+        rows = max(4, min(need, total - cores - self._min_bottom))
+        if self._bottom != rows:
+            self._bottom = rows
+            self.timelines.styles.height = rows

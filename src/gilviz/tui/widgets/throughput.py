@@ -18,7 +18,9 @@ RATE_WINDOW = 4  # series points in the "now" figure (2 s)
 PLOT = Style(color="#61afef")
 
 
-def plot_lines(xs: list[float], ys: list[float], width: int, height: int, ascii_: bool) -> list[str]:
+def plot_lines(
+    xs: list[float], ys: list[float], width: int, height: int, ascii_: bool
+) -> list[str]:
     """A plotext line chart as plain text lines (no colour codes)."""
     import plotext as plt
 
@@ -55,6 +57,11 @@ class ThroughputPanel(LinesWidget):
         self._chart_at = 0.0
         #: charts drawn since mount (tests and benchmarks read it)
         self.charts_drawn = 0
+        self._pending = None
+
+    def _draw_pending(self) -> None:
+        self._pending = None
+        self.redraw()
 
     def show(self, snap: RunSnapshot | None) -> None:
         self.snapshot = snap
@@ -67,9 +74,13 @@ class ThroughputPanel(LinesWidget):
         if key == self._chart_for:
             return self._chart
         now = time.monotonic()
-        if self._chart_for is not None and self._chart_for[1:] == key[1:]:
-            if now - self._chart_at < 1.0 / self.chart_hz:
-                return self._chart  # too soon: the next frame will draw it
+        same_size = self._chart_for is not None and self._chart_for[1:] == key[1:]
+        wait = 1.0 / self.chart_hz - (now - self._chart_at)
+        if same_size and wait > 0:
+            # Too soon: draw it when its turn comes (even if no new data arrives by then).
+            if self._pending is None:
+                self._pending = self.set_timer(wait, self._draw_pending)
+            return self._chart
         self._chart_for = key
         self._chart_at = now
         if len(series) < 2 or height < 3 or width < 20:
@@ -78,7 +89,9 @@ class ThroughputPanel(LinesWidget):
             return self._chart
         n = len(series)
         xs = [(i - n + 1) * STEP_S for i in range(n)]
-        self._chart = [_color_line(t) for t in plot_lines(xs, list(series), width, height, self.look.ascii)]
+        self._chart = [
+            _color_line(t) for t in plot_lines(xs, list(series), width, height, self.look.ascii)
+        ]
         self.charts_drawn += 1
         return self._chart
 

@@ -20,7 +20,7 @@ TASKS_W = 6
 
 class TimelinesPanel(LinesWidget):
     DEFAULT_CSS = """
-    TimelinesPanel { height: auto; min-height: 4; max-height: 1fr; }
+    TimelinesPanel { height: 7; min-height: 4; }
     """
 
     def __init__(self, sample_hz: float = 50.0, **kw) -> None:
@@ -30,9 +30,6 @@ class TimelinesPanel(LinesWidget):
         self.first_row = 0
 
     def show(self, snap: RunSnapshot | None) -> None:
-        n = len(snap.workers) if snap else 0
-        if n != (len(self.snapshot.workers) if self.snapshot else 0):
-            self.refresh(layout=True)
         self.snapshot = snap
         self.redraw()
 
@@ -67,10 +64,12 @@ class TimelinesPanel(LinesWidget):
         look = self.look
         line = Line().add("workers ", LABEL)
         for state in (*STATES, "n/a") if self.look.ascii else STATES:
-            text = f"{look.state_glyph(state)} {STATE_LABEL[state]}  "
-            if line.length + len(text) > width:
+            glyph, style = look.state_cell(state)
+            if glyph == " ":
+                glyph = "  "
+            if line.length + len(glyph) + len(STATE_LABEL[state]) + 3 > width:
                 break
-            line.add(look.state_glyph(state), look.state_style(state))
+            line.add(glyph, style)
             line.add(f" {STATE_LABEL[state]}  ")
         return line
 
@@ -81,7 +80,6 @@ class TimelinesPanel(LinesWidget):
         return max(1, tw), shares
 
     def build(self, width: int, height: int) -> list[Line]:
-        look = self.look
         snap = self.snapshot
         tw, shares = self._columns(width)
         lines = [self._legend(width)]
@@ -122,13 +120,15 @@ class TimelinesPanel(LinesWidget):
         cells = w.timeline[-tw:]
         if len(cells) < tw:
             line.add(" " * (tw - len(cells)))
+        cell = look.state_cell
         for state in cells:
-            line.add(look.state_glyph(state), look.state_style(state))
+            glyph, style = cell(state)
+            line.add(glyph, style)
         if shares:
             line.add(" ")
             st = w.states
             for s in STATES:
-                line.add(pct(None if st is None else st[s], SHARE_W) if st is None else f"{100 * st[s]:{SHARE_W}.0f}")
+                line.add("n/a".rjust(SHARE_W) if st is None else f"{100 * st[s]:{SHARE_W}.0f}")
         line.add(f"{w.tasks:>{TASKS_W}}")
         return line
 
@@ -144,7 +144,10 @@ class TimelinesPanel(LinesWidget):
         ]
         if shown < n:
             a = self.first_row
-            parts.insert(0, f"showing w{snap.workers[a].wid}–w{snap.workers[a + shown - 1].wid} of {n} (↑↓ scroll)")
+            parts.insert(
+                0,
+                f"showing w{snap.workers[a].wid}–w{snap.workers[a + shown - 1].wid} of {n} (↑↓ scroll)",
+            )
         parts.append(f"{snap.tasks_done}/{snap.tasks_total} tasks")
         parts.append("shares: whole run")
         return Line().add(fit(parts, width), DIM)
