@@ -28,13 +28,14 @@ import json
 import multiprocessing
 import os
 import pickle
-import queue
 import platform
+import queue
 import signal
 import sys
 import threading
 import time
 import traceback
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from gilviz.core import workloads
@@ -178,6 +179,9 @@ def _proc_init(
                 queue.put(pending)
 
     threading.Thread(target=watch, name="gilviz-watch", daemon=True).start()
+    # Announce ourselves before any task: a worker that never gets one is idle, and must
+    # be seen (and sampled) as such.
+    queue.put(("w", os.getpid(), threading.get_native_id()))
     if heartbeat:
         pid = os.getpid()
         Heartbeat(lambda batch: queue.put(("hb", pid, batch))).start()
@@ -453,6 +457,8 @@ class Runner:
             if item[0] == "s":
                 _, pid, tid, index, t0 = item
                 self.emit.send("s", self.workers.wid(pid, tid), index, t0)
+            elif item[0] == "w":
+                self.workers.wid(item[1], item[2])
             elif item[0] == "hb":
                 self.emit.send("hb", item[1], item[2])
 
@@ -464,7 +470,7 @@ class Runner:
         self._run_pool(executor_cls(self.spec["workers"]))
 
     def _describe_failure(self, index: int | None, exc: BaseException) -> str:
-        if isinstance(exc, cf.process.BrokenProcessPool):
+        if isinstance(exc, BrokenProcessPool):
             codes = self._worker_exitcodes()
             texts = [_exit_text(c) for c in codes if c]
             how = (
