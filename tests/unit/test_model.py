@@ -128,3 +128,19 @@ def test_timeline_is_bounded():
         m.on_tick([s], None)
     m.finish("done")
     assert len(m.snapshot().workers[0].timeline) == 600
+
+
+def test_gil_holder_shares_from_memory_reads():
+    m = _model()
+    m.on_message(["s", 0, 0, 0])
+    samples = [
+        ThreadSample(0, (40 + 20 * i) * MS, 20 * MS, {"io_wait": 1.0}, "io_wait", 0, 0, "S",
+                     "clock_nanosleep", gil_holder=(i % 2 == 0))  # fmt: skip
+        for i in range(4)
+    ]
+    m.on_tick(samples, None)
+    m.finish("done")
+    w = m.snapshot().workers[0]
+    assert w.gil_held == 0.5 and w.blocked_holding_gil == 0.5
+    assert m.summary()["gil"]["holder_method"].startswith("GIL holder read")
+    assert m.snapshot().workers[1].gil_held is None

@@ -83,6 +83,9 @@ class _Worker:
     samples: int = 0
     timeline: deque = field(default_factory=lambda: deque(maxlen=TIMELINE_LEN))
     processor: int | None = None
+    holder_known: int = 0  # samples where the GIL holder was read from memory
+    holder: int = 0  # ... and this thread held it
+    blocked_holding: int = 0  # ... held it while blocked (sleeping or in a syscall)
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ class WorkerView:
     states: dict[str, float] | None  # shares of sampled time, None when not measurable
     timeline: tuple[str, ...]  # oldest first, one state per folded sample
     processor: int | None
+    gil_held: float | None = None  # share of samples it held the GIL (read from memory)
+    blocked_holding_gil: float | None = None  # share of samples it blocked holding it
 
 
 @dataclass(frozen=True)
@@ -273,6 +278,12 @@ class RunModel:
                     w.time_ns[k] += v * s.dt_ns
                 state = max(shares, key=shares.__getitem__)
             w.timeline.append(state)
+            if s.gil_holder is not None:
+                w.holder_known += 1
+                if s.gil_holder:
+                    w.holder += 1
+                    if s.letter in ("S", "D"):
+                        w.blocked_holding += 1
             if self.fold_tap is not None:
                 self.fold_tap(s.wid, s.t_ns, s.dt_ns, state)
 
@@ -343,6 +354,10 @@ class RunModel:
                     states=self._states_of(w),
                     timeline=tuple(w.timeline),
                     processor=w.processor,
+                    gil_held=w.holder / w.holder_known if w.holder_known else None,
+                    blocked_holding_gil=(
+                        w.blocked_holding / w.holder_known if w.holder_known else None
+                    ),
                 )
                 for w in sorted(self.workers.values(), key=lambda w: w.wid)
             )
@@ -409,6 +424,11 @@ class RunModel:
                 "method": self.method,
                 "samples": samples,
                 "sample_hz": _round(self.sample_hz),
+                "holder_method": (
+                    "GIL holder read from the runner's memory (_PyRuntime tstate_current)"
+                    if any(w.gil_held is not None for w in snap.workers)
+                    else None
+                ),
             },
             "latency_ms": {
                 "p50": _round(snap.latency_p50_ms),
@@ -428,6 +448,8 @@ class RunModel:
                     "cpu_s": _round(w.cpu_s),
                     "rss_bytes": w.rss_bytes,
                     "states": _round_dict(w.states) if w.states else dict.fromkeys(STATES),
+                    "gil_held": _round(w.gil_held),
+                    "blocked_holding_gil": _round(w.blocked_holding_gil),
                 }
                 for w in snap.workers
             ],
