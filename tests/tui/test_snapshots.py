@@ -32,7 +32,11 @@ def big_deck() -> list[Preset]:
             workload="crunch",
             teaches="GIL",
             narration=("A layout check at scale: every core drawn, every worker reachable.",),
-            pools=(PoolChoice("serial"), PoolChoice("thread", workers=64), PoolChoice("process", workers=64)),
+            pools=(
+                PoolChoice("serial"),
+                PoolChoice("thread", workers=64),
+                PoolChoice("process", workers=64),
+            ),
             size=10_000_000,
             tasks=512,
         )
@@ -46,7 +50,7 @@ class TestDashboard:
 
     def test_finished_process_run(self, snap_compare, size):
         app = replay_app(finish=True, preset="crunch-processes", autostart=False)
-        press = ["p", "p", "s"]  # thread -> process -> serial?  (cycles from the preset's pool)
+        press = ["p", "s"]  # the preset opens on its thread pool; p -> process
         assert snap_compare(app, terminal_size=size, press=press, run_before=settle)
 
     def test_idle_before_any_run(self, snap_compare, size):
@@ -87,9 +91,7 @@ class TestBigMachine:
 
     def test_dashboard_scrolled(self, snap_compare, size):
         app = replay_app("big", deck=big_deck(), preset="crunch-64")
-        assert snap_compare(
-            app, terminal_size=size, press=["pagedown", "down"], run_before=settle
-        )
+        assert snap_compare(app, terminal_size=size, press=["pagedown", "down"], run_before=settle)
 
     def test_race_finished(self, snap_compare, size):
         app = replay_app("big", deck=big_deck(), preset="crunch-64", finish=True, autostart=False)

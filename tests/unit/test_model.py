@@ -134,8 +134,18 @@ def test_gil_holder_shares_from_memory_reads():
     m = _model()
     m.on_message(["s", 0, 0, 0])
     samples = [
-        ThreadSample(0, (40 + 20 * i) * MS, 20 * MS, {"io_wait": 1.0}, "io_wait", 0, 0, "S",
-                     "clock_nanosleep", gil_holder=(i % 2 == 0))  # fmt: skip
+        ThreadSample(
+            0,
+            (40 + 20 * i) * MS,
+            20 * MS,
+            {"io_wait": 1.0},
+            "io_wait",
+            0,
+            0,
+            "S",
+            "clock_nanosleep",
+            gil_holder=(i % 2 == 0),
+        )  # fmt: skip
         for i in range(4)
     ]
     m.on_tick(samples, None)

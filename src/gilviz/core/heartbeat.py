@@ -3,7 +3,8 @@ wakes. Its lateness is what any I/O thread in that process would suffer (the con
 when CPU-bound threads hog the GIL), and it works on every OS.
 
 Runs inside the runner or a process-pool worker; hands batches of lateness values (µs) to a
-callback about ten times a second. Stdlib only: it may run under another interpreter.
+callback about ten times a second, and the rest when stopped. Stdlib only: it may run under
+another interpreter.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ class Heartbeat(threading.Thread):
         super().__init__(name="gilviz-heartbeat", daemon=True)
         self._send = send
         self._stop_event = threading.Event()
+        self._lock = threading.Lock()
+        self._batch: list[int] = []
 
     def run(self) -> None:
-        batch: list[int] = []
         clock = time.perf_counter_ns
         next_flush = clock() + int(FLUSH_S * 1e9)
         period_ns = int(PERIOD_S * 1e9)
@@ -34,13 +36,19 @@ class Heartbeat(threading.Thread):
             time.sleep(PERIOD_S)
             now = clock()
             # Lateness includes re-acquiring the GIL after the sleep: that is the point.
-            batch.append(max(0, now - due) // 1000)
+            with self._lock:
+                self._batch.append(max(0, now - due) // 1000)
             if now >= next_flush:
-                self._send(batch)
-                batch = []
+                self.flush()
                 next_flush = now + int(FLUSH_S * 1e9)
+
+    def flush(self) -> None:
+        with self._lock:
+            batch, self._batch = self._batch, []
         if batch:
             self._send(batch)
 
     def stop(self) -> None:
+        """Stop and send what is left, from the calling thread (works at process exit)."""
         self._stop_event.set()
+        self.flush()

@@ -30,6 +30,7 @@ FOLD_LAG_NS = 300_000_000
 TIMELINE_LEN = 600  # samples kept per worker for timelines (12 s at 50 Hz)
 SERIES_LEN = 240  # points kept for latency and throughput series
 SERIES_STEP_NS = 500_000_000
+MERGE_GAP_NS = 100_000  # gaps between a worker's tasks shorter than this count as busy
 BUSY = ("running", "gil_wait", "io_wait", "lock_wait", "runnable")
 BLOCKED = ("gil_wait", "io_wait", "lock_wait")
 
@@ -200,7 +201,12 @@ class RunModel:
                 if w is None:
                     return
                 w.open_starts.pop(task, None)
-                w.ends.append((t0, t1))
+                if w.ends and 0 <= t0 - w.ends[-1][1] < MERGE_GAP_NS:
+                    # Back-to-back tiny tasks: one busy stretch, so the bounded deque never
+                    # drops intervals that samples still waiting to be folded need.
+                    w.ends[-1] = (w.ends[-1][0], t1)
+                else:
+                    w.ends.append((t0, t1))
                 w.cpu_ns += cpu
                 if ok:
                     w.tasks += 1
@@ -265,6 +271,10 @@ class RunModel:
             w = self.workers.get(s.wid)
             if w is None or s.dt_ns <= 0:
                 continue
+            # Samples of a worker fold in time order: intervals that ended before this
+            # one began can never matter again (keeps the scan short for tiny tasks).
+            while w.ends and w.ends[0][1] <= s.t_ns - s.dt_ns:
+                w.ends.popleft()
             f = self._busy_fraction(w, s.t_ns - s.dt_ns, s.t_ns)
             w.samples += 1
             w.sampled_ns += s.dt_ns

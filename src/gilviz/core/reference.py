@@ -78,6 +78,15 @@ def cache_path() -> Path:
     return Path(base) / "gilviz" / "reference.json"
 
 
+def display_path(path: str | Path | None = None) -> str:
+    """The cache's path as shown: ``~/...`` for the default one, the name of another."""
+    p = Path(path) if path else cache_path()
+    if p == cache_path():
+        home = Path.home()
+        return f"~/{p.relative_to(home)}" if p.is_relative_to(home) else str(p)
+    return f"{p.name} (a given file)"
+
+
 def load(path: str | Path | None = None) -> dict[str, Any]:
     """The cache document; an empty one when missing or unreadable."""
     p = Path(path) if path else cache_path()
@@ -123,7 +132,9 @@ def record(
     for r in runs:
         by_pool[r.get("pool")] = _compact(r)
     entry["runs"] = list(by_pool.values())
-    entry["updated"] = time.strftime("%Y-%m-%d %H:%M", time.localtime(when or time.time()))
+    now = when or time.time()
+    entry["updated"] = time.strftime("%Y-%m-%d %H:%M", time.localtime(now))
+    entry["t"] = now
     doc["presets"][preset] = entry
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -176,17 +187,17 @@ def _short(error: str) -> str:
 def measured(row: Row, doc: dict[str, Any]) -> str | None:
     """The "measured here" text of a row from the cache, None when none of its presets ran."""
     runs: list[dict[str, Any]] = []
-    for name in row.presets:
-        entry = doc.get("presets", {}).get(name)
-        if entry:
-            runs += [r for r in entry.get("runs", []) if isinstance(r, dict)]
+    entries = [doc.get("presets", {}).get(name) for name in row.presets]
+    # oldest first, so that a pool's newest run (from any of the row's presets) wins
+    for entry in sorted((e for e in entries if e), key=lambda e: e.get("t", 0)):
+        runs += [r for r in entry.get("runs", []) if isinstance(r, dict)]
     if not runs:
         return None
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for r in runs:
         key = (r.get("workload"), r.get("size"), r.get("tasks"))
         groups.setdefault(key, [])
-        # one run per pool (and chunksize) per group: the later preset's wins
+        # one run per pool (and chunksize) per group: the newest wins
         groups[key] = [
             g
             for g in groups[key]

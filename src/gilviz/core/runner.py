@@ -10,7 +10,7 @@ interpreter that can import this package: ``--python``), imports only the stdlib
 ``gilviz.core.workloads``/``heartbeat``, and ends itself when gilviz goes away (stdin EOF,
 PR_SET_PDEATHSIG). Process-pool workers watch their parent the same way.
 
-Messages (one JSON array per line):
+Messages (each line is one batch: a JSON array of messages, each an array):
     ["hello", {pid, python, gil_enabled, executable}]
     ["bad_input", message]                 the workload could not be resolved (gilviz exits 2)
     ["worker", wid, pid, tid]              a worker thread seen for the first time
@@ -26,6 +26,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import json
 import multiprocessing
+import multiprocessing.util
 import os
 import pickle
 import platform
@@ -79,23 +80,39 @@ class Emitter:
         # batch is half written (the runner os._exit()s right after).
         self._write_lock = threading.Lock()
         self._buf: list[Any] = []
+        self._running: dict[int, tuple[int, int]] = {}  # wid -> (task, t0) in progress
+        self._sent: dict[int, int] = {}  # wid -> task whose start was sent
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="gilviz-emitter", daemon=True)
         self._thread.start()
 
     def send(self, *msg: Any) -> None:
         # The hot path (a worker thread finishing a task) only appends; encoding happens in
-        # the flusher, batched, so tiny tasks pay as little as possible.
+        # the flusher, one json.dumps per batch, so tiny tasks pay as little as possible.
         with self._lock:
             self._buf.append(msg)
+
+    def started(self, wid: int, index: int, t0: int) -> None:
+        """A task began. Sent at the next flush only if it is still running then: the end
+        message carries t0 anyway, so short tasks cost one message, not two."""
+        self._running[wid] = (index, t0)
+
+    def ended(self, wid: int, index: int, t0: int, t1: int, cpu: int, ok: bool) -> None:
+        self._running.pop(wid, None)
+        self.send("e", wid, index, t0, t1, cpu, ok)
 
     def flush(self) -> None:
         with self._write_lock:
             with self._lock:
                 msgs, self._buf = self._buf, []
+            # After the batch, so a worker's announcement precedes its first start.
+            for wid, (index, t0) in list(self._running.items()):
+                if self._sent.get(wid) != index:
+                    self._sent[wid] = index
+                    msgs.append(("s", wid, index, t0))
             if not msgs:
                 return
-            data = "".join(json.dumps(m, separators=(",", ":")) + "\n" for m in msgs).encode()
+            data = (json.dumps(msgs, separators=(",", ":")) + "\n").encode()
             try:
                 while data:
                     data = data[os.write(self._fd, data) :]
@@ -145,7 +162,7 @@ def _proc_init(
     cancel: Any,
     workload: str,
     params: dict[str, Any],
-    heartbeat: bool,
+    heartbeat: Any,  # a shared int: 0 until a worker has claimed the heartbeat; None: off
     switch_interval: float | None,
     runner_pid: int,
 ) -> None:
@@ -182,9 +199,18 @@ def _proc_init(
     # Announce ourselves before any task: a worker that never gets one is idle, and must
     # be seen (and sampled) as such.
     queue.put(("w", os.getpid(), threading.get_native_id()))
-    if heartbeat:
-        pid = os.getpid()
-        Heartbeat(lambda batch: queue.put(("hb", pid, batch))).start()
+    # One heartbeat per pool, in the first worker to start: every worker process has the
+    # same shape (one task thread), and a heartbeat in each cost ~4% of crunch throughput.
+    if heartbeat is not None:
+        with heartbeat.get_lock():
+            mine = heartbeat.value == 0
+            heartbeat.value = 1
+        if mine:
+            pid = os.getpid()
+            beat = Heartbeat(lambda batch: queue.put(("hb", pid, batch)))
+            beat.start()
+            # Send the last batch when the worker exits (short runs end before a flush).
+            multiprocessing.util.Finalize(None, beat.stop, exitpriority=10)
 
 
 def _alive(pid: int) -> bool:
@@ -249,7 +275,7 @@ class Runner:
         pid, tid = os.getpid(), threading.get_native_id()
         wid = self.workers.wid(pid, tid)
         t0 = time.monotonic_ns()
-        self.emit.send("s", wid, index, t0)
+        self.emit.started(wid, index, t0)
         c0 = time.thread_time_ns()
         ok = False
         try:
@@ -257,7 +283,7 @@ class Runner:
             ok = True
             return result
         finally:
-            self.emit.send("e", wid, index, t0, time.monotonic_ns(), time.thread_time_ns() - c0, ok)
+            self.emit.ended(wid, index, t0, time.monotonic_ns(), time.thread_time_ns() - c0, ok)
 
     def request_stop(self) -> None:
         self.stop_requested.set()
@@ -393,7 +419,7 @@ class Runner:
                 self.cancel_event,
                 self.spec["workload"],
                 self.spec["params"],
-                self.spec["heartbeat"],
+                ctx.Value("i", 0) if self.spec["heartbeat"] else None,
                 self.spec["switch_interval"],
                 os.getpid(),
             ),

@@ -144,14 +144,15 @@ class Run:
         with os.fdopen(fd, "rb", buffering=1 << 16) as stream:
             for line in stream:
                 try:
-                    msg = json.loads(line)
+                    batch = json.loads(line)
                 except ValueError:
                     continue
-                if msg[0] == "worker":
-                    self._add_worker(msg)
-                self.model.on_message(msg)
-                if self._on_message is not None:
-                    self._on_message(msg)
+                for msg in batch:
+                    if msg[0] == "worker":
+                        self._add_worker(msg)
+                    self.model.on_message(msg)
+                    if self._on_message is not None:
+                        self._on_message(msg)
         self._finish()
 
     def _add_worker(self, msg: list[Any]) -> None:

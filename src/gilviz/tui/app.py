@@ -5,13 +5,17 @@ rate, and the screens that draw what it hands out.
     keys/palette ─> screen actions ─> app.begin(plan) ─> controller (main thread: Run.start)
 
 Quitting (q, ctrl+c, SIGTERM, SIGHUP) stops the run and every child before the app exits,
-and the terminal is restored by Textual's normal exit path.
+and the terminal is restored by Textual's normal exit path; when the terminal itself is gone
+(SIGHUP from a hung-up tty: SSH dropped, tmux killed) the runs are stopped and the process
+leaves at once, since there is nothing left to restore or to write to.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import sys
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -27,6 +31,19 @@ from gilviz.tui.messages import OpenPreset, OpenScreen
 from gilviz.tui.replay import Machine
 from gilviz.tui.runs import Controller, Plan, Progress
 from gilviz.tui.style import Look
+
+
+def _terminal_alive() -> bool:
+    """Whether our terminal still answers (a hung-up tty fails with EIO)."""
+    try:
+        import termios
+    except ImportError:
+        return True
+    try:
+        termios.tcgetattr(sys.__stdin__.fileno())
+        return True
+    except (termios.error, OSError, ValueError, AttributeError):
+        return False
 
 
 class PresetCommands(Provider):
@@ -66,7 +83,7 @@ class GilvizApp(App[int]):
         Binding("q", "quit", "quit", priority=True),
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),
         Binding("question_mark,f1", "help", "help"),
-        Binding("f", "open('reference')", "reference"),
+        Binding("f", "open('reference')", "table"),
         Binding("d", "open('dashboard')", "dashboard", show=False),
         Binding("ctrl+p", "command_palette", "palette", show=False),
     ]
@@ -93,7 +110,7 @@ class GilvizApp(App[int]):
         self.controller = controller
         self.machine = machine or Machine.here()
         self.fps = max(0.2, min(30.0, fps))
-        self.chart_hz = min(2.0, self.fps / 2)
+        self.chart_hz = min(2.0, self.fps / 4)  # charts: 1 Hz by default, never above 2 Hz
         self.sample_hz = sample_hz
         self.look = look or Look()
         self.start_preset = preset
@@ -105,7 +122,7 @@ class GilvizApp(App[int]):
         self._recorded = -1
         self._signals: list[int] = []
         self._dashboard = None
-        self._closing = False
+        self._runs_stopped = False
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -136,21 +153,47 @@ class GilvizApp(App[int]):
     def _install_signals(self) -> None:
         try:
             loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGHUP):
+            for name in ("SIGTERM", "SIGHUP"):
+                sig = getattr(signal, name, None)
+                if sig is None:
+                    continue
                 loop.add_signal_handler(sig, self._on_signal, sig)
                 self._signals.append(sig)
         except (NotImplementedError, RuntimeError, ValueError):
-            pass  # not the main thread (tests) or not supported here
+            return  # not the main thread (tests) or not supported here
+        self._guard_sigcont()
+
+    def _guard_sigcont(self) -> None:
+        """A terminal that hangs up sends SIGHUP then SIGCONT. Textual's SIGCONT handler
+        restarts its terminal threads even when it was never suspended, which leaves two
+        writer threads and an exit that never ends: resume only after a real suspend."""
+        driver = self._driver
+        resume = signal.getsignal(signal.SIGCONT)
+        if driver is None or not callable(resume):
+            return
+
+        def on_sigcont(signum: int, frame: object) -> None:
+            if getattr(driver, "_must_signal_resume", False):
+                resume(signum, frame)
+
+        signal.signal(signal.SIGCONT, on_sigcont)
 
     def _on_signal(self, sig: int) -> None:
-        self._stop_runs()
+        self._stop_runs(timeout=0.5)
+        if sig == getattr(signal, "SIGHUP", None) and not _terminal_alive():
+            # The terminal is gone (SSH dropped, tmux killed): nothing to restore and
+            # nowhere to write; the runs are stopped, so leave now.
+            os._exit(128 + sig)
         self.exit(return_code=128 + sig)
 
-    def _stop_runs(self) -> None:
-        if self._closing:
+    def _stop_runs(self, timeout: float | None = None) -> None:
+        if self._runs_stopped:
             return
-        self._closing = True
-        self.controller.shutdown()
+        self._runs_stopped = True
+        if timeout is None:
+            self.controller.shutdown()
+        else:
+            self.controller.shutdown(timeout=timeout)
 
     def on_unmount(self) -> None:
         self._stop_runs()
@@ -172,7 +215,7 @@ class GilvizApp(App[int]):
 
     def tick(self) -> None:
         """Poll the controller once and hand the progress to the screen on top."""
-        if self._closing:
+        if self._runs_stopped:
             return
         p = self.progress = self.controller.poll()
         self._maybe_record(p)

@@ -46,6 +46,10 @@ def _launch(
             "the TUI needs a terminal; use gilviz run or gilviz compare (--json) instead"
         )
 
+    # plotext builds its documentation when imported (0.1 s idle, seconds on a machine
+    # busy with a run): import it now, before any run, not at the first chart.
+    import plotext  # noqa: F401
+
     from gilviz.tui.app import GilvizApp
     from gilviz.tui.replay import Machine
     from gilviz.tui.runs import LiveController
@@ -64,7 +68,8 @@ def _launch(
     )
     saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        code = app.run()
+        app.run()
+        code = app.return_code
     finally:
         controller.shutdown()
         for s, h in saved.items():

@@ -78,7 +78,7 @@ class Controller(Protocol):
     def poll(self) -> Progress: ...
     def stop(self) -> None: ...
     def send(self, command: str) -> None: ...
-    def shutdown(self) -> None: ...
+    def shutdown(self, timeout: float = STOP_GRACE_S) -> None: ...
 
 
 @dataclass
@@ -131,11 +131,11 @@ class LiveController:
         if self._run is not None and not self._run.done:
             self._run.send(command)
 
-    def shutdown(self) -> None:
-        """Stop everything now (blocking, at most a few seconds): on quit."""
+    def shutdown(self, timeout: float = STOP_GRACE_S) -> None:
+        """Stop everything now (blocking, at most about 2 x timeout): on quit."""
         self._queued = None
         if self._run is not None:
-            self._run.stop()
+            self._run.stop(timeout)
         self._close_server()
         from gilviz.core.session import stop_all
 
@@ -320,5 +320,5 @@ class ReplayController:
     def send(self, command: str) -> None:
         self.sent.append(command)
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout: float = STOP_GRACE_S) -> None:
         self.stop()

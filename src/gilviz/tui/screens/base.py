@@ -19,7 +19,7 @@ class GilvizScreen(Screen):
         with Vertical(id="body"):
             yield from self.compose_body()
         yield Static("", id="too-small")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

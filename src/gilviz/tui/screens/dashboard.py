@@ -22,13 +22,21 @@ from gilviz.tui.widgets.info import ControlsBar, LivePanels, StatusLine, TitleBa
 MAX_WORKERS = 256
 
 
+def compact(n: int) -> str:
+    """10_000_000 -> "10M", 300_000 -> "300k", 1_500 -> "1.5k"."""
+    for div, suffix in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k")):
+        if abs(n) >= div:
+            return f"{n / div:.3g}{suffix}"
+    return str(n)
+
+
 class DashboardScreen(GilvizScreen):
     BINDINGS = [
         Binding("s", "start_stop", "start/stop"),
         Binding("p", "cycle_pool", "pool"),
         Binding("plus,equals_sign", "workers(1)", "workers", key_display="+/-"),
         Binding("minus", "workers(-1)", "fewer workers", show=False),
-        Binding("w", "cycle_workload", "workload"),
+        Binding("w", "cycle_workload", "workload", show=False),
         Binding("greater_than_sign", "size(2)", "double the size", show=False),
         Binding("less_than_sign", "size(0.5)", "halve the size", show=False),
         Binding("T", "tasks(2)", "double the tasks", show=False),
@@ -51,7 +59,7 @@ class DashboardScreen(GilvizScreen):
         self.n_workers = 4
         self.tasks = 4
         self.task_size = 0
-        self._initial = preset
+        self._initial_preset = preset
         self._progress = Progress()
 
     # --- composition ---------------------------------------------------------------------
@@ -68,8 +76,8 @@ class DashboardScreen(GilvizScreen):
         yield self.panels
 
     def on_mount(self) -> None:
-        if self._initial is not None:
-            self.load_preset(self._initial)
+        if self._initial_preset is not None:
+            self.load_preset(self._initial_preset)
         else:
             self._set_workload(self.workload)
         self._update_texts()
@@ -107,11 +115,11 @@ class DashboardScreen(GilvizScreen):
             self.task_size = w.default_size
 
     def _update_texts(self) -> None:
-        if not self.is_mounted:
+        if not hasattr(self, "title_bar"):  # not composed yet
             return
         p = self.preset
         if p is not None:
-            title = f"{p.title}  [{p.name}{', modified' if self.modified else ''}]"
+            title = f"[{p.name}{' (modified)' if self.modified else ''}] {p.title}"
         else:
             title = f"Your settings: {self.workload}"
         self.title_bar.set(title, gdeck.narration_line(p, self.workload))
@@ -119,11 +127,11 @@ class DashboardScreen(GilvizScreen):
         self.controls.set(
             [
                 ("s", "stop" if active else "start", ""),
-                ("w", "workload", self.workload),
-                ("p", "pool", self.pool),
-                ("+/-", "workers", "1 (serial)" if self.pool == "serial" else str(self.n_workers)),
-                ("t/T", "tasks", f"{self.tasks:,}"),
-                ("</>", "size", f"{self.task_size:,}"),
+                ("w", self.workload, ""),
+                ("p", self.pool, "pool"),
+                ("+/-", "1" if self.pool == "serial" else str(self.n_workers), "workers"),
+                ("t/T", compact(self.tasks), "tasks"),
+                ("</>", compact(self.task_size), "size"),
             ]
         )
 

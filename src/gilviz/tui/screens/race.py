@@ -7,11 +7,23 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 
 from gilviz.core import report
+from gilviz.tui.messages import OpenScreen
 from gilviz.tui.runs import Plan, Progress
 from gilviz.tui.screens.base import GilvizScreen
 from gilviz.tui.style import DIM, ERROR, GOOD, LABEL
 from gilviz.tui.widgets.base import Line, LinesWidget, fit
 from gilviz.tui.widgets.info import LivePanels, StatusLine, TitleBar, status_text
+
+
+def outcome_text(outcome: dict) -> str:
+    """A run's outcome (e.g. the shared counter's lost updates) in a few words."""
+    parts = []
+    for k, v in outcome.items():
+        if v is None:
+            continue
+        value = f"{v:,}" if isinstance(v, int) else str(v)
+        parts.append(f"{k.replace('_', ' ')} {value}")
+    return ", ".join(parts)
 
 
 class RaceBoard(LinesWidget):
@@ -70,6 +82,8 @@ class RaceBoard(LinesWidget):
                         line.add(filled, look.state_style("running")).add(rest).add(f" {sp:.2f}x")
                     else:
                         line.add("n/a (no serial run)", DIM)
+                    if summary.get("outcome"):
+                        line.add("  " + outcome_text(summary["outcome"]), LABEL)
             elif i == p.index and p.active:
                 snap = p.snapshot
                 t = (
@@ -101,7 +115,7 @@ class RaceBoard(LinesWidget):
 class RaceScreen(GilvizScreen):
     BINDINGS = [
         Binding("s", "start_stop", "start/stop"),
-        Binding("escape", "back", "dashboard"),
+        Binding("escape", "to_dashboard", "dashboard"),
         Binding("down", "scroll_workers(1)", "scroll workers down", show=False),
         Binding("up", "scroll_workers(-1)", "scroll workers up", show=False),
     ]
@@ -136,7 +150,7 @@ class RaceScreen(GilvizScreen):
     def start(self, plan: Plan | None = None) -> None:
         if plan is not None:
             self.plan = plan
-            if self.is_mounted:
+            if hasattr(self, "title_bar"):
                 self._titles()
         if self.plan is not None:
             self.app.begin(self.plan)
@@ -150,8 +164,8 @@ class RaceScreen(GilvizScreen):
         else:
             self.start()
 
-    def action_back(self) -> None:
-        self.app.open_screen("dashboard")
+    def action_to_dashboard(self) -> None:
+        self.post_message(OpenScreen("dashboard"))
 
     def action_scroll_workers(self, delta: int) -> None:
         self.panels.timelines.scroll_rows(delta)

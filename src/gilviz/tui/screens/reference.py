@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 
 from gilviz.core import reference
+from gilviz.tui.messages import OpenPreset, OpenScreen
 from gilviz.tui.screens.base import GilvizScreen
 from gilviz.tui.style import DIM, LABEL
 from gilviz.tui.widgets.base import Line, LinesWidget, fit
@@ -20,7 +21,7 @@ from gilviz.tui.widgets.info import TitleBar
 
 SELECTED = Style(bgcolor="#2c313a")
 MEASURED = Style(color="#98c379")
-DIM_W = 16
+DIM_W = 18
 
 
 class ReferenceTable(LinesWidget):
@@ -115,7 +116,7 @@ class ReferenceScreen(GilvizScreen):
         Binding("down", "move(1)", "next row", show=False),
         Binding("up", "move(-1)", "previous row", show=False),
         Binding("enter", "open", "open preset"),
-        Binding("escape", "back", "dashboard"),
+        Binding("escape", "to_dashboard", "dashboard"),
     ]
 
     def __init__(self, cache: Path | None = None, **kw) -> None:
@@ -149,7 +150,9 @@ class ReferenceScreen(GilvizScreen):
         self.table.set_rows(rows)
         stamps = [r["measured_at"] for r in rows if r["measured_at"]]
         latest = f" · latest {max(stamps)}" if stamps else ""
-        self.note.set(f"measured here: latest results cached in {path}{latest}")
+        self.note.set(
+            f"measured here: latest results cached in {reference.display_path(path)}{latest}"
+        )
 
     def _preset_of(self, i: int) -> str | None:
         rows = self.table.rows
@@ -173,10 +176,10 @@ class ReferenceScreen(GilvizScreen):
                 f"none of {', '.join(row['presets'])} is in this deck", severity="warning"
             )
             return
-        self.app.open_preset(name)
+        self.post_message(OpenPreset(name))
 
-    def action_back(self) -> None:
-        self.app.open_screen("dashboard")
+    def action_to_dashboard(self) -> None:
+        self.post_message(OpenScreen("dashboard"))
 
 
 class NoteLine(LinesWidget):

@@ -8,6 +8,8 @@ convoy and switch-interval presets.
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.style import Style
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -55,7 +57,9 @@ class Banner(LinesWidget):
 
 
 class ClaimLine(LinesWidget):
-    DEFAULT_CSS = "ClaimLine { height: 1; }"
+    """The claim, ✓/✗ with its figures, wrapped to two lines at most."""
+
+    DEFAULT_CSS = "ClaimLine { height: auto; }"
 
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
@@ -65,13 +69,21 @@ class ClaimLine(LinesWidget):
 
     def set(self, mark: str, text: str, style: Style) -> None:
         self.mark, self.text, self.style = mark, text, style
+        self.refresh(layout=True)
         self.redraw()
 
+    def _wrapped(self, width: int) -> list[str]:
+        lead = f"{self.mark} " if self.mark else ""
+        lines = textwrap.wrap(lead + self.text, max(10, width), subsequent_indent="  ") or [""]
+        if len(lines) > 2:
+            lines = [lines[0], fit([lines[1] + " …"], width)]
+        return lines
+
+    def wanted_height(self, width: int) -> int:
+        return len(self._wrapped(width))
+
     def build(self, width: int, height: int) -> list[Line]:
-        line = Line()
-        if self.mark:
-            line.add(f"{self.mark} ", self.style)
-        return [line.add(fit([self.text], width - line.length), self.style)]
+        return [Line().add(t, self.style) for t in self._wrapped(width)]
 
 
 class BlankScreen(ModalScreen):
@@ -90,7 +102,7 @@ class TalkScreen(GilvizScreen):
         Binding("p,left", "step(-1)", "previous"),
         Binding("r", "rerun", "rerun"),
         Binding("b", "blank", "blank"),
-        Binding("plus,equals_sign", "switch(2.0)", "switch interval", key_display="+/-"),
+        Binding("plus,equals_sign", "switch(2.0)", "interval", key_display="+/-"),
         Binding("minus", "switch(0.5)", "shorter switch interval", show=False),
         Binding("s", "stop", "stop the run", show=False),
         Binding("down", "scroll_workers(1)", "scroll workers down", show=False),

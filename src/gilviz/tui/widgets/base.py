@@ -88,7 +88,7 @@ class LinesWidget(Widget):
         super().__init__(**kwargs)
         self.look = look or Look()
         self._keys: list[LineKey] = []
-        self._strips: list[Strip] = []
+        self._line_strips: list[Strip] = []
         self._built_size = Size(0, 0)
         self._wanted = 1
         #: lines repainted since mount (tests and benchmarks read it)
@@ -128,14 +128,14 @@ class LinesWidget(Widget):
         old = self._keys
         if resized or force or len(old) != len(keys):
             self._keys = keys
-            self._strips = [self._strip(k, width) for k in keys]
+            self._line_strips = [self._strip(k, width) for k in keys]
             self.lines_painted += len(keys)
             self.refresh()
             return
         dirty: list[Region] = []
         for y, k in enumerate(keys):
             if k != old[y]:
-                self._strips[y] = self._strip(k, width)
+                self._line_strips[y] = self._strip(k, width)
                 dirty.append(Region(0, y, width, 1))
         self._keys = keys
         if dirty:
@@ -151,6 +151,6 @@ class LinesWidget(Widget):
         return Strip(segments, width)
 
     def render_line(self, y: int) -> Strip:
-        if y < len(self._strips):
-            return self._strips[y]
+        if y < len(self._line_strips):
+            return self._line_strips[y]
         return Strip.blank(self.content_size.width)

@@ -79,7 +79,7 @@ class CoresPanel(LinesWidget):
 
     # --- layout --------------------------------------------------------------------------
 
-    def _layout(self, n: int, width: int) -> tuple[str, int, int]:
+    def _grid(self, n: int, width: int) -> tuple[str, int, int]:
         """("bars", columns, cell width) or ("heat", cells per row, label width)."""
         label_w = len(str(max(self._cpus() or [0])))
         rows_max = max(1, self.max_rows)
@@ -95,7 +95,7 @@ class CoresPanel(LinesWidget):
 
     def wanted_height(self, width: int) -> int:
         n = len(self._cpus())
-        mode, a, _ = self._layout(n, width)
+        mode, a, _ = self._grid(n, width)
         rows = math.ceil(n / a)
         return 1 + (rows if mode == "bars" else min(rows, self.heat_rows) + 1)
 
@@ -128,7 +128,7 @@ class CoresPanel(LinesWidget):
             DIM,
         )
         lines = [head]
-        mode, a, b = self._layout(n, width)
+        mode, a, b = self._grid(n, width)
         look = self.look
         label_w = len(str(max(cpus or [0])))
         if mode == "bars":

@@ -78,7 +78,7 @@ class ControlsBar(LinesWidget):
 
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
-        self.settings: list[tuple[str, str, str]] = []  # (key, name, value)
+        self.settings: list[tuple[str, str, str]] = []  # (key, value, what it is)
 
     def set(self, settings: list[tuple[str, str, str]]) -> None:
         self.settings = settings
@@ -86,11 +86,12 @@ class ControlsBar(LinesWidget):
 
     def build(self, width: int, height: int) -> list[Line]:
         line = Line()
-        for key, name, value in self.settings:
-            piece = len(key) + len(name) + len(value) + 4
+        for key, value, what in self.settings:
+            piece = len(key) + len(value) + len(what) + 4
             if line.length + piece > width:
                 break
-            line.add(key, KEY).add(f" {name} ", DIM).add(value, LABEL).add("  ")
+            line.add(key, KEY).add(" ").add(value, LABEL)
+            line.add(f" {what}  " if what else "  ", DIM)
         return [line]
 
 

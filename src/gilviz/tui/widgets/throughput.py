@@ -57,10 +57,10 @@ class ThroughputPanel(LinesWidget):
         self._chart_at = 0.0
         #: charts drawn since mount (tests and benchmarks read it)
         self.charts_drawn = 0
-        self._pending = None
+        self._pending_timer = None
 
     def _draw_pending(self) -> None:
-        self._pending = None
+        self._pending_timer = None
         self.redraw()
 
     def show(self, snap: RunSnapshot | None) -> None:
@@ -78,15 +78,16 @@ class ThroughputPanel(LinesWidget):
         wait = 1.0 / self.chart_hz - (now - self._chart_at)
         if same_size and wait > 0:
             # Too soon: draw it when its turn comes (even if no new data arrives by then).
-            if self._pending is None:
-                self._pending = self.set_timer(wait, self._draw_pending)
+            if self._pending_timer is None:
+                self._pending_timer = self.set_timer(wait, self._draw_pending)
             return self._chart
         self._chart_for = key
-        self._chart_at = now
         if len(series) < 2 or height < 3 or width < 20:
             msg = "n/a: no task finished yet" if s else "no run yet"
             self._chart = [((msg, DIM),)]
+            self._chart_at = 0.0  # a placeholder does not count against the chart rate
             return self._chart
+        self._chart_at = now
         n = len(series)
         xs = [(i - n + 1) * STEP_S for i in range(n)]
         self._chart = [

@@ -87,7 +87,7 @@ class TimelinesPanel(LinesWidget):
         head = Line().add(
             fit(
                 [
-                    f"timeline: 1 cell = 1 sample ({step_ms:g} ms), newest right",
+                    f"1 cell = 1 sample ({step_ms:g} ms), newest right",
                     "dominant state of each sample",
                 ],
                 tw + LABEL_W,

@@ -1,0 +1,122 @@
+"""gilviz.core.reference: the table's data, the cache of measured results, the CLI text."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from gilviz.core import reference
+
+from .conftest import recording
+
+
+def crunch_runs():
+    from gilviz.core import report
+
+    runs = [dict(r.summary) for r in recording("crunch").runs]
+    report.fill_speedups(runs)
+    return runs
+
+
+def test_rows_cover_the_seed_table():
+    assert [r.dimension for r in reference.ROWS] == [
+        "GIL",
+        "Memory",
+        "Overhead",
+        "Best for",
+        "Crash isolation",
+    ]
+    assert all(r.presets for r in reference.ROWS)
+
+
+def test_not_measured_until_a_preset_ran(tmp_path):
+    rows = reference.table(reference.load(tmp_path / "none.json"))
+    assert all(r["measured"] is None for r in rows)
+    md = reference.markdown(rows, tmp_path / "none.json")
+    assert md.count(reference.NOT_MEASURED) == 5
+    assert "this command runs nothing" in md
+
+
+def test_record_then_measured_text(tmp_path):
+    cache = tmp_path / "c" / "reference.json"
+    reference.record("crunch-processes", crunch_runs(), cache)
+    rows = reference.table(reference.load(cache))
+    gil = rows[0]["measured"]
+    assert gil.startswith("threads ") and "processes " in gil and gil.endswith("on crunch")
+    assert rows[0]["measured_at"]
+    # a newer run of one pool replaces the older one
+    runs = crunch_runs()
+    runs[1]["wall_s"] = runs[0]["wall_s"]  # threads now as slow as serial
+    runs[1]["speedup"] = 1.0
+    reference.record("crunch-threads", runs[:2], cache)
+    assert "threads 1.0x" in reference.table(reference.load(cache))[0]["measured"]
+
+
+def test_lost_updates_and_errors_are_named(tmp_path):
+    cache = tmp_path / "reference.json"
+    reference.record(
+        "shared-counter",
+        [
+            {
+                "pool": "thread",
+                "workload": "shared-counter",
+                "tasks": 4,
+                "size": 10,
+                "wall_s": 1.0,
+                "speedup": None,
+                "outcome": {"lost_updates": 7, "expected": 40},
+                "error": None,
+            },
+            {
+                "pool": "process",
+                "workload": "shared-counter",
+                "tasks": 4,
+                "size": 10,
+                "wall_s": 1.0,
+                "speedup": None,
+                "outcome": {"lost_updates": None, "copies": 4},
+                "error": None,
+            },
+        ],
+        cache,
+    )
+    reference.record(
+        "crash",
+        [
+            {
+                "pool": "thread",
+                "workload": "segfault",
+                "tasks": 2,
+                "size": 1,
+                "wall_s": None,
+                "error": "the runner process was killed by SIGSEGV (…)",
+            }
+        ],
+        cache,
+    )
+    rows = {r["key"]: r for r in reference.table(reference.load(cache))}
+    assert "lost 7 of 40 updates" in rows["memory"]["measured"]
+    assert "separate copies" in rows["memory"]["measured"]
+    assert "threads failed (the runner process was killed by SIGSEGV)" in rows["crash"]["measured"]
+
+
+def test_cli_prints_text_markdown_and_json(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    reference.record("crunch-processes", crunch_runs())
+    for flags in ({}, {"markdown": True}, {"json": True}):
+        args = argparse.Namespace(**{"markdown": False, "json": False, **flags})
+        assert reference.cli_reference(args) == 0
+        out = capsys.readouterr().out
+        if flags.get("json"):
+            doc = json.loads(out)
+            assert doc["rows"][0]["measured"] and doc["cache"].endswith("reference.json")
+        elif flags.get("markdown"):
+            assert out.startswith("| | threading | multiprocessing | measured here |")
+        else:
+            assert "measured here" in out and "threads" in out
+
+
+def test_a_broken_cache_reads_as_empty(tmp_path):
+    p = tmp_path / "reference.json"
+    p.write_text("{not json")
+    assert reference.load(p) == {"version": 1, "presets": {}}

@@ -1,0 +1,197 @@
+"""Widgets and helpers without a running app: layouts, glyphs, rates, name clashes."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import time
+
+import pytest
+from textual.app import App
+from textual.screen import Screen
+from textual.widget import Widget
+
+import gilviz.tui.app as app_mod
+from gilviz.core.model import CoreView
+from gilviz.core.samples import STATES
+from gilviz.tui.replay import Machine, snapshot_from_json, snapshot_to_json
+from gilviz.tui.style import Look
+from gilviz.tui.widgets.base import Line, fit
+from gilviz.tui.widgets.cores import CoresPanel
+from gilviz.tui.widgets.gil import ideal_parallelism, running_now, sparkline
+from gilviz.tui.widgets.throughput import ThroughputPanel
+from gilviz.tui.widgets.timelines import TimelinesPanel
+
+from .conftest import recording
+
+
+def machine(n: int, quota: float | None = None) -> Machine:
+    return Machine(n, tuple(range(n)), quota, n if quota is None else int(quota), "CPython x")
+
+
+def text(lines) -> list[str]:
+    return ["".join(t for t, _ in (ln.key() if isinstance(ln, Line) else ln)) for ln in lines]
+
+
+@pytest.mark.parametrize("n,width,max_rows", [(2, 78, 1), (16, 78, 2), (128, 78, 1), (128, 118, 8)])
+def test_cores_panel_draws_every_core(n, width, max_rows):
+    panel = CoresPanel(machine(n), max_rows=max_rows)
+    lines = text(panel.build(width, panel.wanted_height(width)))
+    assert len(lines) == panel.wanted_height(width)
+    assert all(len(ln) <= width for ln in lines)
+    grid, a, _ = panel._grid(n, width)
+    if grid == "bars":
+        labels = [int(x) for ln in lines[1:] for x in re.findall(r"(?:^|\s)(\d+) ", ln)]
+        assert sorted(labels) == list(range(n))
+    else:
+        cells = sum(
+            len(ln.split(" ", 1)[1]) if ln.strip()[0].isdigit() else 0 for ln in lines[1:-1]
+        )
+        assert cells >= n - len(lines)  # one cell per core, label aside
+        assert "more cores not drawn" not in lines[-1]
+
+
+def test_cores_panel_says_when_cores_do_not_fit():
+    panel = CoresPanel(machine(512))
+    lines = text(panel.build(40, 4))
+    assert "more cores not drawn" in lines[-1]
+
+
+def test_cores_panel_states_quota_and_na_before_any_run():
+    panel = CoresPanel(machine(4, quota=1.5))
+    lines = text(panel.build(100, 3))
+    assert "quota 1.5 CPUs" in lines[0] and "n/a" in lines[0]
+    assert "n/a" in lines[1]
+
+
+def test_cores_busy_is_a_mean_over_the_stated_window():
+    panel = CoresPanel(machine(1), window_s=1.0, sample_hz=4)
+    core = CoreView(0, 1.0, None, (0.0,) * 10 + (1.0, 0.0, 1.0, 0.0))
+    assert panel._busy(core) == 0.5
+
+
+def test_ascii_glyphs_differ_for_every_state():
+    look = Look(ascii=True)
+    glyphs = [look.state_cell(s)[0] for s in (*STATES, "n/a")]
+    assert len(set(glyphs)) == len(glyphs)
+    assert all(g.isascii() for g in glyphs)
+
+
+def test_colour_cells_differ_by_colour():
+    look = Look()
+    styles = [look.state_cell(s)[1] for s in STATES]
+    assert len(set(styles)) == len(styles)
+
+
+def test_timelines_scroll_and_say_which_workers_they_show():
+    snap = recording("big").runs[1].live
+    panel = TimelinesPanel()
+    panel.snapshot = snap
+    lines = text(panel.build(118, 20))
+    assert lines[-1].startswith("showing w0–w16 of 64")
+    assert lines[2].startswith("w0 ")
+    assert sum(1 for ln in lines if re.match(r"w\d+ ", ln)) == 17
+
+
+def test_timeline_row_is_right_aligned_newest_last():
+    snap = recording("crunch").runs[1].live
+    panel = TimelinesPanel(look=Look(ascii=True))
+    panel.snapshot = snap
+    row = text(panel.build(100, 10))[2]
+    w0 = snap.workers[0]
+    tw, _ = panel._columns(100)
+    cells = "".join(Look(ascii=True).state_cell(s)[0] for s in w0.timeline[-tw:])
+    assert row[5 : 5 + tw].endswith(cells)
+
+
+def test_gil_helpers():
+    m = machine(2)
+    assert ideal_parallelism("thread", 4, m)[0] == 1
+    assert ideal_parallelism("process", 4, m)[0] == 2
+    assert ideal_parallelism("process", 1, m)[0] == 1
+    assert ideal_parallelism("serial", 8, m)[0] == 1
+    assert sparkline([1, 2, 4], 10, "abcde") == "bce"
+    snap = recording("crunch").runs[1].live
+    assert running_now(snap, 10) is not None
+
+
+def test_throughput_chart_is_redrawn_at_most_at_chart_rate():
+    panel = ThroughputPanel(chart_hz=2)
+    snap = recording("big").runs[1].live
+    panel.snapshot = snap
+    panel._chart_lines(60, 8)
+    assert panel.charts_drawn == 1
+    # the series changes every call: still at most 2 redraws a second
+    t0 = time.monotonic()
+    for i in range(20):
+        panel.snapshot = snap.__class__(
+            **{**snap.__dict__, "throughput_series": (*snap.throughput_series, i)}
+        )
+        panel._pending_timer = object()  # not mounted: no timer; pretend one is set
+        panel._chart_lines(60, 8)
+    assert time.monotonic() - t0 < 0.5
+    assert panel.charts_drawn == 1
+
+
+def test_fit_drops_parts_that_do_not_fit():
+    assert fit(["a", "bb", "ccc"], 6) == "a · bb"
+    assert fit(["abcdefgh"], 5) == "abcd…"
+
+
+def test_snapshot_json_round_trip():
+    snap = recording("crunch").runs[2].final
+    assert snapshot_from_json(snapshot_to_json(snap)) == snap
+
+
+def test_no_attribute_shadows_textual():
+    """Textual keeps state in attributes such as _closing, workers, size, _layout: a
+    subclass that reuses one breaks the framework in odd ways (an exit that hangs)."""
+    import gilviz.tui.screens.dashboard as d
+    import gilviz.tui.screens.race as r
+    import gilviz.tui.screens.reference as rf
+    import gilviz.tui.screens.talk as t
+    import gilviz.tui.widgets.base as b
+    import gilviz.tui.widgets.cores as c
+    import gilviz.tui.widgets.gil as g
+    import gilviz.tui.widgets.info as i
+    import gilviz.tui.widgets.throughput as th
+    import gilviz.tui.widgets.timelines as tl
+
+    allowed = {
+        "compose",
+        "on_mount",
+        "on_resize",
+        "on_unmount",
+        "render_line",
+        "get_content_height",
+        "get_system_commands",
+        "action_quit",
+        "action_help",
+        "discover",
+        "search",
+        "BINDINGS",
+        "DEFAULT_CSS",
+        "CSS_PATH",
+        "TITLE",
+        "COMMANDS",
+        "on_screen_resume",
+        "on_mouse_scroll_down",
+        "on_mouse_scroll_up",
+        "is_mounted",  # read, never set
+    }
+    framework = set()
+    for base in (App, Screen, Widget):
+        framework |= set(dir(base))
+        src = inspect.getsource(inspect.getmodule(base))
+        framework |= set(re.findall(r"self\.(_[A-Za-z_]+)\s*[:=]", src))
+    clashes = []
+    for mod in (app_mod, d, r, rf, t, b, c, g, i, th, tl):
+        src = inspect.getsource(mod)
+        mine = set(re.findall(r"self\.([A-Za-z_]+)\s*[:=][^=]", src))
+        mine |= set(re.findall(r"def ([A-Za-z_]+)\(self", src))
+        clashes += [
+            f"{mod.__name__}.{a}"
+            for a in mine
+            if a in framework and a not in allowed and not a.startswith("__")
+        ]
+    assert clashes == []
