@@ -251,6 +251,11 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
         from gilviz.core import presets
 
         claim = presets.check_claim(preset, results)
+        if args.size is None and args.tasks is None and args.workers is None and not args.python:
+            # The preset as written: its figures fill `gilviz reference`'s "measured here".
+            from gilviz.core import reference
+
+            reference.record(preset.name, results)
         doc["preset"] = {"name": preset.name, "title": preset.title, "source": preset.source}
         doc["claim"] = {"ok": claim.ok, "text": claim.text}
     if args.json:

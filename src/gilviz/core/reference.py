@@ -243,7 +243,7 @@ def source_note(path: Path | None = None) -> str:
     p = path or cache_path()
     return (
         f"measured here: the latest results cached in {p} (written whenever gilviz finishes "
-        "a preset's runs: TUI, talk); this command runs nothing"
+        "a preset's runs: TUI, talk, gilviz run --preset); this command runs nothing"
     )
 
 

@@ -57,6 +57,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from . import gilsym, procfs
 from .samples import STATES, CoreSample, ThreadRef, ThreadSample
@@ -182,12 +183,18 @@ class _HolderCalibrator:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._results: dict[tuple[str, int], gilsym.GilHolderOffsets | str] = {}
-        self._running: set[tuple[str, int]] = set()
+        self._results: dict[tuple[Any, int], gilsym.GilHolderOffsets | str] = {}
+        self._running: set[tuple[Any, int]] = set()
 
     def get(self, exe: str, size: int) -> gilsym.GilHolderOffsets | str | None:
         """The offsets, a reason they are unavailable, or None while still calibrating."""
-        key = (exe, size)
+        # Keyed by the file itself, not its path: the path goes through /proc/PID/root, so
+        # every worker of a pool would otherwise start its own calibration at once.
+        try:
+            st = os.stat(exe)
+            key: tuple[Any, int] = ((st.st_dev, st.st_ino), size)
+        except OSError:
+            key = (exe, size)
         with self._lock:
             if key in self._results:
                 return self._results[key]
@@ -195,13 +202,13 @@ class _HolderCalibrator:
                 return None
             self._running.add(key)
         threading.Thread(
-            target=self._run, args=(key,), name="gilviz-gil-calibrate", daemon=True
+            target=self._run, args=(key, exe, size), name="gilviz-gil-calibrate", daemon=True
         ).start()
         return None
 
-    def _run(self, key: tuple[str, int]) -> None:
+    def _run(self, key: tuple[Any, int], exe: str, size: int) -> None:
         try:
-            res: gilsym.GilHolderOffsets | str = gilsym.calibrate_gil_holder(*key)
+            res: gilsym.GilHolderOffsets | str = gilsym.calibrate_gil_holder(exe, size)
         except (gilsym.GilNotFound, OSError) as exc:
             res = str(exc)
         with self._lock:
