@@ -113,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_tui_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fps", help="panel refresh rate, per second (default 4)")
     p.add_argument("--ascii", action="store_true", help="states differ by glyph, not colour")
+    p.add_argument(
+        "--low-bandwidth",
+        action="store_true",
+        help="one frame a second (the default when SSH_CONNECTION is set)",
+    )
     p.add_argument("--hz", dest="tui_hz", default="50", help="sampling rate")
 
 

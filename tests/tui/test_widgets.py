@@ -195,3 +195,14 @@ def test_no_attribute_shadows_textual():
             if a in framework and a not in allowed and not a.startswith("__")
         ]
     assert clashes == []
+
+
+def test_low_bandwidth_default_over_ssh():
+    from types import SimpleNamespace
+
+    from gilviz.tui.launch import default_fps
+
+    plain = SimpleNamespace(low_bandwidth=False)
+    assert default_fps(plain, {}) == 4.0
+    assert default_fps(plain, {"SSH_CONNECTION": "10.0.0.1 5 10.0.0.2 22"}) == 1.0
+    assert default_fps(SimpleNamespace(low_bandwidth=True), {}) == 1.0

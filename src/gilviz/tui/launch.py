@@ -24,6 +24,15 @@ def _look(ascii_flag: bool):
     return Look(ascii=bool(ascii_flag) or no_color, color=not no_color)
 
 
+def default_fps(args: Any, environ: dict[str, str] | None = None) -> float:
+    """4 frames a second, or 1 over a slow link: asked for with --low-bandwidth, or assumed
+    when the terminal is reached through SSH (SSH_CONNECTION is set)."""
+    env = os.environ if environ is None else environ
+    if getattr(args, "low_bandwidth", False) or env.get("SSH_CONNECTION"):
+        return 1.0
+    return 4.0
+
+
 def _launch(
     args: Any,
     *,
@@ -34,7 +43,7 @@ def _launch(
 ) -> int:
     from gilviz.tui import deck as gdeck
 
-    fps = parse_float(getattr(args, "fps", None) or 4, "--fps", 0.2, 30)
+    fps = parse_float(getattr(args, "fps", None) or default_fps(args), "--fps", 0.2, 30)
     hz = parse_float(getattr(args, "tui_hz", None) or 50, "--hz", 0, 1000)
     look = _look(getattr(args, "ascii", False))
     deck = list(extra or []) + gdeck.load(deck_path)
