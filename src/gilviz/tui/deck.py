@@ -13,60 +13,15 @@ from typing import Any
 from gilviz.core import presets as cpresets
 from gilviz.core import workloads
 from gilviz.core.errors import BadInput
-from gilviz.core.presets import ClaimResult, PoolChoice, Preset
-from gilviz.core.spec import RunSpec, build_spec
-
-
-def _fallback_deck() -> list[Preset]:
-    crunch = (
-        "Pure-Python arithmetic holds the GIL: watch threads take turns while processes "
-        "run side by side."
-    )
-    return [
-        Preset(
-            name="crunch-threads",
-            title="CPU-bound work on threads",
-            workload="crunch",
-            teaches="GIL",
-            narration=(crunch,),
-            pools=(PoolChoice("serial"), PoolChoice("thread", workers=4)),
-            tasks=4,
-            size=4_000_000,
-        ),
-        Preset(
-            name="crunch-processes",
-            title="CPU-bound work on processes",
-            workload="crunch",
-            teaches="GIL",
-            narration=(crunch,),
-            pools=(PoolChoice("serial"), PoolChoice("process", workers=4)),
-            tasks=4,
-            size=4_000_000,
-        ),
-        Preset(
-            name="sleep-io",
-            title="Waiting releases the GIL",
-            workload="sleep",
-            teaches="best for",
-            narration=("Threads that sleep or wait for I/O let the others run.",),
-            pools=(PoolChoice("serial"), PoolChoice("thread", workers=8)),
-            tasks=8,
-            size=200,
-        ),
-    ]
+from gilviz.core.presets import ClaimResult, Preset
+from gilviz.core.spec import RunSpec
 
 
 def load(deck_path: str | None = None) -> list[Preset]:
     """The presets of ``deck_path`` (a TOML deck), or the built-ins."""
     if deck_path:
-        loader = getattr(cpresets, "load_deck", None)
-        if loader is None:
-            raise BadInput(f"cannot read deck {deck_path}: deck files are not supported yet")
-        return list(loader(deck_path))
-    builtin = getattr(cpresets, "builtin_presets", None)
-    if builtin is None:
-        return _fallback_deck()
-    return list(builtin())
+        return list(cpresets.load_deck(deck_path))
+    return list(cpresets.builtin_presets())
 
 
 def find(deck: list[Preset], name: str) -> Preset:
@@ -96,36 +51,16 @@ def specs(
     workers: int | None = None,
 ) -> list[RunSpec]:
     """The RunSpecs of a preset, one per pool."""
-    api = getattr(cpresets, "preset_specs", None)
-    if api is not None:
-        return list(
-            api(preset, size=size, tasks=tasks, workers=workers, heartbeat=True, server_url=url)
+    return list(
+        cpresets.preset_specs(
+            preset, size=size, tasks=tasks, workers=workers, heartbeat=True, server_url=url
         )
-    out = []
-    params = {"url": url} if url else {}
-    for pc in preset.pools:
-        out.append(
-            build_spec(
-                preset.workload,
-                pool=pc.pool,
-                workers=workers if workers is not None else pc.workers,
-                tasks=tasks if tasks is not None else preset.tasks,
-                size=size if size is not None else preset.size,
-                start_method=pc.start_method,
-                chunksize=pc.chunksize,
-                switch_interval=pc.switch_interval,
-                params=params,
-            )
-        )
-    return out
+    )
 
 
 def check(preset: Preset, runs: list[dict[str, Any]]) -> ClaimResult:
-    api = getattr(cpresets, "check_claim", None)
-    if api is None:
-        return ClaimResult(None, "claim not checked (this gilviz has no claim checks yet)")
     try:
-        return api(preset, runs)
+        return cpresets.check_claim(preset, runs)
     except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
         return ClaimResult(None, f"claim not checked: {type(exc).__name__}: {exc}")
 
