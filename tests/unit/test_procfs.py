@@ -268,3 +268,44 @@ def test_proc_stat_reader_gives_usable_cpus():
         r.close()
     assert set(times) == set(procfs.usable_cpus())
     assert all(c.total >= c.busy >= 0 for c in times.values())
+
+
+def test_blocked_thread_shortcut_still_sees_the_thread_run_again():
+    import os
+    import threading
+
+    from gilviz.core import procfs as pf
+
+    go, parked, again = threading.Event(), threading.Event(), threading.Event()
+    tid_box: list[int] = []
+
+    def body():
+        tid_box.append(threading.get_native_id())
+        parked.set()
+        go.wait()
+        sum(i * i for i in range(200_000))  # runs, then blocks in a new wait
+        again.wait()
+
+    t = threading.Thread(target=body, daemon=True)
+    t.start()
+    parked.wait(10)
+    files = pf.ThreadFiles(os.getpid(), tid_box[0])
+    first = files.read()
+    deadline = 200
+    while first.letter not in ("S", "D") and deadline:  # until it is really asleep
+        first = files.read()
+        deadline -= 1
+    second = files.read()  # nothing ran: the shortcut answers, with a newer clock
+    assert (second.run_ns, second.syscall_nr, second.letter) == (
+        first.run_ns, first.syscall_nr, first.letter,
+    )  # fmt: skip
+    assert second.t_ns >= first.t_ns
+    go.set()
+    import time
+
+    deadline_s = time.monotonic() + 30
+    while not files.read().run_ns > first.run_ns:  # it ran: the files are read again
+        assert time.monotonic() < deadline_s, "the thread's run was never seen"
+    again.set()
+    t.join(10)
+    files.close()

@@ -25,6 +25,7 @@ use (``os.sched_getaffinity``), and maps syscall numbers to names for x86_64 and
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import platform
 from dataclasses import dataclass
@@ -205,6 +206,13 @@ def parse_schedstat(text: str | bytes) -> tuple[int, int]:
     return int(parts[0]), int(parts[1])
 
 
+def _schedstat_fields(text: bytes) -> tuple[int, int, int]:
+    """run_ns, runqueue_wait_ns and the number of timeslices (a third field that moves
+    whenever the thread gets a CPU, even for less than a scheduler tick)."""
+    parts = text.split()
+    return int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) > 2 else -1
+
+
 @dataclass(frozen=True, slots=True)
 class SyscallInfo:
     """What ``/proc/PID/task/TID/syscall`` said."""
@@ -294,7 +302,7 @@ class ThreadFiles:
     closes files of threads that vanish or are no longer targets).
     """
 
-    __slots__ = ("pid", "tid", "_stat", "_sched", "_syscall", "_syscall_ok")
+    __slots__ = ("pid", "tid", "_stat", "_sched", "_syscall", "_syscall_ok", "_last", "_slices")
 
     def __init__(self, pid: int, tid: int, proc_root: str = "/proc") -> None:
         self.pid = pid
@@ -314,6 +322,8 @@ class ThreadFiles:
         except OSError:
             self._syscall = None
         self._syscall_ok = self._syscall is not None
+        self._last: ThreadReading | None = None  # the last parsed reading (see read())
+        self._slices = -1  # timeslices count of that reading
 
     @property
     def syscall_readable(self) -> bool:
@@ -344,9 +354,32 @@ class ThreadFiles:
 
     def read(self, t_ns: int | None = None) -> ThreadReading | None:
         """Read and parse the thread now; None when it is gone (exited, zombie, or the
-        stat file answers for another thread)."""
+        stat file answers for another thread).
+
+        Shortcut: when schedstat shows no new run time, runqueue time or timeslice since the
+        last reading, the thread has not been on a CPU since, so it is still blocked in the
+        same wait: the last stat/syscall reading stands and only the clock moves. (Reading a
+        blocked thread's three files costs ~11 µs; schedstat alone ~0.5 µs. A thread that
+        exits makes the schedstat read fail, so exits are still seen.)"""
+        last = self._last
+        if last is not None and last.blocked:
+            try:
+                t = monotonic_ns() if t_ns is None else t_ns
+                sched = os.pread(self._sched, 128, 0)
+            except OSError:
+                self._last = None
+                return None
+            run_ns, wait_ns, slices = _schedstat_fields(sched)
+            if run_ns == last.run_ns and wait_ns == last.wait_ns and slices == self._slices:
+                reading = dataclasses.replace(last, t_ns=t)
+                self._last = reading
+                return reading
         raw = self.read_raw(t_ns)
-        return parse_reading(raw) if raw is not None else None
+        reading = parse_reading(raw) if raw is not None else None
+        self._last = reading
+        if raw is not None:
+            self._slices = _schedstat_fields(raw.schedstat)[2]
+        return reading
 
     def close(self) -> None:
         for fd in (self._stat, self._sched, self._syscall):
