@@ -154,3 +154,33 @@ def test_gil_holder_shares_from_memory_reads():
     assert w.gil_held == 0.5 and w.blocked_holding_gil == 0.5
     assert m.summary()["gil"]["holder_method"].startswith("GIL holder read")
     assert m.snapshot().workers[1].gil_held is None
+
+
+def test_late_counter_time_is_handed_back_to_earlier_samples():
+    m = _model()
+    m.on_message(["s", 0, 0, 0])
+    # The kernel had not yet counted 10 ms of running in the first interval (it looked
+    # blocked), and counted them in the second (where they overflow the interval).
+    first = _sample(0, 40, {"running": 0.5, "gil_wait": 0.5})
+    late = ThreadSample(0, 60 * MS, 20 * MS, {"running": 1.0}, "running", 0, 0, "R", None,
+                        excess_run_ns=10 * MS)  # fmt: skip
+    m.on_tick([first], None, now=40 * MS)  # the model's clock: nothing folded yet
+    m.on_tick([late], None, now=60 * MS)
+    m.finish("done")
+    states = m.snapshot().workers[0].states
+    assert states["running"] == pytest.approx(1.0)
+    assert states["gil_wait"] == pytest.approx(0.0)
+
+
+def test_hand_back_never_exceeds_what_was_blocked():
+    m = _model()
+    m.on_message(["s", 0, 0, 0])
+    m.on_tick([_sample(0, 40, {"running": 0.9, "io_wait": 0.1})], None, now=40 * MS)
+    over = ThreadSample(0, 60 * MS, 20 * MS, {"running": 1.0}, "running", 0, 0, "R", None,
+                        excess_run_ns=15 * MS)  # fmt: skip
+    m.on_tick([over], None, now=60 * MS)
+    m.finish("done")
+    states = m.snapshot().workers[0].states
+    assert sum(states.values()) == pytest.approx(1.0)
+    assert states["io_wait"] == pytest.approx(0.0)
+    assert states["running"] == pytest.approx(1.0)

@@ -30,6 +30,7 @@ FOLD_LAG_NS = 300_000_000
 TIMELINE_LEN = 600  # samples kept per worker for timelines (12 s at 50 Hz)
 SERIES_LEN = 240  # points kept for latency and throughput series
 SERIES_STEP_NS = 500_000_000
+HAND_BACK_NS = 250_000_000  # how far back late counter time is returned (< FOLD_LAG_NS)
 MERGE_GAP_NS = 100_000  # gaps between a worker's tasks shorter than this count as busy
 BUSY = ("running", "gil_wait", "io_wait", "lock_wait", "runnable")
 BLOCKED = ("gil_wait", "io_wait", "lock_wait")
@@ -240,6 +241,9 @@ class RunModel:
         with self._lock:
             if self.tap is not None:
                 self.tap("tick", (samples, core, now))
+            for sample in samples:
+                if sample.excess_run_ns or sample.excess_wait_ns:
+                    self._hand_back(sample)
             self._pending.extend(samples)
             if core is not None:
                 self._fold_core(core, samples)
@@ -254,6 +258,31 @@ class RunModel:
             self.status = status
 
     # --- folding -------------------------------------------------------------------------
+
+    def _hand_back(self, sample: ThreadSample) -> None:
+        """Move run/runqueue time the counters reported late out of the blocked shares of
+        the same worker's earlier, not yet folded samples (newest first). Only time the
+        kernel really counted moves, so a real wait never becomes running; the shares of
+        samples still pending are recomputed here, so a replay does exactly the same."""
+        ex_run, ex_wait = float(sample.excess_run_ns), float(sample.excess_wait_ns)
+        for prev in reversed(self._pending):
+            left = ex_run + ex_wait
+            if left <= 0 or sample.t_ns - prev.t_ns > HAND_BACK_NS:
+                break
+            if prev.wid != sample.wid or not prev.shares:
+                continue
+            shares = prev.shares
+            was = sum(shares.get(k, 0.0) for k in BLOCKED) * prev.dt_ns
+            if was <= 0:
+                continue
+            take = min(was, left)
+            for k in BLOCKED:
+                shares[k] = shares.get(k, 0.0) * (1 - take / was)
+            part_run = ex_run / left
+            shares["running"] = shares.get("running", 0.0) + take * part_run / prev.dt_ns
+            shares["runnable"] = shares.get("runnable", 0.0) + take * (1 - part_run) / prev.dt_ns
+            ex_run -= take * part_run
+            ex_wait -= take * (1 - part_run)
 
     def _busy_fraction(self, w: _Worker, a: int, b: int) -> float:
         covered = 0

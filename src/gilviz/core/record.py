@@ -35,7 +35,7 @@ FLUSH_S = 0.5
 def _sample_row(s: ThreadSample) -> list[Any]:
     return [
         s.wid, s.t_ns, s.dt_ns, s.shares, s.state, s.cpu_ns, s.processor, s.letter,
-        s.syscall, s.gil_holder,
+        s.syscall, s.gil_holder, s.excess_run_ns, s.excess_wait_ns,
     ]  # fmt: skip
 
 

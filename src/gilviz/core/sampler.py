@@ -128,6 +128,19 @@ def shares_from_readings(
     return shares
 
 
+def excess_ns(prev: procfs.ThreadReading, cur: procfs.ThreadReading) -> tuple[int, int]:
+    """Run and runqueue nanoseconds the counters moved beyond the interval's length, split
+    in proportion (0, 0 when they fit): the catch-up of earlier intervals' lag."""
+    dt = cur.t_ns - prev.t_ns
+    d_run = cur.run_ns - prev.run_ns
+    d_wait = cur.wait_ns - prev.wait_ns
+    over = d_run + d_wait - dt
+    if dt <= 0 or d_run < 0 or d_wait < 0 or over <= 0:
+        return 0, 0
+    ex_run = over * d_run // (d_run + d_wait)
+    return ex_run, over - ex_run
+
+
 def dominant_state(shares: dict[str, float]) -> str:
     """The state with the largest share (ties broken by STATES order)."""
     best, best_v = "running", -1.0
@@ -441,6 +454,7 @@ class ProcSampler:
             if shares is None:
                 continue
             holder = (info.holder_tid == key[1]) if info.holder_read else None
+            ex_run, ex_wait = excess_ns(prev, cur)
             out.append(
                 ThreadSample(
                     wid=tr.ref.wid,
@@ -453,6 +467,8 @@ class ProcSampler:
                     letter=cur.letter,
                     syscall=sc_name,
                     gil_holder=holder,
+                    excess_run_ns=ex_run,
+                    excess_wait_ns=ex_wait,
                 )
             )
         for key in gone:

@@ -42,6 +42,11 @@ class ThreadSample:
     letter: str  # kernel state letter (R, S, D, ...) or "?"
     syscall: str | None  # e.g. "futex", "read", None when running or unknown
     gil_holder: bool | None = None  # from the target's memory, None when not read
+    #: Run/runqueue time the counters showed beyond this interval's length (schedstat is
+    #: brought up to date late: at scheduler ticks, or when a queued thread gets a CPU).
+    #: It belongs to earlier intervals; the model hands it back to them.
+    excess_run_ns: int = 0
+    excess_wait_ns: int = 0
 
 
 @dataclass(frozen=True, slots=True)
