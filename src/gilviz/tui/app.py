@@ -102,6 +102,7 @@ class GilvizApp(App[int]):
         reference_cache: Path | None = None,
         record_results: bool = True,
         autostart: bool = False,
+        dashboard_cls: type[Screen] | None = None,
     ) -> None:
         # ANSI colours pass through as they are: timeline cells then cost a few bytes each
         # and follow the terminal's palette (Textual converts them to RGB by default).
@@ -118,6 +119,7 @@ class GilvizApp(App[int]):
         self.reference_cache = reference_cache
         self.record_results = record_results
         self.autostart = autostart
+        self.dashboard_cls = dashboard_cls  # the base screen instead of DashboardScreen (replay)
         self.progress = Progress()
         self._recorded = -1
         self._signals: list[int] = []
@@ -143,7 +145,7 @@ class GilvizApp(App[int]):
                 preset = next((p for p in self.deck if p.name == self.start_preset), None)
             elif self.deck:
                 preset = self.deck[0]
-            self._dashboard = DashboardScreen(preset=preset)
+            self._dashboard = (self.dashboard_cls or DashboardScreen)(preset=preset)
             self.push_screen(self._dashboard)
             if self.autostart:
                 self.call_after_refresh(self._dashboard.action_start_stop)

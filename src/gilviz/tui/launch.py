@@ -1,4 +1,5 @@
-"""Entry points from the command line: ``gilviz`` (dashboard) and ``gilviz talk [DECK]``.
+"""Entry points from the command line: ``gilviz`` (dashboard), ``gilviz talk [DECK]`` and
+``gilviz replay FILE.jsonl``.
 
 Also ``python -m gilviz.tui.launch --workload crunch --pool thread --workers 8 --start``:
 the dashboard on settings given as flags and started at once (benchmarks, screenshots).
@@ -94,6 +95,37 @@ def run_tui(args: Any) -> int:
 def run_talk(args: Any) -> int:
     """``gilviz talk [DECK] [--fps N] [--ascii] [--hz N]``."""
     return _launch(args, talk=True, deck_path=getattr(args, "deck", None))
+
+
+def run_replay(args: Any, rec: Any) -> int:
+    """``gilviz replay FILE.jsonl``: the dashboard's panels on a recording, with pause
+    (space), speed (</>, -/+), seek (←/→) and a banner that says it is a replay."""
+    fps = parse_float(getattr(args, "fps", None) or default_fps(args), "--fps", 0.2, 30)
+    look = _look(getattr(args, "ascii", False))
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise BadInput("the TUI needs a terminal; use gilviz replay FILE --json instead")
+    if not rec.models:
+        raise BadInput(f"{args.file}: the recording holds no run")
+
+    import plotext  # noqa: F401  (see _launch)
+
+    from gilviz.tui.app import GilvizApp
+    from gilviz.tui.player import ReplayScreen, machine_of, player_for
+
+    player = player_for(args.file, rec)
+    hz = next((m.sample_hz for m in rec.models if m.sample_hz), None)
+    app = GilvizApp(
+        deck=[],
+        controller=player,
+        machine=machine_of(rec),
+        fps=fps,
+        sample_hz=hz or 50.0,
+        look=look,
+        record_results=False,
+        dashboard_cls=ReplayScreen,
+    )
+    app.run()
+    return int(app.return_code or 0)
 
 
 def main(argv: list[str] | None = None) -> int:

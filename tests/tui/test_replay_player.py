@@ -1,0 +1,170 @@
+"""``gilviz replay FILE.jsonl`` in the TUI: the RecordingPlayer on a small recording made
+here, driven by a hand-advanced clock (no sleeps), and the ReplayScreen's keys."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from gilviz import cli
+from gilviz.core import report
+from gilviz.core.record import read_recording
+from gilviz.tui.app import GilvizApp
+from gilviz.tui.player import ReplayScreen, machine_of, player_for
+from gilviz.tui.style import Look
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(scope="module")
+def rec_path(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("replay") / "rec.jsonl"
+    code = cli.main(
+        ["compare", "crunch", "--pools", "serial,thread", "--workers", "2", "--tasks", "4",
+         "--size", "300000", "--hz", "50", "--json", "--record", str(path)]
+    )  # fmt: skip
+    assert code == 0
+    return path
+
+
+def recorded_summaries(path: Path) -> list[dict]:
+    runs = [m.summary() for m in read_recording(path).models]
+    report.fill_speedups(runs)
+    return runs
+
+
+def make_app(path: Path, clock: Clock) -> tuple[GilvizApp, object]:
+    rec = read_recording(path)
+    player = player_for(path, rec, clock=clock)
+    app = GilvizApp(
+        deck=[],
+        controller=player,
+        machine=machine_of(rec),
+        look=Look(),
+        record_results=False,
+        dashboard_cls=ReplayScreen,
+    )
+    return app, player
+
+
+def drive(app: GilvizApp, script, size=(120, 40)) -> None:
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            await script(pilot)
+
+    asyncio.run(main())
+
+
+def test_player_ends_with_the_recorded_figures(rec_path, capsys):
+    capsys.readouterr()
+    clock = Clock()
+    rec = read_recording(rec_path)
+    player = player_for(rec_path, rec, clock=clock)
+    assert player.duration_s > 0
+    clock.advance(5.0)  # the app starting: the clock waits for the first poll
+    assert player.position == 0.0
+    p = player.poll()
+    assert p.state == "running" and p.index == 0 and p.finals == (None, None)
+    clock.advance(player.duration_s / 2)
+    assert player.position == pytest.approx(player.duration_s / 2)
+    clock.advance(player.duration_s)  # past the end: clamped
+    p = player.poll()
+    assert p.state == "done" and player.at_end
+    assert [dict(s) for s in p.summaries] == recorded_summaries(rec_path)
+    assert p.finals[-1] == rec.models[-1].snapshot()
+    assert p.snapshot == rec.models[-1].snapshot()
+    # Same figures as `gilviz replay --json` prints.
+    assert cli.main(["replay", str(rec_path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [r["wall_s"] for r in doc["runs"]] == [s["wall_s"] for s in p.summaries]
+
+
+def test_seeking_back_rebuilds_the_same_state(rec_path):
+    clock = Clock()
+    player = player_for(rec_path, read_recording(rec_path), clock=clock, paused=True)
+    player.seek_to(player.duration_s * 0.3)
+    first = player.poll().snapshot
+    player.seek_to(player.duration_s * 0.9)
+    player.poll()
+    player.seek_to(player.duration_s * 0.3)
+    assert player.poll().snapshot == first
+    assert first.elapsed_s <= player.duration_s
+
+
+def test_replay_screen_keys(rec_path):
+    clock = Clock()
+    app, player = make_app(rec_path, clock)
+    summaries = recorded_summaries(rec_path)
+
+    async def script(pilot):
+        screen = app.screen
+        assert isinstance(screen, ReplayScreen)
+        text = player.banner()
+        assert text.startswith("REPLAY rec.jsonl · run 1/2 (serial) · 0.00s / ")
+        assert "1x · playing" in text and "run 1/2 (serial)" in text
+        assert screen.title_bar.title_text.startswith("REPLAY rec.jsonl · run 1/2")
+        assert screen.title_bar.right.endswith("1x · playing")
+
+        # The clock runs at 1x, then 2x.
+        clock.advance(player.duration_s * 0.1)
+        assert player.position == pytest.approx(player.duration_s * 0.1)
+        await pilot.press("greater_than_sign")
+        assert player.speed == 2.0
+        clock.advance(player.duration_s * 0.1)
+        assert player.position == pytest.approx(player.duration_s * 0.3)
+        await pilot.press("minus", "minus")
+        assert player.speed == 0.5
+        await pilot.press("plus")
+        assert player.speed == 1.0
+        for _ in range(6):
+            await pilot.press("less_than_sign")
+        assert player.speed == 0.5  # the slowest
+        await pilot.press("plus")
+
+        # Pause stops the clock.
+        await pilot.press("space")
+        assert player.paused and "paused" in player.banner()
+        pos = player.position
+        clock.advance(10.0)
+        assert player.position == pos
+        await pilot.pause()
+        assert screen.title_bar.right.endswith("1x · paused")
+
+        # → and ← move by a tenth of the recording.
+        await pilot.press("right")
+        assert player.position == pytest.approx(pos + player.duration_s * 0.1)
+        await pilot.press("left", "left")
+        assert player.position == pytest.approx(pos - player.duration_s * 0.1)
+        await pilot.press("left", "left", "left", "left")
+        assert player.position == 0.0
+        assert app.controller.poll().index == 0
+
+        # The end: the recorded figures, in the panels' progress.
+        for _ in range(10):
+            await pilot.press("right")
+        assert player.at_end and "ended" in player.banner()
+        await pilot.pause()
+        p = app.progress
+        assert p.state == "done"
+        assert [dict(s) for s in p.summaries] == summaries
+        # Space at the end plays again from the start.
+        await pilot.press("space")
+        assert not player.paused and player.position == 0.0
+        await pilot.press("q")
+
+    drive(app, script)
