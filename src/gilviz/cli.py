@@ -102,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("file", help="a recording made with --record")
     export.add_argument("--format", choices=["perfetto", "markdown"], required=True)
     export.add_argument("-o", "--output", help="output file (default: stdout)")
+    serve = sub.add_parser("serve", help="the same app in a web browser (textual-serve)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    serve.add_argument("--port", default="8000", help="port (default 8000)")
+    serve.add_argument("app_args", nargs=argparse.REMAINDER, help="arguments for the app")
     talk = sub.add_parser("talk", help="presenter mode: step through a deck of presets")
     talk.add_argument("deck", nargs="?", help="a TOML deck (default: the built-ins)")
     _add_tui_options(talk)
@@ -395,6 +399,27 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import shlex
+
+    from gilviz.core.spec import parse_int
+
+    port = parse_int(args.port, "--port", 1, 65535)
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        raise BadInput("gilviz serve needs textual-serve (pip install textual-serve)") from None
+    extra = [a for a in args.app_args if a != "--"]
+    command = shlex.join([sys.executable, "-m", "gilviz", *extra])
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"gilviz: serving on {args.host}: anyone who can reach it can run work here",
+            file=sys.stderr,
+        )
+    Server(command, host=args.host, port=port, title="gilviz").serve()
+    return EXIT_OK
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     from gilviz.core import presets
 
@@ -428,6 +453,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "reference": cmd_reference,
     "talk": cmd_talk,
     "replay": cmd_replay,
+    "serve": cmd_serve,
     "export": cmd_export,
 }
 

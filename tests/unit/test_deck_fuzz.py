@@ -101,11 +101,12 @@ def mutated_deck(draw) -> str:
     for _ in range(draw(st.integers(1, 4))):
         if not lines:
             break
-        i = draw(st.integers(0, len(lines) - 1))
+        op = draw(st.sampled_from(["drop", "retype", "misspell", "garbage", "cut", "dup", "swap"]))
+        keyed = [k for k, ln in enumerate(lines) if KEY_RE.match(ln)]
+        # most of a deck file is comments: aim the edits at "key = value" lines
+        pool = keyed if keyed and draw(st.integers(0, 3)) else range(len(lines))
+        i = draw(st.sampled_from(pool))
         m = KEY_RE.match(lines[i])
-        op = draw(
-            st.sampled_from(["drop", "retype", "misspell", "garbage", "cut", "dup", "swap"])
-        )
         if op == "drop":
             del lines[i]
         elif op == "retype" and m:
