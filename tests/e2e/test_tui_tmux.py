@@ -195,3 +195,21 @@ def test_ascii_mode_and_talk_mode_start(term):
     t.wait_text("2/", timeout=30)
     t.keys("q")
     t.wait_text("EXIT=0", timeout=20)
+
+
+def test_resize_redraws_for_the_new_size(term):
+    # SIGWINCH: shrink below what gilviz can draw, then grow back; each time the screen
+    # must follow the new size.
+    t = term(width=100, height=30)
+    t.wait_text("crunch-serial")
+    t.tmux("resize-window", "-t", t.name, "-x", "60", "-y", "20")
+    t.wait_text("at least 80x24")
+    t.tmux("resize-window", "-t", t.name, "-x", "120", "-y", "40")
+    screen = wait_for(
+        lambda: (s := t.screen()) and "at least 80x24" not in s and "crunch-serial" in s and s,
+        timeout=30,
+        what="the dashboard to come back at 120x40",
+    )
+    assert max(len(line.rstrip()) for line in screen.splitlines()) > 100
+    t.keys("q")
+    t.wait_text("EXIT=0", timeout=20)
