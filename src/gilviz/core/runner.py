@@ -213,6 +213,22 @@ def _proc_init(
             multiprocessing.util.Finalize(None, beat.stop, exitpriority=10)
 
 
+def _interp_task(workload: str, index: int, blob: bytes) -> tuple:
+    """A task in a subinterpreter (InterpreterPoolExecutor, Python 3.14+)."""
+    pid, tid = os.getpid(), threading.get_native_id()
+    t0 = time.monotonic_ns()
+    c0 = time.thread_time_ns()
+    p0 = time.perf_counter_ns()
+    arg = pickle.loads(blob)
+    unpickle_ns = time.perf_counter_ns() - p0
+    result = workloads.resolve(workload)(arg)
+    p1 = time.perf_counter_ns()
+    out = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    pickle_ns = time.perf_counter_ns() - p1
+    cpu = time.thread_time_ns() - c0
+    return pid, tid, index, t0, time.monotonic_ns(), cpu, unpickle_ns, pickle_ns, None, out
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -326,7 +342,7 @@ class Runner:
                 "wall_s": wall_s,
                 "tasks_done": self.done,
                 "error": self.error,
-                "pickle": self.pickle if pool == "process" else None,
+                "pickle": self.pickle if pool in ("process", "interpreter") else None,
                 "outcome": outcome,
             },
         )
@@ -493,7 +509,17 @@ class Runner:
         if executor_cls is None:
             self.error = "this Python has no InterpreterPoolExecutor (3.14+)"
             return
-        self._run_pool(executor_cls(self.spec["workers"]))
+        # A subinterpreter shares nothing with this one: each task gets the workload's
+        # name and its pickled argument, and returns its own timings, like a process
+        # worker (no live start events: the end carries t0).
+        executor = executor_cls(self.spec["workers"])
+        self.executor = executor
+        futures = {
+            executor.submit(_interp_task, self.spec["workload"], i, blob): i
+            for i, blob in enumerate(self._pickled_args())
+        }
+        self._collect(futures, self._on_proc_result)
+        executor.shutdown(wait=not self.stop_requested.is_set(), cancel_futures=True)
 
     def _describe_failure(self, index: int | None, exc: BaseException) -> str:
         if isinstance(exc, BrokenProcessPool):
