@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="look again at a recorded session")
     replay.add_argument("file", help="a recording made with --record")
     replay.add_argument("--json", action="store_true", help="print the recorded runs' JSON")
-    _add_tui_options(replay)
+    _add_tui_options(replay, record=False)
     export = sub.add_parser("export", help="turn a recording into a trace or a report")
     export.add_argument("file", help="a recording made with --record")
     export.add_argument("--format", choices=["perfetto", "markdown"], required=True)
@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_tui_options(p: argparse.ArgumentParser) -> None:
+def _add_tui_options(p: argparse.ArgumentParser, record: bool = True) -> None:
     p.add_argument("--fps", help="panel refresh rate, per second (default 4)")
     p.add_argument("--ascii", action="store_true", help="states differ by glyph, not colour")
     p.add_argument(
@@ -123,6 +123,8 @@ def _add_tui_options(p: argparse.ArgumentParser) -> None:
         help="one frame a second (the default when SSH_CONNECTION is set)",
     )
     p.add_argument("--hz", dest="tui_hz", default="50", help="sampling rate")
+    if record:
+        p.add_argument("--record", metavar="FILE.jsonl", help="record every run of the session")
 
 
 def _spec_from(args: argparse.Namespace, pool: str, server_url: str | None):

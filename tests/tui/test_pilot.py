@@ -394,3 +394,34 @@ def test_replay_controller_matches_pools():
 
     ctrl.begin(Plan("x", lambda url: [build_spec("crunch", pool="process")]))
     assert ctrl.poll().finals[0].pool == "process"
+
+
+def test_a_tui_session_is_recorded_and_replays_to_the_same_numbers(tmp_path):
+    from gilviz.core.record import Recorder, read_recording
+
+    path = tmp_path / "tui.jsonl"
+    recorder = Recorder(path, settings={"command": "tui"})
+    app = GilvizApp(
+        deck=tiny_deck(),
+        controller=LiveController(sample_hz=50, recorder=recorder),
+        machine=Machine.here(),
+        look=Look(),
+        preset="crunch-threads",
+        record_results=False,
+    )
+
+    async def script(pilot):
+        await pilot.press("s")
+        await until(pilot, lambda: app.progress.state == "done", what="run done")
+
+    drive(app, script)
+    app.controller.shutdown()
+    live = [s for s in app.progress.summaries if s is not None]
+    rec = read_recording(path)
+    assert rec.header["settings"]["command"] == "tui"
+    assert live and len(rec.models) == len(live)
+
+    def same(summary):  # speedups are filled in across runs by the views
+        return {k: v for k, v in summary.items() if k != "speedup"}
+
+    assert [same(m.summary()) for m in rec.models] == [same(s) for s in live]

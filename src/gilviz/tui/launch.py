@@ -64,7 +64,15 @@ def _launch(
     from gilviz.tui.replay import Machine
     from gilviz.tui.runs import LiveController
 
-    controller = LiveController(sample_hz=hz)
+    recorder = None
+    if getattr(args, "record", None):
+        from gilviz.core.record import Recorder
+
+        recorder = Recorder(
+            args.record,
+            settings={"command": "talk" if talk else "tui", "preset": preset, "hz": hz},
+        )
+    controller = LiveController(sample_hz=hz, recorder=recorder)
     app = GilvizApp(
         deck=deck,
         controller=controller,

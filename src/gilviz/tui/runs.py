@@ -97,9 +97,14 @@ class _Sequence:
 class LiveController:
     """Starts real runs (core.session.Run) and hands out their snapshots."""
 
-    def __init__(self, sample_hz: float = 50.0, force_fallback: bool = False) -> None:
+    def __init__(
+        self, sample_hz: float = 50.0, force_fallback: bool = False, recorder: Any = None
+    ) -> None:
         self.sample_hz = sample_hz
         self.force_fallback = force_fallback
+        #: core.record.Recorder: every run of the session goes into one recording (--record)
+        self.recorder = recorder
+        self._record_index: int | None = None
         self._seq: _Sequence | None = None
         self._queued: Plan | None = None
         self._run: Any = None  # core.session.Run in progress
@@ -136,7 +141,10 @@ class LiveController:
         self._queued = None
         if self._run is not None:
             self._run.stop(timeout)
+            self._record_end(self._run)
         self._close_server()
+        if self.recorder is not None:
+            self.recorder.close()
         from gilviz.core.session import stop_all
 
         stop_all()
@@ -165,10 +173,16 @@ class LiveController:
                 self._start_next()
         return self._progress()
 
+    def _record_end(self, run: Any) -> None:
+        if self.recorder is not None and self._record_index is not None and run.done:
+            self.recorder.run_ended(self._record_index, run, run.model.summary())
+            self._record_index = None
+
     def _collect(self, run: Any) -> None:
         seq = self._seq
         self._run = None
         self._stop_deadline = None
+        self._record_end(run)
         if seq is None:
             return
         snap = run.model.snapshot()
@@ -218,9 +232,10 @@ class LiveController:
         assert seq is not None
         spec = seq.specs[seq.index]
         try:
-            self._run = Run(
-                spec, sample_hz=self.sample_hz, force_fallback=self.force_fallback
-            ).start()
+            run = Run(spec, sample_hz=self.sample_hz, force_fallback=self.force_fallback)
+            if self.recorder is not None:
+                self._record_index = self.recorder.attach(run)
+            self._run = run.start()
         except BadInput as exc:
             self._run = None
             seq.state, seq.error = "failed", str(exc)
