@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from gilviz.core import presets as cpresets  # noqa: E402
 from gilviz.core import reference, report  # noqa: E402
-from gilviz.core.presets import PoolChoice, Preset  # noqa: E402
+from gilviz.core.presets import Preset  # noqa: E402
 from gilviz.tui.app import GilvizApp  # noqa: E402
 from gilviz.tui.replay import Machine, Recording  # noqa: E402
 from gilviz.tui.runs import LiveController, ReplayController  # noqa: E402
@@ -47,22 +47,7 @@ def deck_for(rec: Recording) -> list[Preset]:
 
 
 def big_deck() -> list[Preset]:
-    return [
-        Preset(
-            name="crunch-64",
-            title="64 workers on a 128-core machine (synthetic data)",
-            workload="crunch",
-            teaches="GIL",
-            narration=("A layout check at scale: every core drawn, every worker reachable.",),
-            pools=(
-                PoolChoice("serial"),
-                PoolChoice("thread", workers=64),
-                PoolChoice("process", workers=64),
-            ),
-            size=10_000_000,
-            tasks=512,
-        )
-    ]
+    return cpresets.load_deck(str(FIXTURES / "big-deck.toml"))
 
 
 async def shoot(app: GilvizApp, name: str, size: tuple[int, int], keys=(), until=None) -> Path:

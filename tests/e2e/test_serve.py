@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import urllib.request
 
 import pytest
 
-from tests.helpers import alive, descendants, gilviz_cmd, wait_for
+from tests.helpers import alive, descendants, free_port, gilviz_cmd, wait_for
 
 pytestmark = pytest.mark.e2e
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_serve_answers_on_loopback_and_stops_on_sigterm():
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(gilviz_cmd("serve", "--port", str(port)), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,16 +16,10 @@ import psutil
 import pytest
 
 from gilviz.core.record import read_recording
-from tests.helpers import wait_for
+from tests.helpers import free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +34,7 @@ def sshd(tmp_path_factory):
     (d / "authorized_keys").write_text((d / "user.pub").read_text())
     os.chmod(d / "authorized_keys", 0o600)
     Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation dir
-    port = _free_port()
+    port = free_port()
     config = d / "sshd_config"
     config.write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d / 'host'}\n"

@@ -99,6 +99,7 @@ def test_markdown_export_has_the_run_table(recorded):
     out = run_cli("export", str(path), "--format", "markdown")
     assert out.returncode == 0
     assert "| crunch | serial |" in out.stdout and "| crunch | thread |" in out.stdout
+    assert "## Threads or processes" in out.stdout and "**Crash isolation**" in out.stdout
 
 
 def test_read_only_directory_is_one_line_exit_2(tmp_path):

@@ -25,6 +25,7 @@ from gilviz.tui.screens.race import RaceScreen
 from gilviz.tui.screens.reference import ReferenceScreen
 from gilviz.tui.screens.talk import BlankScreen, TalkScreen
 from gilviz.tui.style import Look
+from tests.helpers import alive
 
 from .conftest import load_deck, recording, replay_app
 
@@ -62,17 +63,6 @@ def live_app(deck=None, preset: str | None = "crunch-threads", **kw) -> GilvizAp
         record_results=False,
         **kw,
     )
-
-
-def alive(pids) -> list[int]:
-    out = []
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                out.append(pid)
-        except psutil.NoSuchProcess:
-            pass
-    return out
 
 
 def run_pids(app: GilvizApp) -> list[int]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from gilviz.core.presets import PoolChoice, Preset
+from gilviz.core import presets as cpresets
+from gilviz.core.presets import Preset
 
-from .conftest import reference_cache, replay_app
+from .conftest import FIXTURES, reference_cache, replay_app
 
 SIZES = [(80, 24), (120, 40)]
 pytestmark = pytest.mark.usefixtures("colour")
@@ -25,22 +26,7 @@ async def settle(pilot) -> None:
 
 
 def big_deck() -> list[Preset]:
-    return [
-        Preset(
-            name="crunch-64",
-            title="64 workers on a 128-core machine (synthetic data)",
-            workload="crunch",
-            teaches="GIL",
-            narration=("A layout check at scale: every core drawn, every worker reachable.",),
-            pools=(
-                PoolChoice("serial"),
-                PoolChoice("thread", workers=64),
-                PoolChoice("process", workers=64),
-            ),
-            size=10_000_000,
-            tasks=512,
-        )
-    ]
+    return cpresets.load_deck(str(FIXTURES / "big-deck.toml"))
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

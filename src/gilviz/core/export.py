@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gilviz.core import report
+from gilviz.core import reference, report
 from gilviz.core.record import Recording, read_recording
 
 
@@ -136,27 +136,15 @@ def markdown(rec: Recording | str) -> str:
     ]
     for r in runs:
         lines.append(
-            f"| {r['workload']} | {r['pool']} | {r['pool_size']} | {_f(r['wall_s'], 3)} | "
-            f"{_f(r['speedup'], 2, 'x')} | {_f(r['parallelism'], 2)} | "
-            f"{_pct(r['gil']['contention'])} | {_f(r['latency_ms']['p99'], 2)} | "
+            f"| {r['workload']} | {r['pool']} | {r['pool_size']} | "
+            f"{report.num(r['wall_s'], '{:.3f}')} | {report.num(r['speedup'], unit='x')} | "
+            f"{report.num(r['parallelism'])} | {report.pct(r['gil']['contention'])} | "
+            f"{report.num(r['latency_ms']['p99'])} | "
             f"{r['error'] or ''} |"
         )
     verdict = report.verdict_line(runs)
     if verdict:
         lines += ["", verdict]
     lines += ["", f"GIL method: {runs[0]['gil']['method'] if runs else 'n/a'}."]
-    try:
-        from gilviz.core import reference
-    except ImportError:
-        reference = None
-    if reference is not None and hasattr(reference, "markdown_table"):
-        lines += ["", "## Threads or processes", "", reference.markdown_table(runs)]
+    lines += ["", "## Threads or processes", "", reference.markdown(reference.table())]
     return "\n".join(lines) + "\n"
-
-
-def _f(x: float | None, nd: int, unit: str = "") -> str:
-    return "n/a" if x is None else f"{x:.{nd}f}{unit}"
-
-
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.0f}%"

@@ -157,7 +157,6 @@ class RunModel:
         self.method = method
         self._lock = threading.Lock()
         self.workers: dict[int, _Worker] = {}
-        self._by_thread: dict[tuple[int, int], int] = {}
         self.hello: dict[str, Any] | None = None
         self.end: dict[str, Any] | None = None
         self.bad_input: str | None = None
@@ -219,7 +218,6 @@ class RunModel:
             elif kind == "worker":
                 _, wid, pid, tid = msg
                 self.workers[wid] = _Worker(wid, pid, tid)
-                self._by_thread[(pid, tid)] = wid
             elif kind == "hb":
                 self._latency.add(msg[2])
                 self._lat_window.extend(msg[2])

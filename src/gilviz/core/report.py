@@ -30,11 +30,11 @@ def fill_speedups(runs: list[dict[str, Any]]) -> None:
             r["speedup"] = round(base["wall_s"] / r["wall_s"], 3)
 
 
-def _pct(x: float | None) -> str:
+def pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.0f}%"
 
 
-def _num(x: float | None, fmt: str = "{:.2f}", unit: str = "") -> str:
+def num(x: float | None, fmt: str = "{:.2f}", unit: str = "") -> str:
     return "n/a" if x is None else fmt.format(x) + unit
 
 
@@ -51,13 +51,13 @@ def run_text(run: dict[str, Any]) -> str:
         f"{run['workload']} on a {run['pool']} pool of {run['pool_size']}, "
         f"{run['tasks_done']}/{run['tasks']} tasks, size {run['size']:,}",
         f"  wall {run['wall_s']:.3f} s   cpu {run['cpu_s']:.3f} s   "
-        f"parallelism {_num(run['parallelism'])} (cpu/wall)   "
-        f"speedup {_num(run['speedup'], '{:.2f}', 'x')}",
-        f"  GIL contention {_pct(gil['contention'])} "
+        f"parallelism {num(run['parallelism'])} (cpu/wall)   "
+        f"speedup {num(run['speedup'], '{:.2f}', 'x')}",
+        f"  GIL contention {pct(gil['contention'])} "
         f"({gil['method']}, {gil['samples']:,} samples)   "
-        f"heartbeat latency p50 {_num(lat['p50'], '{:.2f}', ' ms')} "
-        f"p99 {_num(lat['p99'], '{:.2f}', ' ms')}",
-        "  states: " + "  ".join(f"{k} {_pct(v)}" for k, v in states.items()),
+        f"heartbeat latency p50 {num(lat['p50'], '{:.2f}', ' ms')} "
+        f"p99 {num(lat['p99'], '{:.2f}', ' ms')}",
+        "  states: " + "  ".join(f"{k} {pct(v)}" for k, v in states.items()),
     ]
     for w in run["workers"]:
         lines.append(
@@ -89,8 +89,8 @@ def compare_table(runs: list[dict[str, Any]]) -> str:
             continue
         rows.append(
             f"{_name(r):<{wide}}{r['pool_size']:>8}{r['wall_s']:>9.3f}"
-            f"{_num(r['speedup'], '{:.2f}x'):>9}{_num(r['parallelism']):>10}"
-            f"{_pct(r['gil']['contention']):>10}  {per_worker}"
+            f"{num(r['speedup'], '{:.2f}x'):>9}{num(r['parallelism']):>10}"
+            f"{pct(r['gil']['contention']):>10}  {per_worker}"
         )
     verdict = verdict_line(runs)
     if verdict:
@@ -110,9 +110,9 @@ def verdict_line(runs: list[dict[str, Any]]) -> str | None:
     why = []
     thread = next((r for r in ok if r["pool"] == "thread"), None)
     if thread and thread["gil"]["contention"] is not None:
-        why.append(f"GIL contention {_pct(thread['gil']['contention'])} on threads")
+        why.append(f"GIL contention {pct(thread['gil']['contention'])} on threads")
     if thread and thread["states"].get("io_wait"):
-        why.append(f"threads waiting for I/O {_pct(thread['states']['io_wait'])}")
+        why.append(f"threads waiting for I/O {pct(thread['states']['io_wait'])}")
     reason = f": {', '.join(why)}" if why else ""
     return f"{_name(best)} fastest, {ratio:.2f}x faster than {_name(runner_up)}{reason}"
 

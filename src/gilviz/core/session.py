@@ -260,14 +260,9 @@ class Run:
         return self._done.is_set()
 
 
-def run_blocking(
-    spec: RunSpec, before_start: Callable[[Run], None] | None = None, **kwargs: Any
-) -> Run:
+def run_blocking(spec: RunSpec, **kwargs: Any) -> Run:
     """Start a run and wait for it to end; raises BadInput if the runner refused it."""
-    run = Run(spec, **kwargs)
-    if before_start is not None:
-        before_start(run)
-    run.start()
+    run = Run(spec, **kwargs).start()
     try:
         while not run.wait(0.2):
             pass
