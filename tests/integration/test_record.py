@@ -79,7 +79,7 @@ def test_perfetto_export_has_tracks_and_slices(recorded, tmp_path):
     assert any(n.startswith("worker 0 (pid") for n in names)
     assert "worker 1 tasks" in names
     tasks = [e for e in events if e.get("cat") == "task"]
-    assert len(tasks) == sum(r["tasks_done"] for r in live["runs"])
+    assert sum(e["args"]["tasks"] for e in tasks) == sum(r["tasks_done"] for r in live["runs"])
     states = [e for e in events if e.get("cat") == "state"]
     assert states and all(e["dur"] > 0 for e in states)
     assert {e["name"] for e in states} <= {

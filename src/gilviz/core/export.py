@@ -3,7 +3,8 @@ Markdown report. Both are rebuilt from the recording by replaying it through the
 they show exactly what the live session showed.
 
 Trace layout: one process per run; per worker two threads: "worker N" with one slice per
-stretch of samples in the same state, and "worker N tasks" with one slice per task; counter
+stretch of samples in the same state, and "worker N tasks" with one slice per task (local pools: per
+stretch of back-to-back tasks, as the runner sends them, with their count); counter
 tracks "core N busy" and "GIL contention" per sample.
 """
 
@@ -87,13 +88,22 @@ def _task_slices(model: Any, pid: int, origin: int) -> list[dict[str, Any]]:
         out.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid,
                     "args": {"name": f"worker {wid} tasks"}})  # fmt: skip
         for kind, payload in model.replay_log:
-            if kind == "msg" and payload[0] == "e" and payload[1] == wid:
+            if kind != "msg" or payload[1:2] != [wid]:
+                continue
+            if payload[0] == "e":
                 _, _, task, t0, t1, cpu, ok = payload
-                out.append(
-                    {"ph": "X", "name": f"task {task}", "cat": "task", "pid": pid, "tid": tid,
-                     "ts": _us(t0, origin), "dur": (t1 - t0) / 1000,
-                     "args": {"cpu_ms": cpu / 1e6, "ok": ok}}
-                )  # fmt: skip
+                name, args = f"task {task}", {"tasks": 1, "cpu_ms": cpu / 1e6, "ok": ok}
+            elif payload[0] == "t":
+                _, _, last, t0, t1, n_ok, n_failed = payload
+                n = n_ok + n_failed
+                name = f"task {last}" if n == 1 else f"{n} tasks (last: {last})"
+                args = {"tasks": n, "ok": n_ok, "failed": n_failed}
+            else:
+                continue
+            out.append(
+                {"ph": "X", "name": name, "cat": "task", "pid": pid, "tid": tid,
+                 "ts": _us(t0, origin), "dur": (t1 - t0) / 1000, "args": args}
+            )  # fmt: skip
     return out
 
 

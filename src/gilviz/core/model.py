@@ -74,7 +74,9 @@ class _Worker:
     pid: int
     tid: int
     tasks: int = 0
-    cpu_ns: int = 0  # CPU of its tasks (thread_time in the worker)
+    # Local pools: the worker thread's CPU clock ("cpu" messages, absolute). Process pools:
+    # the sum of its tasks' thread_time, measured in the worker ("e" messages).
+    cpu_ns: int = 0
     rss: int | None = None
     current: int | None = None  # task index in progress (live view)
     current_since: int | None = None
@@ -201,20 +203,31 @@ class RunModel:
                 if w is None:
                     return
                 w.open_starts.pop(task, None)
-                if w.ends and 0 <= t0 - w.ends[-1][1] < MERGE_GAP_NS:
-                    # Back-to-back tiny tasks: one busy stretch, so the bounded deque never
-                    # drops intervals that samples still waiting to be folded need.
-                    w.ends[-1] = (w.ends[-1][0], t1)
-                else:
-                    w.ends.append((t0, t1))
+                self._busy(w, t0, t1)
                 w.cpu_ns += cpu
                 if ok:
                     w.tasks += 1
                     self._done_in_step += 1
                 if w.current == task:
                     w.current = w.current_since = None
-                if self.status == "starting":
-                    self.status = "running"
+            elif kind == "t":
+                _, wid, _last, t0, t1, n_ok, _n_failed = msg
+                w = self.workers.get(wid)
+                if w is None:
+                    return
+                # A local worker runs one task at a time: every start up to t1 has ended.
+                for task, since in list(w.open_starts.items()):
+                    if since <= t1:
+                        del w.open_starts[task]
+                self._busy(w, t0, t1)
+                w.tasks += n_ok
+                self._done_in_step += n_ok
+                if w.current_since is not None and w.current_since <= t1:
+                    w.current = w.current_since = None
+            elif kind == "cpu":
+                w = self.workers.get(msg[1])
+                if w is not None:
+                    w.cpu_ns = max(w.cpu_ns, msg[2])
             elif kind == "worker":
                 _, wid, pid, tid = msg
                 self.workers[wid] = _Worker(wid, pid, tid)
@@ -254,6 +267,16 @@ class RunModel:
             self.ended_ns = self.ended_ns or (time.monotonic_ns() if now is None else now)
             self._fold(None)
             self.status = status
+
+    def _busy(self, w: _Worker, t0: int, t1: int) -> None:
+        if w.ends and 0 <= t0 - w.ends[-1][1] < MERGE_GAP_NS:
+            # Back-to-back tiny tasks: one busy stretch, so the bounded deque never drops
+            # intervals that samples still waiting to be folded need.
+            w.ends[-1] = (w.ends[-1][0], t1)
+        else:
+            w.ends.append((t0, t1))
+        if self.status == "starting":
+            self.status = "running"
 
     # --- folding -------------------------------------------------------------------------
 

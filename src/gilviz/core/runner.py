@@ -15,7 +15,11 @@ Messages (each line is one batch: a JSON array of messages, each an array):
     ["bad_input", message]                 the workload could not be resolved (gilviz exits 2)
     ["worker", wid, pid, tid]              a worker thread seen for the first time
     ["s", wid, task, t0_ns]                task start (monotonic ns; best effort for processes)
-    ["e", wid, task, t0_ns, t1_ns, cpu_ns, ok]   task end, authoritative
+    ["e", wid, task, t0_ns, t1_ns, cpu_ns, ok]   task end, authoritative (process pools)
+    ["t", wid, last_task, t0_ns, t1_ns, n_ok, n_failed]
+                                           back-to-back tasks of a local worker (serial,
+                                           thread pools): one busy stretch, gaps < 100 µs
+    ["cpu", wid, cpu_ns]                   a local worker thread's CPU clock, absolute
     ["hb", pid, [lateness_us, ...]]        heartbeat batch
     ["rss", wid, bytes]                    peak RSS of a worker's process
     ["end", {wall_s, tasks_done, error, pickle, outcome}]
@@ -23,6 +27,7 @@ Messages (each line is one batch: a JSON array of messages, each an array):
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import json
 import multiprocessing
@@ -30,7 +35,6 @@ import multiprocessing.util
 import os
 import pickle
 import platform
-import queue
 import signal
 import sys
 import threading
@@ -43,6 +47,10 @@ from gilviz.core import workloads
 from gilviz.core.heartbeat import Heartbeat
 
 FLUSH_S = 0.05
+COLLECT_S = 0.05  # the longest the collector sleeps between looks at finished futures
+# Tasks of one local worker closer than this are one busy stretch: the model merges them the
+# same way (model.MERGE_GAP_NS), so sending them one by one would only cost the work time.
+MERGE_GAP_NS = 100_000
 STOP_GRACE_S = 1.0
 PROCESS_START_EVERY_NS = 20_000_000  # process workers send live starts at most every 20 ms
 
@@ -69,6 +77,83 @@ def _peak_rss() -> int | None:
     return kib if sys.platform == "darwin" else kib * 1024
 
 
+def _thread_cpu_clock(tid: int) -> int | None:
+    """The clock id of a thread's CPU time, readable from any thread of the process (Linux:
+    what glibc's pthread_getcpuclockid computes, but from the tid, so a thread that has
+    ended gives EINVAL instead of undefined behaviour). None elsewhere."""
+    return (~tid << 3) | 6 if sys.platform.startswith("linux") else None
+
+
+class Lane:
+    """One local worker thread's task bookkeeping. Written by that thread on each task, read
+    by the emitter's flusher: the task path costs two clock reads and a lock, no syscall,
+    whatever the number of tasks."""
+
+    __slots__ = (
+        "wid",
+        "clock",
+        "base",
+        "lock",
+        "open",
+        "closed",
+        "running",
+        "sent",
+        "cpu_ns",
+        "cpu_sent",
+        "done",
+        "results",
+    )
+
+    def __init__(self, wid: int, tid: int) -> None:
+        self.wid = wid
+        self.clock = _thread_cpu_clock(tid)
+        # Made on the worker's first task, in its thread: CPU from here on is the worker's
+        # (the serial runner's main thread has spent some on starting Python).
+        self.base = time.thread_time_ns()
+        self.lock = threading.Lock()
+        self.open: list[int] | None = None  # [last task, t0, t1, n_ok, n_failed]
+        self.closed: list[list[int]] = []  # stretches a gap has ended, not yet sent
+        self.running: tuple[int, int] | None = None  # (task, t0) in progress
+        self.sent: int | None = None  # task whose start was sent
+        self.cpu_ns: int | None = None
+        self.cpu_sent: int | None = None
+        self.done = 0  # tasks that returned
+        self.results: list[Any] = []  # their results, when the workload summarizes them
+
+    def ended(self, index: int, t0: int, t1: int, ok: bool) -> None:
+        self.running = None
+        self.done += ok
+        if self.clock is None:  # no readable per-thread clock: the worker reads its own
+            self.cpu_ns = time.thread_time_ns() - self.base
+        with self.lock:
+            st = self.open
+            if st is not None and t0 - st[2] < MERGE_GAP_NS:
+                st[0], st[2] = index, t1
+                st[3 if ok else 4] += 1
+            else:
+                if st is not None:
+                    self.closed.append(st)
+                self.open = [index, t0, t1, 1 if ok else 0, 0 if ok else 1]
+
+    def take(self) -> list[list[int]]:
+        """The stretches so far, the open one included (the model joins the next one back
+        on: it starts less than MERGE_GAP_NS after this one's end)."""
+        with self.lock:
+            out, self.closed = self.closed, []
+            if self.open is not None:
+                out.append(self.open)
+                self.open = None
+        return out
+
+    def read_cpu(self) -> int | None:
+        if self.clock is not None:
+            try:
+                self.cpu_ns = time.clock_gettime_ns(self.clock) - self.base
+            except OSError:  # the thread has ended: its last reading stands
+                self.clock = None
+        return self.cpu_ns
+
+
 class Emitter:
     """Thread-safe, batched writer of messages to gilviz."""
 
@@ -80,8 +165,7 @@ class Emitter:
         # batch is half written (the runner os._exit()s right after).
         self._write_lock = threading.Lock()
         self._buf: list[Any] = []
-        self._running: dict[int, tuple[int, int]] = {}  # wid -> (task, t0) in progress
-        self._sent: dict[int, int] = {}  # wid -> task whose start was sent
+        self._lanes: list[Lane] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="gilviz-emitter", daemon=True)
         self._thread.start()
@@ -92,24 +176,27 @@ class Emitter:
         with self._lock:
             self._buf.append(msg)
 
-    def started(self, wid: int, index: int, t0: int) -> None:
-        """A task began. Sent at the next flush only if it is still running then: the end
-        message carries t0 anyway, so short tasks cost one message, not two."""
-        self._running[wid] = (index, t0)
-
-    def ended(self, wid: int, index: int, t0: int, t1: int, cpu: int, ok: bool) -> None:
-        self._running.pop(wid, None)
-        self.send("e", wid, index, t0, t1, cpu, ok)
+    def add_lane(self, lane: Lane) -> None:
+        with self._lock:
+            self._lanes = [*self._lanes, lane]
 
     def flush(self) -> None:
         with self._write_lock:
             with self._lock:
                 msgs, self._buf = self._buf, []
-            # After the batch, so a worker's announcement precedes its first start.
-            for wid, (index, t0) in list(self._running.items()):
-                if self._sent.get(wid) != index:
-                    self._sent[wid] = index
-                    msgs.append(("s", wid, index, t0))
+            # After the batch, so a worker's announcement precedes its first stretch. A start
+            # is sent only for a task still running now: a stretch carries its own times.
+            for lane in self._lanes:
+                for last, t0, t1, n_ok, n_failed in lane.take():
+                    msgs.append(("t", lane.wid, last, t0, t1, n_ok, n_failed))
+                running = lane.running
+                if running is not None and lane.sent != running[0]:
+                    lane.sent = running[0]
+                    msgs.append(("s", lane.wid, *running))
+                cpu = lane.read_cpu()
+                if cpu is not None and cpu != lane.cpu_sent:
+                    lane.cpu_sent = cpu
+                    msgs.append(("cpu", lane.wid, cpu))
             if not msgs:
                 return
             data = (json.dumps(msgs, separators=(",", ":")) + "\n").encode()
@@ -272,6 +359,11 @@ class Runner:
         self.spec = spec
         self.emit = emit
         self.workers = Workers(emit)
+        self._tls = threading.local()
+        self._wake = threading.Event()  # the collector: something to act on
+        self._left: list[None] = []  # local pools: one token per task not yet finished
+        self._lanes: list[Lane] = []
+        self._fail_lock = threading.Lock()
         self.stop_requested = threading.Event()
         self.results: list[Any] = []
         self.error: str | None = None
@@ -286,23 +378,58 @@ class Runner:
         self.arg = make_arg(spec["size"]) if make_arg else spec["size"]
         self.summarize = builtin.summarize if builtin else None
 
-    # Tasks run in this process (serial, thread, free-threaded pools).
-    def _local_task(self, index: int) -> Any:
-        pid, tid = os.getpid(), threading.get_native_id()
-        wid = self.workers.wid(pid, tid)
-        t0 = time.monotonic_ns()
-        self.emit.started(wid, index, t0)
-        c0 = time.thread_time_ns()
-        ok = False
+    # Tasks run in this process (serial, thread, free-threaded pools). This is the hot path
+    # of tiny tasks: two monotonic clock reads (vDSO), the lane's lock and a list pop; the
+    # task keeps its own result and reports its own failure, so nobody waits on its future.
+    def _local_task(self, index: int) -> None:
         try:
-            result = self.fn(self.arg)
-            ok = True
-            return result
+            try:
+                lane = self._tls.lane
+            except AttributeError:
+                lane = self._tls.lane = self._new_lane()
+            t0 = time.monotonic_ns()
+            lane.running = (index, t0)
+            ok = False
+            try:
+                result = self.fn(self.arg)
+                ok = True
+                if self.summarize is not None:
+                    lane.results.append(result)
+            finally:
+                lane.ended(index, t0, time.monotonic_ns(), ok)
+        except workloads.Cancelled:
+            raise
+        except BaseException as exc:
+            self._fail(_task_error(index, exc))
+            raise
         finally:
-            self.emit.ended(wid, index, t0, time.monotonic_ns(), time.thread_time_ns() - c0, ok)
+            self._left.pop()  # atomic: one token per task, whatever happened
+            if not self._left:
+                self._wake.set()
+
+    def _new_lane(self) -> Lane:
+        tid = threading.get_native_id()
+        lane = Lane(self.workers.wid(os.getpid(), tid), tid)
+        with self._fail_lock:
+            self._lanes.append(lane)
+        self.emit.add_lane(lane)
+        return lane
+
+    def _fail(self, error: str) -> None:
+        with self._fail_lock:
+            if self.error is None:
+                self.error = error
+        self.request_stop()
+
+    def _gather_local(self) -> None:
+        self.done = sum(lane.done for lane in self._lanes)
+        if self.summarize is not None:
+            self.results = [r for lane in self._lanes for r in lane.results]
+        self.emit.flush()  # the workers' CPU clocks, while their threads still exist
 
     def request_stop(self) -> None:
         self.stop_requested.set()
+        self._wake.set()
         workloads.request_cancel()
         if self.cancel_event is not None:
             self.cancel_event.value = 1
@@ -353,34 +480,42 @@ class Runner:
             self.results.append(result)
 
     def _run_serial(self) -> None:
-        for index in range(self.spec["tasks"]):
-            if self.stop_requested.is_set():
-                return
-            try:
-                self._keep(self._local_task(index))
-            except workloads.Cancelled:
-                return
-            except Exception as exc:
-                self.error = _task_error(index, exc)
-                return
+        self._left = [None] * self.spec["tasks"]
+        try:
+            for index in range(self.spec["tasks"]):
+                if self.stop_requested.is_set():
+                    return
+                try:
+                    self._local_task(index)
+                except BaseException:  # Cancelled, or a failure the task has reported
+                    return
+        finally:
+            self._gather_local()
 
     def _collect(self, futures: dict[cf.Future, int], on_result) -> None:
-        # One done-callback per future feeding a queue: cf.wait() on the whole pending set
-        # would re-register waiters on every future at each call, O(tasks^2) for tiny tasks.
-        finished: queue.SimpleQueue[cf.Future] = queue.SimpleQueue()
+        """Results of process and interpreter pools as they come, without waking this
+        thread for each one: each future's done-callback only appends it to a deque, and
+        this thread looks every COLLECT_S, at the last completion, at a stop and at a
+        failure. (cf.wait() over the pending set would cost O(tasks^2).)"""
+        finished: collections.deque[cf.Future] = collections.deque()
+        tokens = [None] * len(futures)  # popped once per completion: atomic, no lock
+        wake = self._wake
+
+        def done(fut: cf.Future) -> None:
+            finished.append(fut)
+            tokens.pop()
+            if not tokens or fut.cancelled() or fut.exception() is not None:
+                wake.set()
+
         for fut in futures:
-            fut.add_done_callback(finished.put)
-        pending = set(futures)
+            fut.add_done_callback(done)
+        pending = len(futures)
         while pending:
-            done = []
-            try:
-                done.append(finished.get(timeout=0.1))
-                while True:
-                    done.append(finished.get_nowait())
-            except queue.Empty:
-                pass
-            pending.difference_update(done)
-            for fut in done:
+            wake.wait(COLLECT_S)
+            wake.clear()
+            while finished:
+                fut = finished.popleft()
+                pending -= 1
                 if fut.cancelled():
                     continue
                 exc = fut.exception()
@@ -393,9 +528,10 @@ class Runner:
                     self.error = self._describe_failure(futures[fut], exc)
                 self.request_stop()
             if self.stop_requested.is_set():
-                for fut in pending:
+                left = [f for f in futures if not f.done()]
+                for fut in left:
                     fut.cancel()
-                self._wait_running(pending)
+                self._wait_running(set(left))
                 return
 
     def _wait_running(self, pending: set[cf.Future]) -> None:
@@ -411,8 +547,20 @@ class Runner:
 
     def _run_pool(self, executor: cf.Executor) -> None:
         self.executor = executor
-        futures = {executor.submit(self._local_task, i): i for i in range(self.spec["tasks"])}
-        self._collect(futures, self._keep)
+        self._left = [None] * self.spec["tasks"]
+        futures = [executor.submit(self._local_task, i) for i in range(self.spec["tasks"])]
+        # Waits without a wake-up per task: one per finished run, stop or failure, or
+        # COLLECT_S. (A wake-up per completion drew the pool's threads into a GIL ping-pong
+        # that made tiny tasks ~30% slower.)
+        while self._left and not self.stop_requested.is_set():
+            self._wake.wait(COLLECT_S)
+            self._wake.clear()
+        if self.stop_requested.is_set():
+            left = [f for f in futures if not f.done()]
+            for fut in left:
+                fut.cancel()
+            self._wait_running(set(left))
+        self._gather_local()
         if self.stop_requested.is_set():
             executor.shutdown(wait=False, cancel_futures=True)
         else:
