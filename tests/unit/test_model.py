@@ -184,3 +184,29 @@ def test_hand_back_never_exceeds_what_was_blocked():
     assert sum(states.values()) == pytest.approx(1.0)
     assert states["io_wait"] == pytest.approx(0.0)
     assert states["running"] == pytest.approx(1.0)
+
+
+def test_a_stretch_of_local_tasks_counts_them_and_ends_the_open_start():
+    m = _model()
+    m.on_message(["s", 0, 7, 0])  # a start the runner sent while task 7 was running
+    assert m.snapshot().workers[0].current_task == 7
+    m.on_message(["t", 0, 9, 0, 30 * MS, 3, 0])  # tasks 7..9 back to back, all returned
+    m.on_message(["cpu", 0, 25 * MS])
+    m.on_tick([_sample(0, 40, {"running": 1.0})], None)
+    m.finish("done")
+    w = m.snapshot().workers[0]
+    assert w.tasks == 3 and w.current_task is None
+    assert w.cpu_s == pytest.approx(0.025)
+    assert w.states["running"] == pytest.approx(0.5)  # busy 0-30 ms of the 20-40 ms sample
+    assert w.states["idle"] == pytest.approx(0.5)
+
+
+def test_stretches_cut_by_a_flush_join_back_into_one_busy_interval():
+    m = _model()
+    m.on_message(["t", 0, 4, 0, 10 * MS, 5, 0])
+    m.on_message(["t", 0, 9, 10 * MS + 50_000, 40 * MS, 4, 1])  # 50 µs later: same stretch
+    m.on_tick([_sample(0, 40, {"running": 1.0})], None)
+    m.finish("done")
+    w = m.snapshot().workers[0]
+    assert w.tasks == 9  # the failed one is not counted as done
+    assert w.states["idle"] == pytest.approx(0.0, abs=1e-3)
