@@ -5,7 +5,9 @@ Four measurements, each printed as a ratio measured in this one run:
 1. **Throughput.** The same workload run bare (a plain ``concurrent.futures`` script in a
    subprocess, no gilviz) and under gilviz (``run_blocking``, /proc sampling at 50 Hz), with
    and without the heartbeat, alternating, several rounds; ratio of median wall times.
-   Workloads: crunch on 2 processes, crunch on 4 threads, tiny tasks on 2 threads.
+   Workloads: crunch on 2 processes, crunch on 4 threads, tiny tasks on 2 threads (three
+   times the rounds: see TINY), and tiny tasks serially (the per-task cost alone). Bare is
+   also run against itself: the noise floor.
 2. **CPU share.** Throughput drifts by about 12% over tens of seconds on this machine, so a
    long-running target's CPU (schedstat of all its threads) is also read in alternating
    one-second windows with a ``SamplerLoop`` on and off: share lost = 1 - on / off.
@@ -31,7 +33,6 @@ import statistics
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -58,6 +59,11 @@ BARE = textwrap.dedent(
     name, pool, workers, tasks, size = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
     fn = workloads.resolve(name)
     t0 = time.monotonic()
+    if pool == "serial":
+        for _ in range(tasks):
+            fn(size)
+        print(time.monotonic() - t0)
+        sys.exit()
     if pool == "thread":
         ex = cf.ThreadPoolExecutor(workers)
     else:
@@ -139,11 +145,19 @@ class Others:
 
 
 CASES = [
-    # label, workload, pool, workers, tasks, size (about 1 s each on 2 free cores)
-    ("crunch x2 processes", "crunch", "process", 2, 4, 10_000_000),
-    ("crunch x4 threads", "crunch", "thread", 4, 4, 5_000_000),
-    ("tiny tasks x2 threads", "tiny", "thread", 2, 50_000, 100),
+    # label, workload, pool, workers, tasks, size, rounds x (crunch: about 1 s each on 2
+    # free cores; tiny: ~0.3 s, and three times the rounds, see TINY below)
+    ("crunch x2 processes", "crunch", "process", 2, 4, 10_000_000, 1),
+    ("crunch x4 threads", "crunch", "thread", 4, 4, 5_000_000, 1),
+    ("tiny tasks x2 threads", "tiny", "thread", 2, 20_000, 100, 3),
+    ("tiny tasks serial", "tiny", "serial", 1, 200_000, 100, 1),
 ]
+# TINY: 2 threads passing the GIL for tasks of a microsecond are bimodal on 2 cores, bare
+# or not: a run either keeps the GIL in 5 ms turns (~100 context switches, ~0.17 s) or
+# falls into a ping-pong on every task (~15,000 switches, ~0.35 s), and which one happens
+# is chance. So that case gets three times the rounds, and every case prints bare against
+# bare (same script, same round) as the noise floor its ratio is read against. The serial
+# row is the instrumentation's own cost per task, without the GIL's chance.
 
 
 def bare_wall(workload: str, pool: str, workers: int, tasks: int, size: int) -> float:
@@ -177,36 +191,37 @@ def throughput(rounds: int) -> dict[str, dict[str, float]]:
     )
     print(
         f"{'case':<24} {'bare s':>7} {'gilviz s':>8} {'no-hb s':>8} | {'gilviz/bare':>11} "
-        f"{'no-hb/bare':>10} {'hb cost':>8} | {'spread':>6} {'clean':>6}"
+        f"{'no-hb/bare':>10} {'bare/bare':>9} | {'spread':>6} {'clean':>7}"
     )
     out: dict[str, dict[str, float]] = {}
-    for label, wl, pool, workers, tasks, size in CASES:
-        walls: dict[str, list[float]] = {"bare": [], "gilviz": [], "nohb": []}
-        pairs: list[tuple[float, float, bool]] = []  # (gilviz/bare, nohb/bare, clean)
-        order = ["bare", "gilviz", "nohb"]
-        for r in range(rounds):
+    for label, wl, pool, workers, tasks, size, times in CASES:
+        n_rounds = rounds * times
+        walls: dict[str, list[float]] = {"bare": [], "bare2": [], "gilviz": [], "nohb": []}
+        pairs: list[tuple[float, float, float, bool]] = []  # ratios to bare, clean
+        order = list(walls)
+        for r in range(n_rounds):
             got = {}
             others = Others()
-            for kind in order[r % 3 :] + order[: r % 3]:
-                if kind == "bare":
+            for kind in order[r % 4 :] + order[: r % 4]:
+                if kind.startswith("bare"):
                     got[kind] = bare_wall(wl, pool, workers, tasks, size)
                 else:
                     got[kind] = gilviz_wall(wl, pool, workers, tasks, size, kind == "gilviz")
                 walls[kind].append(got[kind])
             clean = others.cores() < CLEAN_OTHERS
-            pairs.append((got["gilviz"] / got["bare"], got["nohb"] / got["bare"], clean))
-        use = [p for p in pairs if p[2]]
+            b = got["bare"]
+            pairs.append((got["gilviz"] / b, got["nohb"] / b, got["bare2"] / b, clean))
+        use = [p for p in pairs if p[3]]
         if len(use) < 3:
             use = pairs  # too few clean rounds: all of them, and say so
         med = {k: statistics.median(v) for k, v in walls.items()}
-        rg = statistics.median(p[0] for p in use)
-        rn = statistics.median(p[1] for p in use)
+        rg, rn, ra = (statistics.median(p[i] for p in use) for i in range(3))
         spread = (max(walls["bare"]) - min(walls["bare"])) / med["bare"]
-        n_clean = sum(p[2] for p in pairs)
-        out[label] = {"gilviz": rg, "nohb": rn, "noisy": n_clean < 3}
+        n_clean = sum(p[3] for p in pairs)
+        out[label] = {"gilviz": rg, "nohb": rn, "aa": ra, "noisy": n_clean < 3}
         print(
             f"{label:<24} {med['bare']:7.3f} {med['gilviz']:8.3f} {med['nohb']:8.3f} | "
-            f"{rg:11.3f} {rn:10.3f} {rg / rn - 1:+8.1%} | {spread:6.0%} {n_clean:>3}/{rounds}"
+            f"{rg:11.3f} {rn:10.3f} {ra:9.3f} | {spread:6.0%} {n_clean:>3}/{n_rounds}"
             + ("  noisy" if n_clean < 3 else "")
         )
         sys.stdout.flush()
@@ -317,8 +332,11 @@ def sampler_cost(workers: int, seconds: float) -> dict[str, float]:
 
     def on_tick(samples: list, core: object) -> None:
         if len(samples) >= workers and holder:  # all workers in flight: a full-cost tick
-            tid = threading.get_native_id()
-            marks.append((time.monotonic_ns(), _tid_run_ns(tid), holder[0].stats.tick_ns_total))
+            # thread_time is this (the sampler) thread's schedstat run time, without the
+            # open/read/close of a /proc file that would bill the benchmark to the sampler
+            marks.append(
+                (time.monotonic_ns(), time.thread_time_ns(), holder[0].stats.tick_ns_total)
+            )
 
     spec = build_spec(
         "sleep", pool="thread", workers=workers, tasks=workers, size=int(seconds * 1000)
@@ -415,9 +433,9 @@ def main(argv: list[str] | None = None) -> int:
     print("targets:")
     for label, r in thr.items():
         print(
-            f"  {label:<24} gilviz {r['gilviz'] - 1:+.1%} (no heartbeat {r['nohb'] - 1:+.1%}) "
-            f"vs <= +{TARGET_SLOWER:.0%}: {verdict(r['gilviz'] - 1 <= TARGET_SLOWER)}"
-            + (" (noisy)" if r["noisy"] else "")
+            f"  {label:<24} gilviz {r['gilviz'] - 1:+.1%} (no heartbeat {r['nohb'] - 1:+.1%}; "
+            f"bare vs bare {r['aa'] - 1:+.1%}) vs <= +{TARGET_SLOWER:.0%}: "
+            f"{verdict(r['gilviz'] - 1 <= TARGET_SLOWER)}" + (" (noisy)" if r["noisy"] else "")
         )
     for label, s in shares.items():
         print(

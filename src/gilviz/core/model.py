@@ -316,27 +316,40 @@ class RunModel:
         return min(1.0, covered / (b - a)) if b > a else 0.0
 
     def _fold(self, horizon: int | None) -> None:
-        while self._pending and (horizon is None or self._pending[0].t_ns <= horizon):
-            s = self._pending.popleft()
-            w = self.workers.get(s.wid)
-            if w is None or s.dt_ns <= 0:
+        # Runs for every sample on the sampler's thread: locals, no per-sample allocations
+        # beyond the one dict of shares.
+        pending, workers, tap = self._pending, self.workers, self.fold_tap
+        while pending and (horizon is None or pending[0].t_ns <= horizon):
+            s = pending.popleft()
+            w = workers.get(s.wid)
+            dt = s.dt_ns
+            if w is None or dt <= 0:
                 continue
             # Samples of a worker fold in time order: intervals that ended before this
             # one began can never matter again (keeps the scan short for tiny tasks).
-            while w.ends and w.ends[0][1] <= s.t_ns - s.dt_ns:
-                w.ends.popleft()
-            f = self._busy_fraction(w, s.t_ns - s.dt_ns, s.t_ns)
+            a = s.t_ns - dt
+            ends = w.ends
+            while ends and ends[0][1] <= a:
+                ends.popleft()
+            f = self._busy_fraction(w, a, s.t_ns)
             w.samples += 1
-            w.sampled_ns += s.dt_ns
+            w.sampled_ns += dt
             w.processor = s.processor
+            tn = w.time_ns
             if s.shares is None:
-                w.time_ns["idle"] += (1 - f) * s.dt_ns
+                tn["idle"] += (1 - f) * dt
                 state = "idle" if f < 0.5 else "n/a"
+            elif f <= 0:
+                tn["idle"] += dt
+                state = "idle"
             else:
                 shares = _with_idle(s.shares, f)
-                for k, v in shares.items():
-                    w.time_ns[k] += v * s.dt_ns
-                state = max(shares, key=shares.__getitem__)
+                state, best = "idle", -1.0
+                for k, v in shares.items():  # STATES order: ties go to the first
+                    if v:
+                        tn[k] += v * dt
+                    if v > best:
+                        state, best = k, v
             w.timeline.append(state)
             if s.gil_holder is not None:
                 w.holder_known += 1
@@ -344,8 +357,8 @@ class RunModel:
                     w.holder += 1
                     if s.letter in ("S", "D"):
                         w.blocked_holding += 1
-            if self.fold_tap is not None:
-                self.fold_tap(s.wid, s.t_ns, s.dt_ns, state)
+            if tap is not None:
+                tap(s.wid, s.t_ns, dt, state)
 
     def _fold_core(self, core: CoreSample, samples: list[ThreadSample]) -> None:
         best: dict[int, tuple[float, int]] = {}
@@ -520,25 +533,27 @@ class RunModel:
 
 
 def _with_idle(shares: dict[str, float], busy: float) -> dict[str, float]:
-    """Scale a sample's shares to the part of the interval the worker had a task."""
-    out = dict.fromkeys(STATES, 0.0)
-    out["idle"] = 1.0 - busy
+    """Scale a sample's shares to the part of the interval the worker had a task (keys in
+    STATES order)."""
+    g = shares.get
     if busy <= 0:
-        return out
-    run = min(shares.get("running", 0.0), busy)
-    rq = min(shares.get("runnable", 0.0), busy - run)
+        return {"running": 0.0, "gil_wait": 0.0, "io_wait": 0.0, "lock_wait": 0.0,
+                "runnable": 0.0, "idle": 1.0}  # fmt: skip
+    run = min(g("running", 0.0), busy)
+    rq = min(g("runnable", 0.0), busy - run)
     rest = busy - run - rq
-    blocked = sum(shares.get(k, 0.0) for k in BLOCKED)
+    gil, io, lock = g("gil_wait", 0.0), g("io_wait", 0.0), g("lock_wait", 0.0)
+    blocked = gil + io + lock
     if blocked > 0:
-        for k in BLOCKED:
-            out[k] = rest * shares.get(k, 0.0) / blocked
+        k = rest / blocked
+        gil, io, lock = gil * k, io * k, lock * k
     elif run + rq > 0:  # it was on a CPU all along: stretch that over the busy part
         scale = busy / (run + rq)
         run, rq = run * scale, rq * scale
     else:
-        out["lock_wait"] = rest
-    out["running"], out["runnable"] = run, rq
-    return out
+        lock = rest
+    return {"running": run, "gil_wait": gil, "io_wait": io, "lock_wait": lock,
+            "runnable": rq, "idle": 1.0 - busy}  # fmt: skip
 
 
 def _round(x: float | None, nd: int = 4) -> float | None:

@@ -128,6 +128,15 @@ def shares_from_readings(
     return shares
 
 
+def still_blocked_shares(blocked_as: str) -> dict[str, float]:
+    """What shares_from_readings gives for a thread that stayed blocked the whole interval
+    (its counters did not move): all of it ``blocked_as``. The sampler's commonest case,
+    computed without the arithmetic."""
+    shares = {"running": 0.0, "runnable": 0.0, "gil_wait": 0.0, "io_wait": 0.0, "lock_wait": 0.0}
+    shares[blocked_as] = 1.0
+    return shares
+
+
 def excess_ns(prev: procfs.ThreadReading, cur: procfs.ThreadReading) -> tuple[int, int]:
     """Run and runqueue nanoseconds the counters moved beyond the interval's length, split
     in proportion (0, 0 when they fit): the catch-up of earlier intervals' lag."""
@@ -241,6 +250,8 @@ class _Tracked:
     files: procfs.ThreadFiles | None
     prev: procfs.ThreadReading | None = None
     last_blocked: str | None = None  # cause of the last blocked sample (for R samples)
+    last_cause: tuple[str | None, str | None] = (None, None)  # blocked_cause of prev...
+    last_gil: object = None  # ... with this GIL location (it may be found later)
 
 
 @dataclass(slots=True)
@@ -443,25 +454,37 @@ class ProcSampler:
                 gone.append(key)
                 continue
             info = self._proc(key[0], mono)
-            gil = (info.gil.start, info.gil.end) if info.gil is not None else None
-            cause, sc_name = blocked_cause(cur, gil, info.machine)
-            if cause is not None:
-                tr.last_blocked = cause
             prev, tr.prev = tr.prev, cur
-            if prev is None:
-                continue
-            shares = shares_from_readings(prev, cur, cause or tr.last_blocked or "lock_wait")
-            if shares is None:
-                continue
+            if files.unchanged and prev is not None and tr.last_gil is info.gil:
+                # Still blocked in the same wait since the last reading: same cause, all of
+                # the interval blocked, no excess (what the general path gives, for less).
+                cause, sc_name = tr.last_cause
+                if cur.t_ns <= prev.t_ns:
+                    continue
+                state = cause or tr.last_blocked or "lock_wait"
+                shares = still_blocked_shares(state)
+                ex_run = ex_wait = 0
+            else:
+                gil = (info.gil.start, info.gil.end) if info.gil is not None else None
+                cause, sc_name = tr.last_cause = blocked_cause(cur, gil, info.machine)
+                tr.last_gil = info.gil
+                if cause is not None:
+                    tr.last_blocked = cause
+                if prev is None:
+                    continue
+                shares = shares_from_readings(prev, cur, cause or tr.last_blocked or "lock_wait")
+                if shares is None:
+                    continue
+                state = dominant_state(shares)
+                ex_run, ex_wait = excess_ns(prev, cur)
             holder = (info.holder_tid == key[1]) if info.holder_read else None
-            ex_run, ex_wait = excess_ns(prev, cur)
             out.append(
                 ThreadSample(
                     wid=tr.ref.wid,
                     t_ns=cur.t_ns,
                     dt_ns=cur.t_ns - prev.t_ns,
                     shares=shares,
-                    state=dominant_state(shares),
+                    state=state,
                     cpu_ns=cur.run_ns,
                     processor=cur.processor,
                     letter=cur.letter,

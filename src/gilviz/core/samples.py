@@ -21,7 +21,10 @@ class ThreadRef:
     tid: int
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, though nothing changes it after the sampler made it (the model only
+# re-weighs ``shares``): a frozen dataclass's __init__ costs six times as much, and the
+# sampler makes one per worker per tick.
+@dataclass(slots=True)
 class ThreadSample:
     """How one worker thread spent the interval (t_ns - dt_ns, t_ns].
 
