@@ -13,7 +13,12 @@ from pathlib import Path
 import pytest
 
 from gilviz.core import procfs
-from gilviz.core.sampler import blocked_cause, dominant_state, shares_from_readings
+from gilviz.core.sampler import (
+    blocked_cause,
+    dominant_state,
+    shares_from_readings,
+    still_blocked_shares,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "proc"
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc")
@@ -309,3 +314,37 @@ def test_blocked_thread_shortcut_still_sees_the_thread_run_again():
     again.set()
     t.join(10)
     files.close()
+
+
+@pytest.mark.parametrize("cause", ["gil_wait", "io_wait", "lock_wait"])
+def test_the_still_blocked_short_path_gives_what_the_general_path_gives(cause):
+    prev = procfs.ThreadReading(1_000_000, 5_000, 700, "S", 3, 1, 202, 0x10)
+    cur = procfs.ThreadReading(21_000_000, 5_000, 700, "S", 3, 1, 202, 0x10)
+    general = shares_from_readings(prev, cur, cause)
+    assert still_blocked_shares(cause) == general
+    assert dominant_state(general) == cause
+
+
+def test_a_blocked_thread_whose_counters_did_not_move_is_read_by_schedstat_alone():
+    done = threading.Event()
+    t = threading.Thread(target=done.wait)
+    t.start()
+    try:
+        files = procfs.ThreadFiles(os.getpid(), t.native_id)
+        deadline = time.monotonic() + 10
+        first = files.read()
+        while not first.blocked or files.unchanged:  # until it has reached its wait
+            assert time.monotonic() < deadline, "the thread never blocked"
+            time.sleep(0.01)
+            first = files.read()
+        second = files.read()
+        assert files.unchanged and second.t_ns > first.t_ns
+        assert (second.run_ns, second.letter, second.syscall_nr) == (
+            first.run_ns,
+            first.letter,
+            first.syscall_nr,
+        )
+        files.close()
+    finally:
+        done.set()
+        t.join()
