@@ -346,6 +346,7 @@ class Runner:
         self._left: list[None] = []  # local pools: one token per task not yet finished
         self._lanes: list[Lane] = []
         self._fail_lock = threading.Lock()
+        self._procs: dict[int, Any] = {}  # process pools: pid -> Process, see _known_procs
         self.stop_requested = threading.Event()
         self.results: list[Any] = []
         self.error: str | None = None
@@ -597,6 +598,7 @@ class Runner:
             self._run_mapped(executor, blobs, chunk)
         else:
             futures = {executor.submit(_proc_task, i, blob): i for i, blob in enumerate(blobs)}
+            self._known_procs()  # every worker is started by now
             self._collect(futures, self._on_proc_result)
         broken = self.error is not None and "terminated abruptly" in self.error
         executor.shutdown(wait=not self.stop_requested.is_set() or broken, cancel_futures=True)
@@ -615,6 +617,7 @@ class Runner:
 
     def _run_mapped(self, executor: cf.ProcessPoolExecutor, blobs, chunk: int) -> None:
         it = executor.map(_proc_task, range(self.spec["tasks"]), blobs, chunksize=chunk)
+        self._known_procs()
         # map() gives no per-chunk futures to poll; a stop cancels its pending chunks via
         # the control thread's shutdown(cancel_futures=True).
         try:
@@ -688,17 +691,22 @@ class Runner:
             )
         return _task_error(index, exc)
 
-    def _worker_exitcodes(self) -> list[int | None]:
+    def _known_procs(self) -> list[Any]:
+        """The pool's worker processes, those it has already dropped included: a broken
+        pool's manager thread may forget a dead worker before we ask how it died."""
         procs = getattr(self.executor, "_processes", None) or {}
+        self._procs.update(dict(procs))
+        return list(self._procs.values())
+
+    def _worker_exitcodes(self) -> list[int | None]:
         codes = []
-        for proc in list(procs.values()):
+        for proc in self._known_procs():
             proc.join(timeout=0.2)
             codes.append(proc.exitcode)
         return codes
 
     def _kill_workers(self) -> None:
-        procs = getattr(self.executor, "_processes", None) or {}
-        for proc in list(procs.values()):
+        for proc in self._known_procs():
             try:
                 proc.kill()
             except (OSError, AttributeError, ValueError):
