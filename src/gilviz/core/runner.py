@@ -700,8 +700,13 @@ class Runner:
 
     def _worker_exitcodes(self) -> list[int | None]:
         codes = []
+        deadline = time.monotonic() + 0.5
         for proc in self._known_procs():
             proc.join(timeout=0.2)
+            # The pool's manager thread reaps its workers too: when it won the waitpid, the
+            # code appears on the shared Process object a moment later.
+            while proc.exitcode is None and not proc.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.01)
             codes.append(proc.exitcode)
         return codes
 
