@@ -63,12 +63,28 @@ def test_with_idle_shares_always_sum_to_one():
             {"running": 1.0},
             {"running": 0.2, "runnable": 0.1, "gil_wait": 0.7},
             {"io_wait": 1.0},
+            {"running": 0.1, "lock_wait": 0.9},
             {},
         ):
             out = _with_idle(shares, busy)
             assert set(out) == set(STATES)
             assert sum(out.values()) == pytest.approx(1.0)
-            assert out["idle"] == pytest.approx(1 - busy)
+            waiting = shares.get("io_wait", 0.0) + shares.get("lock_wait", 0.0)
+            expected_idle = (1 - busy) if not shares else min(1 - busy, waiting)
+            assert out["idle"] == pytest.approx(expected_idle)
+            for k in ("running", "runnable", "gil_wait"):  # never idle, task or not
+                assert out[k] == pytest.approx(shares.get(k, 0.0))
+
+
+def test_waiting_for_the_gil_between_tasks_is_contention_not_idleness():
+    m = _model()
+    m.on_message(["t", 0, 5, 20 * MS, 24 * MS, 6, 0])  # tasks for 4 ms of the 20 ms sample
+    m.on_tick([_sample(0, 40, {"running": 0.2, "gil_wait": 0.5, "lock_wait": 0.3})], None)
+    m.finish("done")
+    states = m.snapshot().workers[0].states
+    assert states["gil_wait"] == pytest.approx(0.5)
+    assert states["idle"] == pytest.approx(0.3)  # blocked outside the GIL: waiting for work
+    assert states["lock_wait"] == pytest.approx(0.0)
 
 
 def test_fallback_method_reports_nulls():
@@ -192,7 +208,7 @@ def test_a_stretch_of_local_tasks_counts_them_and_ends_the_open_start():
     assert m.snapshot().workers[0].current_task == 7
     m.on_message(["t", 0, 9, 0, 30 * MS, 3, 0])  # tasks 7..9 back to back, all returned
     m.on_message(["cpu", 0, 25 * MS])
-    m.on_tick([_sample(0, 40, {"running": 1.0})], None)
+    m.on_tick([_sample(0, 40, {"running": 0.5, "lock_wait": 0.5})], None)
     m.finish("done")
     w = m.snapshot().workers[0]
     assert w.tasks == 3 and w.current_task is None
@@ -205,8 +221,8 @@ def test_stretches_cut_by_a_flush_join_back_into_one_busy_interval():
     m = _model()
     m.on_message(["t", 0, 4, 0, 10 * MS, 5, 0])
     m.on_message(["t", 0, 9, 10 * MS + 50_000, 40 * MS, 4, 1])  # 50 µs later: same stretch
-    m.on_tick([_sample(0, 40, {"running": 1.0})], None)
+    m.on_tick([_sample(0, 40, {"lock_wait": 1.0})], None)
     m.finish("done")
     w = m.snapshot().workers[0]
     assert w.tasks == 9  # the failed one is not counted as done
-    assert w.states["idle"] == pytest.approx(0.0, abs=1e-3)
+    assert w.states["idle"] == pytest.approx(0.0, abs=1e-4)  # the 50 µs gap would be 2.5e-3

@@ -339,9 +339,6 @@ class RunModel:
             if s.shares is None:
                 tn["idle"] += (1 - f) * dt
                 state = "idle" if f < 0.5 else "n/a"
-            elif f <= 0:
-                tn["idle"] += dt
-                state = "idle"
             else:
                 shares = _with_idle(s.shares, f)
                 state, best = "idle", -1.0
@@ -533,27 +530,31 @@ class RunModel:
 
 
 def _with_idle(shares: dict[str, float], busy: float) -> dict[str, float]:
-    """Scale a sample's shares to the part of the interval the worker had a task (keys in
-    STATES order)."""
+    """A sample's shares with ``idle`` added (keys in STATES order). ``busy`` is the part of
+    the interval the worker had a task.
+
+    Idle is waiting for work, and a worker waits for work blocked outside the GIL (the
+    pool's queue is a lock; a process worker reads a pipe). So the part without a task is
+    idle only as far as the sampler saw the thread blocked outside the GIL: time it ran,
+    waited for a core, or waited for the GIL stays what it was, task or not. (A thread-pool
+    worker between tiny tasks mostly waits for the GIL to take the next one: that is
+    contention, not idleness.) Within a task nothing is idle."""
     g = shares.get
-    if busy <= 0:
-        return {"running": 0.0, "gil_wait": 0.0, "io_wait": 0.0, "lock_wait": 0.0,
-                "runnable": 0.0, "idle": 1.0}  # fmt: skip
-    run = min(g("running", 0.0), busy)
-    rq = min(g("runnable", 0.0), busy - run)
-    rest = busy - run - rq
+    run, rq = g("running", 0.0), g("runnable", 0.0)
     gil, io, lock = g("gil_wait", 0.0), g("io_wait", 0.0), g("lock_wait", 0.0)
-    blocked = gil + io + lock
-    if blocked > 0:
-        k = rest / blocked
-        gil, io, lock = gil * k, io * k, lock * k
-    elif run + rq > 0:  # it was on a CPU all along: stretch that over the busy part
-        scale = busy / (run + rq)
-        run, rq = run * scale, rq * scale
-    else:
-        lock = rest
+    total = run + rq + gil + io + lock
+    if total <= 0:  # nothing known of the interval: the task's part counts as blocked
+        return {"running": 0.0, "gil_wait": 0.0, "io_wait": 0.0, "lock_wait": busy,
+                "runnable": 0.0, "idle": 1.0 - busy}  # fmt: skip
+    if total != 1.0:  # hand-backs can leave a rounding error: keep the sum at 1
+        run, rq, gil, io, lock = (x / total for x in (run, rq, gil, io, lock))
+    waiting = io + lock
+    idle = min(max(0.0, 1.0 - busy), waiting)
+    if idle > 0:
+        k = (waiting - idle) / waiting
+        io, lock = io * k, lock * k
     return {"running": run, "gil_wait": gil, "io_wait": io, "lock_wait": lock,
-            "runnable": rq, "idle": 1.0 - busy}  # fmt: skip
+            "runnable": rq, "idle": idle}  # fmt: skip
 
 
 def _round(x: float | None, nd: int = 4) -> float | None:
