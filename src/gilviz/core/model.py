@@ -546,8 +546,8 @@ def _with_idle(shares: dict[str, float], busy: float) -> dict[str, float]:
     if total <= 0:  # nothing known of the interval: the task's part counts as blocked
         return {"running": 0.0, "gil_wait": 0.0, "io_wait": 0.0, "lock_wait": busy,
                 "runnable": 0.0, "idle": 1.0 - busy}  # fmt: skip
-    if total != 1.0:  # hand-backs can leave a rounding error: keep the sum at 1
-        run, rq, gil, io, lock = (x / total for x in (run, rq, gil, io, lock))
+    if not 0.999999 < total < 1.000001:  # keep the sum at 1 (fixtures, foreign recordings)
+        run, rq, gil, io, lock = run / total, rq / total, gil / total, io / total, lock / total
     waiting = io + lock
     idle = min(max(0.0, 1.0 - busy), waiting)
     if idle > 0:
