@@ -348,3 +348,15 @@ def test_a_blocked_thread_whose_counters_did_not_move_is_read_by_schedstat_alone
     finally:
         done.set()
         t.join()
+
+
+def test_thread_sample_fields_are_in_the_order_the_sampler_passes_them():
+    # ProcSampler.tick() builds ThreadSample positionally (its hot path).
+    from dataclasses import fields
+
+    from gilviz.core.samples import ThreadSample
+
+    assert [f.name for f in fields(ThreadSample)] == [
+        "wid", "t_ns", "dt_ns", "shares", "state", "cpu_ns", "processor", "letter",
+        "syscall", "gil_holder", "excess_run_ns", "excess_wait_ns",
+    ]  # fmt: skip
