@@ -695,7 +695,10 @@ class SamplerLoop(threading.Thread):
     same phase of a GIL handoff. Deadlines are kept on an absolute schedule (no drift); when
     the loop falls behind by more than a period it re-anchors instead of bursting.
 
-    ``stop()`` sets an Event the loop waits on, so it returns within one tick's work.
+    ``stop()`` sets an Event and releases the lock the loop waits on between ticks, so it
+    returns within one tick's work. (A held lock acquired with a timeout is an interruptible
+    sleep at the cost of one syscall; Event.wait() runs a Condition in Python, ~30 µs of
+    CPU per tick more, 0.15% of a core at 50 Hz.)
     An exception from the sampler or ``on_tick`` is logged and kept in ``last_error``; the
     loop goes on (a UI must not lose its sampler to one bad tick).
     """
@@ -718,6 +721,8 @@ class SamplerLoop(threading.Thread):
         self.jitter = jitter
         self.on_tick = on_tick
         self._stop_event = threading.Event()
+        self._wakeup = threading.Lock()
+        self._wakeup.acquire()  # held until stop(): the loop's timed acquire is its sleep
         self._rng = random.Random(seed)
         self._times = _LoopTimes()
         self.ticks = 0
@@ -760,11 +765,15 @@ class SamplerLoop(threading.Thread):
             if deadline < now - period_ns:
                 deadline = now  # fell far behind (suspended, overloaded): re-anchor
             wait_s = (deadline - now) / 1e9
-            if wait_s > 0:
-                self._stop_event.wait(wait_s)
+            if wait_s > 0 and self._wakeup.acquire(timeout=wait_s):
+                self._wakeup.release()  # stop() released it: leave it free for others
+                break
 
     def stop(self, timeout: float | None = 2.0) -> None:
         """Stop ticking and join (no tick starts after this returns)."""
-        self._stop_event.set()
+        if not self._stop_event.is_set():
+            self._stop_event.set()
+            with contextlib.suppress(RuntimeError):  # a concurrent stop() released it first
+                self._wakeup.release()
         if self.is_alive() and threading.current_thread() is not self:
             self.join(timeout)
