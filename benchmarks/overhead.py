@@ -7,7 +7,8 @@ Four measurements, each printed as a ratio measured in this one run:
    and without the heartbeat, alternating, several rounds; ratio of median wall times.
    Workloads: crunch on 2 processes, crunch on 4 threads, tiny tasks on 2 threads (three
    times the rounds: see TINY), and tiny tasks serially (the per-task cost alone). Bare is
-   also run against itself: the noise floor.
+   also run against itself: the noise floor; each ratio comes with a bootstrap 90% interval
+   of its median, so a verdict is read against what the rounds can tell.
 2. **CPU share.** Throughput drifts by about 12% over tens of seconds on this machine, so a
    long-running target's CPU (schedstat of all its threads) is also read in alternating
    one-second windows with a ``SamplerLoop`` on and off: share lost = 1 - on / off.
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import random
 import resource
 import signal
 import statistics
@@ -216,15 +218,16 @@ def throughput(rounds: int) -> dict[str, dict[str, float]]:
             use = pairs  # too few clean rounds: all of them, and say so
         med = {k: statistics.median(v) for k, v in walls.items()}
         rg, rn, ra = (statistics.median(p[i] for p in use) for i in range(3))
+        lo, hi = median_ci([p[0] for p in use])
         spread = (max(walls["bare"]) - min(walls["bare"])) / med["bare"]
         n_clean = sum(p[3] for p in pairs)
-        out[label] = {"gilviz": rg, "nohb": rn, "aa": ra, "noisy": n_clean < 3}
+        out[label] = {"gilviz": rg, "nohb": rn, "aa": ra, "noisy": n_clean < 3, "ci": (lo, hi)}
         # The instrumentation's price per task (no heartbeat), from the medians.
         out[label]["us_per_task"] = (med["nohb"] - med["bare"]) / tasks * 1e6
         print(
             f"{label:<24} {med['bare']:7.3f} {med['gilviz']:8.3f} {med['nohb']:8.3f} | "
-            f"{rg:11.3f} {rn:10.3f} {ra:9.3f} | {spread:6.0%} {n_clean:>3}/{n_rounds}"
-            + ("  noisy" if n_clean < 3 else "")
+            f"{rg:11.3f} {rn:10.3f} {ra:9.3f} | {spread:6.0%} {n_clean:>3}/{n_rounds}  "
+            f"gilviz/bare 90% CI {lo:.3f}-{hi:.3f}" + ("  noisy" if n_clean < 3 else "")
         )
         sys.stdout.flush()
     return out
@@ -371,13 +374,21 @@ def sampler_cost(workers: int, seconds: float) -> dict[str, float]:
 # --------------------------------------------------------------------------- main
 
 
+def median_ci(xs: list[float], level: float = 0.9, n: int = 2000) -> tuple[float, float]:
+    """Bootstrap interval of the median: how far the rounds let the median ratio be read."""
+    rng = random.Random(1)
+    meds = sorted(statistics.median(rng.choices(xs, k=len(xs))) for _ in range(n))
+    tail = (1 - level) / 2
+    return meds[int(tail * n)], meds[int((1 - tail) * n) - 1]
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rounds", type=int, default=6, help="throughput rounds (alternating)")
+    ap.add_argument("--rounds", type=int, default=10, help="throughput rounds (alternating)")
     ap.add_argument("--windows", type=int, default=12, help="on/off window pairs, 1 s each")
     ap.add_argument("--quick", action="store_true", help="3 rounds, 5 window pairs")
     args = ap.parse_args(argv)
@@ -443,7 +454,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  {label:<24} gilviz {r['gilviz'] - 1:+.1%} (no heartbeat {r['nohb'] - 1:+.1%}; "
             f"bare vs bare {r['aa'] - 1:+.1%}) vs <= +{TARGET_SLOWER:.0%}: "
-            f"{verdict(r['gilviz'] - 1 <= TARGET_SLOWER)}" + (" (noisy)" if r["noisy"] else "")
+            f"{verdict(r['gilviz'] - 1 <= TARGET_SLOWER)} (90% CI {r['ci'][0] - 1:+.1%} to "
+            f"{r['ci'][1] - 1:+.1%})" + (" (noisy)" if r["noisy"] else "")
         )
     for label, s in shares.items():
         print(
