@@ -31,6 +31,7 @@ import collections
 import concurrent.futures as cf
 import json
 import multiprocessing
+import multiprocessing.connection
 import multiprocessing.util
 import os
 import pickle
@@ -166,9 +167,14 @@ class Emitter:
         with self._write_lock:
             with self._lock:
                 msgs, self._buf = self._buf, []
-            # After the batch, so a worker's announcement precedes its first stretch. A start
-            # is sent only for a task still running now: a stretch carries its own times.
-            for lane in self._lanes:
+                # Under the same lock: a lane is added after its worker's announcement was
+                # queued, so every lane seen here has its announcement in this batch or an
+                # earlier one (read after the lock, a new worker's first stretch could go
+                # out before it, and the model would drop it).
+                lanes = self._lanes
+            # After the batch's messages. A start is sent only for a task still running
+            # now: a stretch carries its own times.
+            for lane in lanes:
                 for last, t0, t1, n_ok, n_failed in lane.take():
                     msgs.append(("t", lane.wid, last, t0, t1, n_ok, n_failed))
                 running = lane.running
@@ -429,6 +435,8 @@ class Runner:
         if self.summarize is not None:
             self.results = [r for lane in self._lanes for r in lane.results]
         self.emit.flush()  # the workers' CPU clocks, while their threads still exist
+        for lane in self._lanes:  # ...and no later: the runner's wrap-up is not their work
+            lane.clock = None
 
     def request_stop(self) -> None:
         self.stop_requested.set()
@@ -703,9 +711,12 @@ class Runner:
         deadline = time.monotonic() + 0.5
         for proc in self._known_procs():
             proc.join(timeout=0.2)
-            # The pool's manager thread reaps its workers too: when it won the waitpid, the
-            # code appears on the shared Process object a moment later.
-            while proc.exitcode is None and not proc.is_alive() and time.monotonic() < deadline:
+            # The pool's manager thread reaps its workers too: when it won the waitpid, our
+            # poll sees ECHILD (exitcode None, is_alive() True) and the code appears on the
+            # shared Process object a moment later. The sentinel tells a dead process.
+            while proc.exitcode is None and time.monotonic() < deadline:
+                if not multiprocessing.connection.wait([proc.sentinel], 0):
+                    break  # really alive (the pool's shutdown will end it)
                 time.sleep(0.01)
             codes.append(proc.exitcode)
         return codes

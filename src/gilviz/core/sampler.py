@@ -766,7 +766,8 @@ class SamplerLoop(threading.Thread):
                 deadline = now  # fell far behind (suspended, overloaded): re-anchor
             wait_s = (deadline - now) / 1e9
             if wait_s > 0 and self._wakeup.acquire(timeout=wait_s):
-                self._wakeup.release()  # stop() released it: leave it free for others
+                with contextlib.suppress(RuntimeError):  # a second stop() released it too
+                    self._wakeup.release()  # stop() released it: leave it free for others
                 break
 
     def stop(self, timeout: float | None = 2.0) -> None:
