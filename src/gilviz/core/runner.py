@@ -386,7 +386,7 @@ class Runner:
                 if self.summarize is not None:
                     lane.results.append(result)
             finally:
-                # Inlined (a method call is a tenth of this path's cost): see Lane.
+                # Inlined, being the hot path of tiny tasks: see Lane.
                 t1 = time.monotonic_ns()
                 lane.running = None
                 lane.done += ok
@@ -561,8 +561,8 @@ class Runner:
         self._left = [None] * self.spec["tasks"]
         futures = [executor.submit(self._local_task, i) for i in range(self.spec["tasks"])]
         # Waits without a wake-up per task: one per finished run, stop or failure, or
-        # COLLECT_S. (A wake-up per completion drew the pool's threads into a GIL ping-pong
-        # that made tiny tasks ~30% slower.)
+        # COLLECT_S. (A wake-up per completion would add a GIL request per task to a pool
+        # that is already passing the GIL back and forth.)
         while self._left and not self.stop_requested.is_set():
             self._wake.wait(COLLECT_S)
             self._wake.clear()
