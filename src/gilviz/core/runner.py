@@ -161,7 +161,11 @@ class Emitter:
 
     def add_lane(self, lane: Lane) -> None:
         with self._lock:
-            self._lanes = [*self._lanes, lane]
+            self._lanes = [*self._lanes, lane]  # copied: readers hold on to the old list
+
+    @property
+    def lanes(self) -> list[Lane]:
+        return self._lanes
 
     def flush(self) -> None:
         with self._write_lock:
@@ -350,7 +354,6 @@ class Runner:
         self._tls = threading.local()
         self._wake = threading.Event()  # the collector: something to act on
         self._left: list[None] = []  # local pools: one token per task not yet finished
-        self._lanes: list[Lane] = []
         self._fail_lock = threading.Lock()
         self._procs: dict[int, Any] = {}  # process pools: pid -> Process, see _known_procs
         self.stop_requested = threading.Event()
@@ -419,8 +422,6 @@ class Runner:
     def _new_lane(self) -> Lane:
         tid = threading.get_native_id()
         lane = Lane(self.workers.wid(os.getpid(), tid), tid)
-        with self._fail_lock:
-            self._lanes.append(lane)
         self.emit.add_lane(lane)
         return lane
 
@@ -431,11 +432,12 @@ class Runner:
         self.request_stop()
 
     def _gather_local(self) -> None:
-        self.done = sum(lane.done for lane in self._lanes)
+        lanes = self.emit.lanes
+        self.done = sum(lane.done for lane in lanes)
         if self.summarize is not None:
-            self.results = [r for lane in self._lanes for r in lane.results]
+            self.results = [r for lane in lanes for r in lane.results]
         self.emit.flush()  # the workers' CPU clocks, while their threads still exist
-        for lane in self._lanes:  # ...and no later: the runner's wrap-up is not their work
+        for lane in lanes:  # ...and no later: the runner's wrap-up is not their work
             lane.clock = None
 
     def request_stop(self) -> None:
@@ -539,14 +541,15 @@ class Runner:
                     self.error = self._describe_failure(futures[fut], exc)
                 self.request_stop()
             if self.stop_requested.is_set():
-                left = [f for f in futures if not f.done()]
-                for fut in left:
-                    fut.cancel()
-                self._wait_running(set(left))
+                self._cancel_rest(futures)
                 return
 
-    def _wait_running(self, pending: set[cf.Future]) -> None:
-        running = [f for f in pending if not f.cancelled()]
+    def _cancel_rest(self, futures) -> None:
+        """A stop: cancel what has not started, give what runs STOP_GRACE_S."""
+        left = [f for f in futures if not f.done()]
+        for fut in left:
+            fut.cancel()
+        running = [f for f in left if not f.cancelled()]
         done, not_done = cf.wait(running, timeout=STOP_GRACE_S)
         if not_done:
             self.killed = True
@@ -567,10 +570,7 @@ class Runner:
             self._wake.wait(COLLECT_S)
             self._wake.clear()
         if self.stop_requested.is_set():
-            left = [f for f in futures if not f.done()]
-            for fut in left:
-                fut.cancel()
-            self._wait_running(set(left))
+            self._cancel_rest(futures)
         self._gather_local()
         if self.stop_requested.is_set():
             executor.shutdown(wait=False, cancel_futures=True)
