@@ -37,6 +37,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
@@ -71,6 +72,7 @@ BARE = textwrap.dedent(
     else:
         ex = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context())
     futs = [ex.submit(fn, size) for _ in range(tasks)]
+    cf.wait(futs)  # one wake-up at the end, as the runner (not one per task: f.result())
     for f in futs:
         f.result()
     ex.shutdown(wait=True)
@@ -154,12 +156,20 @@ CASES = [
     ("tiny tasks x2 threads", "tiny", "thread", 2, 20_000, 100, 3),
     ("tiny tasks serial", "tiny", "serial", 1, 200_000, 100, 1),
 ]
-# TINY: 2 threads passing the GIL for tasks of a microsecond are bimodal on 2 cores, bare
-# or not: a run either keeps the GIL in 5 ms turns (~100 context switches, ~0.17 s) or
-# falls into a ping-pong on every task (~15,000 switches, ~0.35 s), and which one happens
-# is chance. So that case gets three times the rounds, and every case prints bare against
-# bare (same script, same round) as the noise floor its ratio is read against. The serial
-# row is the instrumentation's own cost per task, without the GIL's chance.
+# TINY: 2 threads passing the GIL for tasks of a microsecond spend a run partly in 5 ms
+# turns and partly in a ping-pong on every task (a convoy on the pool's locks), bare or not,
+# and how much of each is chance: 12 bare runs took 0.17 s with 150 context switches and
+# 0.41 s with 21,000, wall time rising with the switches all along. So that case gets three
+# times the rounds; every case prints bare against bare (same script, same round) as the
+# noise floor, and the median context switches of each kind (getrusage of the reaped child:
+# the bare script, or gilviz's runner), which tell whether gilviz pushes the GIL into more
+# ping-pong. The serial row is the instrumentation's own cost per task, without the GIL.
+
+
+def _switches() -> int:
+    """Context switches of every child reaped so far (their threads included)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_nvcsw + r.ru_nivcsw
 
 
 def bare_wall(workload: str, pool: str, workers: int, tasks: int, size: int) -> float:
@@ -185,7 +195,7 @@ def gilviz_wall(
     return run.model.wall_s()
 
 
-def throughput(rounds: int) -> dict[str, dict[str, float]]:
+def throughput(rounds: int, only: str = "") -> dict[str, dict[str, Any]]:
     print(
         f"\n1. throughput: bare concurrent.futures vs gilviz ({HZ:g} Hz), "
         f"{rounds} rounds, order rotated each round; ratios are medians of per-round ratios "
@@ -195,20 +205,25 @@ def throughput(rounds: int) -> dict[str, dict[str, float]]:
         f"{'case':<24} {'bare s':>7} {'gilviz s':>8} {'no-hb s':>8} | {'gilviz/bare':>11} "
         f"{'no-hb/bare':>10} {'bare/bare':>9} | {'spread':>6} {'clean':>7}"
     )
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for label, wl, pool, workers, tasks, size, times in CASES:
+        if only not in label:
+            continue
         n_rounds = rounds * times
         walls: dict[str, list[float]] = {"bare": [], "bare2": [], "gilviz": [], "nohb": []}
+        switches: dict[str, list[int]] = {k: [] for k in walls}
         pairs: list[tuple[float, float, float, bool]] = []  # ratios to bare, clean
         order = list(walls)
         for r in range(n_rounds):
             got = {}
             others = Others()
             for kind in order[r % 4 :] + order[: r % 4]:
+                c0 = _switches()
                 if kind.startswith("bare"):
                     got[kind] = bare_wall(wl, pool, workers, tasks, size)
                 else:
                     got[kind] = gilviz_wall(wl, pool, workers, tasks, size, kind == "gilviz")
+                switches[kind].append(_switches() - c0)
                 walls[kind].append(got[kind])
             clean = others.cores() < CLEAN_OTHERS
             b = got["bare"]
@@ -222,12 +237,18 @@ def throughput(rounds: int) -> dict[str, dict[str, float]]:
         spread = (max(walls["bare"]) - min(walls["bare"])) / med["bare"]
         n_clean = sum(p[3] for p in pairs)
         out[label] = {"gilviz": rg, "nohb": rn, "aa": ra, "noisy": n_clean < 3, "ci": (lo, hi)}
+        out[label]["switches"] = {k: statistics.median(v) for k, v in switches.items()}
         # The instrumentation's price per task (no heartbeat), from the medians.
         out[label]["us_per_task"] = (med["nohb"] - med["bare"]) / tasks * 1e6
         print(
             f"{label:<24} {med['bare']:7.3f} {med['gilviz']:8.3f} {med['nohb']:8.3f} | "
             f"{rg:11.3f} {rn:10.3f} {ra:9.3f} | {spread:6.0%} {n_clean:>3}/{n_rounds}  "
             f"gilviz/bare 90% CI {lo:.3f}-{hi:.3f}" + ("  noisy" if n_clean < 3 else "")
+        )
+        sw = out[label]["switches"]
+        print(
+            f"{'':<24} median context switches: bare {sw['bare']:.0f}, gilviz "
+            f"{sw['gilviz']:.0f}, no-hb {sw['nohb']:.0f}, bare2 {sw['bare2']:.0f}"
         )
         sys.stdout.flush()
     return out
@@ -391,6 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=10, help="throughput rounds (alternating)")
     ap.add_argument("--windows", type=int, default=12, help="on/off window pairs, 1 s each")
     ap.add_argument("--quick", action="store_true", help="3 rounds, 5 window pairs")
+    ap.add_argument(
+        "--only", default="", help="only the throughput cases whose label contains this"
+    )
     args = ap.parse_args(argv)
     if args.quick:
         args.rounds, args.windows = 3, 5
@@ -400,7 +424,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(os.sched_getaffinity(0))} usable cores; load average at start {fmt_load(la)}"
     )
 
-    thr = throughput(args.rounds)
+    thr = throughput(args.rounds, args.only)
+    if args.only:
+        return 0
 
     print(
         f"\n2. CPU share of a long target, {args.windows} on/off pairs of 1 s windows at {HZ:g} Hz"

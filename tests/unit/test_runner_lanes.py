@@ -69,7 +69,6 @@ def test_every_local_task_is_counted_once_in_ordered_stretches(pool, workers):
 def test_a_flusher_racing_the_worker_never_loses_or_repeats_a_stretch():
     cap = _Capture()
     runner = R.Runner(_spec("serial", 1, 30000), cap.emit)
-    runner._left = [None] * 30000
     stop = threading.Event()
 
     def hammer() -> None:  # flushes as fast as it can, far more often than FLUSH_S
