@@ -54,12 +54,17 @@ TARGET_SHARE = 0.01
 TARGET_SAMPLER = {16: 0.025, 64: 0.07}
 
 # The bare run: what gilviz's runner does, minus gilviz. The wall time covers the same span
-# as the runner's (pool creation to shutdown).
+# as the runner's (pool creation to shutdown). How the caller waits for its results changes
+# how two threads pass the GIL for tiny tasks (see TINY), so the bare script waits as the
+# runner does: each thread-pool task pops a token, the last one sets an event. WAIT picks
+# another way, for comparison: "result" (f.result() in turn: a wake-up of the caller per
+# task) or "wait" (cf.wait: a lock shared by every task's completion).
 BARE = textwrap.dedent(
     """
-    import concurrent.futures as cf, multiprocessing, sys, time
+    import concurrent.futures as cf, multiprocessing, sys, threading, time
     from gilviz.core import workloads
     name, pool, workers, tasks, size = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
+    wait = sys.argv[6]
     fn = workloads.resolve(name)
     t0 = time.monotonic()
     if pool == "serial":
@@ -71,8 +76,21 @@ BARE = textwrap.dedent(
         ex = cf.ThreadPoolExecutor(workers)
     else:
         ex = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context())
-    futs = [ex.submit(fn, size) for _ in range(tasks)]
-    cf.wait(futs)  # one wake-up at the end, as the runner (not one per task: f.result())
+    if pool == "thread" and wait == "token":
+        left, done = [None] * tasks, threading.Event()
+        def task(arg):
+            try:
+                return fn(arg)
+            finally:
+                left.pop()
+                if not left:
+                    done.set()
+        futs = [ex.submit(task, size) for _ in range(tasks)]
+        done.wait()
+    else:
+        futs = [ex.submit(fn, size) for _ in range(tasks)]
+        if wait != "result":
+            cf.wait(futs)
     for f in futs:
         f.result()
     ex.shutdown(wait=True)
@@ -172,9 +190,11 @@ def _switches() -> int:
     return r.ru_nvcsw + r.ru_nivcsw
 
 
-def bare_wall(workload: str, pool: str, workers: int, tasks: int, size: int) -> float:
+def bare_wall(
+    workload: str, pool: str, workers: int, tasks: int, size: int, wait: str = "token"
+) -> float:
     out = subprocess.run(
-        [sys.executable, "-c", BARE, workload, pool, str(workers), str(tasks), str(size)],
+        [sys.executable, "-c", BARE, workload, pool, str(workers), str(tasks), str(size), wait],
         capture_output=True,
         text=True,
         env=_env(),
@@ -195,9 +215,9 @@ def gilviz_wall(
     return run.model.wall_s()
 
 
-def throughput(rounds: int, only: str = "") -> dict[str, dict[str, Any]]:
+def throughput(rounds: int, only: str = "", wait: str = "token") -> dict[str, dict[str, Any]]:
     print(
-        f"\n1. throughput: bare concurrent.futures vs gilviz ({HZ:g} Hz), "
+        f"\n1. throughput: bare concurrent.futures (waiting by {wait}) vs gilviz ({HZ:g} Hz), "
         f"{rounds} rounds, order rotated each round; ratios are medians of per-round ratios "
         f"over clean rounds (others used < {CLEAN_OTHERS} cores)"
     )
@@ -220,7 +240,7 @@ def throughput(rounds: int, only: str = "") -> dict[str, dict[str, Any]]:
             for kind in order[r % 4 :] + order[: r % 4]:
                 c0 = _switches()
                 if kind.startswith("bare"):
-                    got[kind] = bare_wall(wl, pool, workers, tasks, size)
+                    got[kind] = bare_wall(wl, pool, workers, tasks, size, wait)
                 else:
                     got[kind] = gilviz_wall(wl, pool, workers, tasks, size, kind == "gilviz")
                 switches[kind].append(_switches() - c0)
@@ -415,6 +435,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--only", default="", help="only the throughput cases whose label contains this"
     )
+    ap.add_argument(
+        "--bare-wait",
+        choices=("token", "wait", "result"),
+        default="token",
+        help="how the bare script waits for its results (see BARE)",
+    )
     args = ap.parse_args(argv)
     if args.quick:
         args.rounds, args.windows = 3, 5
@@ -424,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(os.sched_getaffinity(0))} usable cores; load average at start {fmt_load(la)}"
     )
 
-    thr = throughput(args.rounds, args.only)
+    thr = throughput(args.rounds, args.only, args.bare_wait)
     if args.only:
         return 0
 
