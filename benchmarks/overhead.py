@@ -21,6 +21,7 @@ Targets: under gilviz <= 3% slower; <= 1% CPU share lost; sampler <= 2.5% of a c
 50 Hz with 16 workers and <= 7% with 64. No exit code depends on them.
 
     .venv/bin/python benchmarks/overhead.py [--rounds N] [--windows N] [--quick]
+        [--only CASE] [--bare-wait token|wait|result]
 """
 
 from __future__ import annotations

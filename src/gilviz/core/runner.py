@@ -379,7 +379,7 @@ class Runner:
         the hot path of tiny tasks: two monotonic clock reads (vDSO) and a few list
         operations, no lock, no syscall. The task keeps its own result and reports its own
         failure, so nobody waits on its future. A closure, so that what it uses are cells,
-        not attribute lookups (about 0.1 µs a task)."""
+        not attribute lookups (~45 ns of the ~0.45 µs a method cost)."""
         tls, fn, arg, summarize = threading.local(), self.fn, self.arg, self.summarize
         now, new_lane, fail, left, wake = (
             time.monotonic_ns,
