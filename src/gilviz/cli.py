@@ -33,7 +33,21 @@ class _Signalled(BaseException):
         self.signum = signum
 
 
+_stopping = False  # a signal has been raised; runs are being stopped
+
+
 def _raise_on_signal(signum: int, frame: Any) -> None:
+    """The first of SIGINT, SIGTERM, SIGHUP raises (KeyboardInterrupt for SIGINT), and
+    gilviz stops its runs in order, which is bounded (session.STOP_TIMEOUT_S, then kill).
+    Later ones are ignored: raised again in the middle of that stop (a Ctrl-C pressed
+    twice, a hangup followed by SIGTERM), they would cut it short, inside a lock's
+    acquire or a kill, and could leave a traceback or a child behind."""
+    global _stopping
+    if _stopping:
+        return
+    _stopping = True
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
     raise _Signalled(signum)
 
 
@@ -461,7 +475,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    old = {s: signal.signal(s, _raise_on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
+    global _stopping
+    _stopping = False
+    old = {
+        s: signal.signal(s, _raise_on_signal)
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
     # A file-size limit must make a recording fail with EFBIG, not kill gilviz.
     old[signal.SIGXFSZ] = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
@@ -484,4 +503,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         stop_all()
         for s, h in old.items():
-            signal.signal(s, h)
+            # Exiting on a signal, one more on the way out is ignored: not raised in an
+            # atexit handler, nor the default action once Python's teardown restores it.
+            signal.signal(s, signal.SIG_IGN if _stopping and s != signal.SIGXFSZ else h)

@@ -91,6 +91,30 @@ def test_ctrl_c_twice_quickly_still_leaves_nothing():
     wait_for(lambda: not alive([k.pid for k in kids]), timeout=15, what="children to exit")
 
 
+@pytest.mark.parametrize("pool", ["process", "thread"])
+def test_signals_during_the_stop_do_not_cut_it_short(pool):
+    # A task that ignores the stop holds it for the grace period, so the signals Python
+    # handles after the first one land while gilviz is stopping. They are ignored: the
+    # first one handled decides the exit (Python handles pending ones in signal order).
+    proc = subprocess.Popen(
+        gilviz_cmd("run", f"{WORK}:spin_forever", "--pool", pool, "--workers", "2",
+                   "--tasks", "2", "--hz", "20"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    need = 3 if pool == "process" else 1
+    kids = wait_for(lambda: len(descendants(proc.pid)) >= need and descendants(proc.pid),
+                    timeout=60, what="workers")  # fmt: skip
+    sent = (signal.SIGINT, signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    for sig in sent:
+        proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    first = signal.Signals(proc.returncode - 128)
+    assert first in sent
+    said = "interrupted" if first == signal.SIGINT else first.name
+    assert err.strip() == f"gilviz: {said}; runs stopped"
+    wait_for(lambda: not alive([k.pid for k in kids]), timeout=15, what="children to exit")
+
+
 def test_fetch_server_port_taken_is_exit_2():
     import socket
 
