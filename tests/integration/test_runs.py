@@ -278,7 +278,9 @@ def test_stop_cancels_pending_tasks_and_ends_running_ones(pool):
     run.stop()
     assert run.done
     summary = run.model.summary()
-    assert summary["error"].startswith("stopped")
+    # Exactly "stopped": the running tasks saw the stop and ended within the grace period
+    # (in a process pool, through each worker's watcher); none had to be killed.
+    assert summary["error"] == "stopped"
     assert summary["tasks_done"] < 20
     wait_for(lambda: not alive(pids), timeout=10, what="runner and workers to exit")
 

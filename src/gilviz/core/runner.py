@@ -55,6 +55,11 @@ COLLECT_S = 0.05  # the longest the collector sleeps between looks at finished f
 MERGE_GAP_NS = 100_000
 STOP_GRACE_S = 1.0
 PROCESS_START_EVERY_NS = 20_000_000  # process workers send live starts at most every 20 ms
+# A process worker's watcher thread: how often it looks while it holds back a task start,
+# and otherwise (each look takes the GIL from the task: a forced hand-off when it computes).
+# Both are below the model's fold lag, so a start that waited is still placed in time.
+WATCH_BUSY_S = 0.05
+WATCH_IDLE_S = 0.25
 
 
 def set_pdeathsig(sig: int = signal.SIGKILL) -> None:
@@ -261,13 +266,19 @@ def _proc_init(
         sys.setswitchinterval(switch_interval)
 
     def watch() -> None:
-        # Ends the worker when the run is stopped (cooperatively) or its parent is gone, and
-        # sends a task start that _proc_task held back, so a long task never looks idle.
-        # The cancel flag is lock-free shared memory: a worker that dies holding a lock
-        # (segfault) must not deadlock the runner or its siblings.
+        # Stops the worker's tasks when the run is stopped (cooperatively), ends the worker
+        # when its parent is gone, and sends a task start that _proc_task held back, so a
+        # long task never looks idle. It sleeps in the stop semaphore's acquire, without the
+        # GIL: a stop wakes it at once. The semaphore has no owner, so a worker that dies
+        # (segfault) cannot leave it held against the runner or its siblings; each watcher
+        # takes one token of the runner's one per worker, then only sleeps.
+        stopped = False
         while True:
-            time.sleep(0.05)
-            if cancel.value:
+            wait = WATCH_BUSY_S if _w["pending"] is not None else WATCH_IDLE_S
+            if stopped:
+                time.sleep(wait)
+            elif cancel.acquire(timeout=wait):
+                stopped = True
                 workloads.request_cancel()
             if os.getppid() != parent or not _alive(runner_pid):
                 os._exit(1)
@@ -365,7 +376,7 @@ class Runner:
         self.done = 0
         self.pickle = {"args_bytes": 0, "args_s": 0.0, "results_bytes": 0, "results_s": 0.0}
         self.executor: cf.Executor | None = None
-        self.cancel_event: Any = None
+        self.cancel_sem: Any = None  # process pools: a token per worker on a stop
         self.killed = False
         self.fn = workloads.resolve(spec["workload"])
         builtin = workloads.describe(spec["workload"])
@@ -460,11 +471,13 @@ class Runner:
             self.results = [r for lane in lanes for r in lane.results]
 
     def request_stop(self) -> None:
+        first = not self.stop_requested.is_set()
         self.stop_requested.set()
         self._wake.set()
         workloads.request_cancel()
-        if self.cancel_event is not None:
-            self.cancel_event.value = 1
+        if first and self.cancel_sem is not None:
+            for _ in range(self.spec["workers"]):
+                self.cancel_sem.release()
 
     def run(self) -> None:
         pool = self.spec["pool"]
@@ -598,7 +611,7 @@ class Runner:
     def _run_process(self) -> None:
         ctx = multiprocessing.get_context(self.spec.get("start_method"))
         queue = ctx.SimpleQueue()
-        self.cancel_event = ctx.RawValue("b", 0)
+        self.cancel_sem = ctx.Semaphore(0)
         forwarder = threading.Thread(
             target=self._forward, args=(queue,), name="gilviz-forward", daemon=True
         )
@@ -609,7 +622,7 @@ class Runner:
             initializer=_proc_init,
             initargs=(
                 queue,
-                self.cancel_event,
+                self.cancel_sem,
                 self.spec["workload"],
                 self.spec["params"],
                 ctx.Value("i", 0) if self.spec["heartbeat"] else None,
