@@ -2,7 +2,7 @@
 
     gilviz ──spec (stdin, first line)──> runner ──submit──> pool (serial | thread | process)
       ^  <──control (stdin: stop, switch)──┘ │                 │
-      └──── messages (JSON lines on EVENT_FD, batched every 50 ms) <── task events, heartbeat
+      └──── messages (JSON lines on EVENT_FD, batched every 100 ms) <── task events, heartbeat
 
 Workers never run in the gilviz process, so the UI neither slows the work nor takes part in
 its GIL contention. The runner is started as ``python -m gilviz.core.runner EVENT_FD`` (any
@@ -48,8 +48,16 @@ from typing import Any
 from gilviz.core import workloads
 from gilviz.core.heartbeat import Heartbeat
 
-FLUSH_S = 0.05
-COLLECT_S = 0.05  # the longest the collector sleeps between looks at finished futures
+# Every wake-up of a thread in the runner takes the GIL from a local pool's workers: a
+# forced hand-off, which costs them up to ~1 ms when the VM is slow to wake a vCPU (crunch
+# x4 threads measured +3.8% slower without heartbeat in such a run). So the runner's own
+# threads wake as seldom as the live view allows: the flusher every FLUSH_S (a task's
+# events then reach the model well within its fold lag, model.FOLD_LAG_NS), the collector
+# of a process pool every COLLECT_S, and a local pool's waiter only when its last task
+# ends or on a stop (LOCAL_WAIT_S is a safety net).
+FLUSH_S = 0.1
+COLLECT_S = 0.1
+LOCAL_WAIT_S = 1.0
 # Tasks of one local worker closer than this are one busy stretch: the model merges them the
 # same way (model.MERGE_GAP_NS), so sending them one by one would only cost the work time.
 MERGE_GAP_NS = 100_000
@@ -233,6 +241,9 @@ class Workers:
                 if wid is None:
                     wid = self._ids[key] = len(self._ids)
                     self._emit.send("worker", wid, pid, tid)
+                    # At once, not at the next flush: the sampler starts watching a worker
+                    # when it hears of it (once per worker; a short run would lose its start).
+                    self._emit.flush()
         return wid
 
     def pids(self) -> set[int]:
@@ -594,11 +605,11 @@ class Runner:
     def _run_pool(self, executor: cf.Executor) -> None:
         self.executor = executor
         futures = [executor.submit(self._local_task, i) for i in range(self.spec["tasks"])]
-        # Waits without a wake-up per task: one per finished run, stop or failure, or
-        # COLLECT_S. (A wake-up per completion would add a GIL request per task to a pool
-        # that is already passing the GIL back and forth.)
+        # Waits without a wake-up per task: the last task, a stop or a failure sets _wake.
+        # (A wake-up per completion would add a GIL request per task to a pool that is
+        # already passing the GIL back and forth.)
         while self._left and not self.stop_requested.is_set():
-            self._wake.wait(COLLECT_S)
+            self._wake.wait(LOCAL_WAIT_S)
             self._wake.clear()
         if self.stop_requested.is_set():
             self._cancel_rest(futures)
