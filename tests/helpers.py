@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -68,3 +69,18 @@ def alive(pids: list[int]) -> list[int]:
         except psutil.NoSuchProcess:
             pass
     return out
+
+
+def finish(proc: subprocess.Popen, timeout: float = 30) -> tuple[str, str]:
+    """proc.communicate(), failing with every thread's stack if gilviz hangs: SIGUSR1 makes
+    it dump them to stderr (faulthandler), so a rare hang says where it was."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)
+        try:
+            _, err = proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+        pytest.fail(f"gilviz did not exit within {timeout} s; its threads:\n{err}")

@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 the workload failed, 2 bad input (one line on stderr, no tra
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import signal
@@ -483,6 +484,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     # A file-size limit must make a recording fail with EFBIG, not kill gilviz.
     old[signal.SIGXFSZ] = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    # `kill -USR1` prints every thread's stack to stderr: what a hang report needs.
+    dump_on = getattr(signal, "SIGUSR1", None)
+    if dump_on is not None:
+        try:
+            faulthandler.register(dump_on, all_threads=True)
+        except (OSError, ValueError, RuntimeError):  # stderr without a file descriptor
+            dump_on = None
     try:
         args = build_parser().parse_args(argv)
         handler = COMMANDS.get(args.command, cmd_tui)
@@ -502,6 +510,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gilviz.core.session import stop_all
 
         stop_all()
+        if dump_on is not None:
+            faulthandler.unregister(dump_on)
         for s, h in old.items():
             # Exiting on a signal, one more on the way out is ignored: not raised in an
             # atexit handler, nor the default action once Python's teardown restores it.

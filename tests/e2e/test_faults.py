@@ -11,7 +11,7 @@ import pytest
 
 from gilviz.core.session import Run
 from gilviz.core.spec import build_spec
-from tests.helpers import alive, descendants, gilviz_cmd, run_cli, wait_for
+from tests.helpers import alive, descendants, finish, gilviz_cmd, run_cli, wait_for
 
 pytestmark = pytest.mark.e2e
 WORK = str(Path(__file__).with_name("faultwork.py"))
@@ -85,7 +85,7 @@ def test_ctrl_c_twice_quickly_still_leaves_nothing():
                     timeout=60, what="workers")  # fmt: skip
     proc.send_signal(signal.SIGINT)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    _, err = finish(proc)
     assert proc.returncode == 128 + signal.SIGINT
     assert "Traceback" not in err
     wait_for(lambda: not alive([k.pid for k in kids]), timeout=15, what="children to exit")
@@ -107,7 +107,7 @@ def test_signals_during_the_stop_do_not_cut_it_short(pool):
     sent = (signal.SIGINT, signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     for sig in sent:
         proc.send_signal(sig)
-    _, err = proc.communicate(timeout=30)
+    _, err = finish(proc)
     first = signal.Signals(proc.returncode - 128)
     assert first in sent
     said = "interrupted" if first == signal.SIGINT else first.name

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from tests.helpers import alive, descendants, free_port, gilviz_cmd, wait_for
+from tests.helpers import alive, descendants, finish, free_port, gilviz_cmd, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -29,5 +29,5 @@ def test_serve_answers_on_loopback_and_stops_on_sigterm():
     assert "<html" in html and "textual" in html.lower()
     kids = [k.pid for k in descendants(proc.pid)]
     proc.send_signal(signal.SIGTERM)
-    proc.communicate(timeout=30)
+    finish(proc)
     wait_for(lambda: not alive([proc.pid, *kids]), timeout=15, what="serve to exit")

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.helpers import alive, descendants, gilviz_cmd, wait_for
+from tests.helpers import alive, descendants, finish, gilviz_cmd, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +42,7 @@ def _start(pool: str, *extra: str) -> tuple[subprocess.Popen, list[int]]:
 def test_signal_stops_runs_and_leaves_nothing(pool, sig, code):
     proc, kids = _start(pool)
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=30)
+    out, err = finish(proc)
     assert proc.returncode == code, err
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("gilviz: ")
@@ -69,7 +69,7 @@ def test_killed_runner_is_reported_and_workers_go():
     proc, kids = _start("process")
     runner = min(kids)  # the runner is started first
     subprocess.run(["kill", "-KILL", str(runner)], check=True)
-    out, err = proc.communicate(timeout=30)
+    out, err = finish(proc)
     assert proc.returncode == 1
     assert "the runner process was killed by SIGKILL" in out
     wait_for(lambda: not alive(kids), timeout=15, what=f"workers {kids} to exit")

@@ -13,7 +13,7 @@ import pytest
 
 from gilviz.core.errors import BadInput
 from gilviz.core.record import read_recording
-from tests.helpers import alive, descendants, gilviz_cmd, run_cli, wait_for
+from tests.helpers import alive, descendants, finish, gilviz_cmd, run_cli, wait_for
 
 RUN = ["compare", "crunch", "--pools", "serial,thread", "--workers", "2", "--tasks", "2",
        "--size", "1500000", "--hz", "50"]  # fmt: skip
@@ -146,7 +146,7 @@ def test_sighup_flushes_the_recording_and_leaves_nothing(tmp_path):
              what="samples in the recording")  # fmt: skip
     kids = [k.pid for k in descendants(proc.pid)]
     proc.send_signal(signal.SIGHUP)
-    proc.communicate(timeout=30)
+    finish(proc)
     assert proc.returncode == 128 + signal.SIGHUP
     wait_for(lambda: not alive(kids), timeout=15, what="children to exit")
     rec = read_recording(path)
