@@ -138,9 +138,17 @@ def start_threads_preset(t: Tmux) -> tuple[int, list[int]]:
 def test_start_a_preset_with_keys_then_quit_leaves_nothing(term):
     t = term()
     pid, kids = start_threads_preset(t)
-    screen = t.wait_text("w3 ")  # four worker rows: w0..w3
-    assert "thread ×4" in screen
-    assert "/proc sampling" in screen or "n/a" in screen  # every figure names its method
+    # Four worker rows (w0..w3), the pool, and every figure naming its method: waited for
+    # together, as a capture can catch a frame half drawn.
+    wait_for(
+        lambda: (
+            (s := t.screen())
+            and "w3 " in s
+            and "thread ×4" in s
+            and ("/proc sampling" in s or "n/a" in s)
+        ),
+        what="the dashboard of a thread ×4 run",
+    )
     t.keys("q")
     t.wait_text("EXIT=0", timeout=20)
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
@@ -173,8 +181,11 @@ def test_race_screen_shows_a_verdict(term):
     t.keys("]")
     t.wait_text("[crunch-threads]")
     t.keys("r")
-    screen = t.wait_text(" fastest, ", timeout=90)  # the verdict line
-    assert "faster than" in screen and "✓ done" in screen
+    wait_for(  # the verdict line, and every lane done
+        lambda: (s := t.screen()) and " fastest, " in s and "faster than" in s and "✓ done" in s,
+        timeout=90,
+        what="the race's verdict",
+    )
     t.keys("q")
     t.wait_text("EXIT=0", timeout=20)
 
@@ -205,11 +216,17 @@ def test_resize_redraws_for_the_new_size(term):
     t.tmux("resize-window", "-t", t.name, "-x", "60", "-y", "20")
     t.wait_text("at least 80x24")
     t.tmux("resize-window", "-t", t.name, "-x", "120", "-y", "40")
-    screen = wait_for(
-        lambda: (s := t.screen()) and "at least 80x24" not in s and "crunch-serial" in s and s,
+    # The whole condition is waited for: a capture can catch a frame still being drawn
+    # (the dashboard's title already there, its wide rows not yet).
+    wait_for(
+        lambda: (
+            (s := t.screen())
+            and "at least 80x24" not in s
+            and "crunch-serial" in s
+            and max(len(line.rstrip()) for line in s.splitlines()) > 100
+        ),
         timeout=30,
         what="the dashboard to come back at 120x40",
     )
-    assert max(len(line.rstrip()) for line in screen.splitlines()) > 100
     t.keys("q")
     t.wait_text("EXIT=0", timeout=20)
