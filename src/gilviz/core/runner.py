@@ -48,13 +48,12 @@ from typing import Any
 from gilviz.core import workloads
 from gilviz.core.heartbeat import Heartbeat
 
-# Every wake-up of a thread in the runner takes the GIL from a local pool's workers: a
-# forced hand-off, which costs them up to ~1 ms when the VM is slow to wake a vCPU (crunch
-# x4 threads measured +3.8% slower without heartbeat in such a run). So the runner's own
-# threads wake as seldom as the live view allows: the flusher every FLUSH_S (a task's
-# events then reach the model well within its fold lag, model.FOLD_LAG_NS), the collector
-# of a process pool every COLLECT_S, and a local pool's waiter only when its last task
-# ends or on a stop (LOCAL_WAIT_S is a safety net).
+# Every wake-up of a thread in the runner takes the GIL from a local pool's workers (a
+# forced hand-off, when they compute). So the runner's own threads wake as seldom as the
+# live view allows: the flusher every FLUSH_S (a task's events then reach the model well
+# within its fold lag, model.FOLD_LAG_NS), the collector of a process pool every
+# COLLECT_S, and a local pool's waiter only when its last task ends or on a stop
+# (LOCAL_WAIT_S is a safety net).
 FLUSH_S = 0.1
 COLLECT_S = 0.1
 LOCAL_WAIT_S = 1.0
