@@ -376,7 +376,8 @@ class Runner:
         self.emit = emit
         self.workers = Workers(emit)
         self._wake = threading.Event()  # the collector: something to act on
-        # Local pools: one token per task not yet finished, popped by the task itself.
+        # One token per task not yet finished, popped once when it ends (by the task itself
+        # in local pools, by its future's done-callback in _collect): atomic, no lock.
         self._left: list[None] = [None] * spec["tasks"]
         self._fail_lock = threading.Lock()
         self._procs: dict[int, Any] = {}  # process pools: pid -> Process, see _known_procs
@@ -553,13 +554,12 @@ class Runner:
         this thread looks every COLLECT_S, at the last completion, at a stop and at a
         failure. (cf.wait() over the pending set would cost O(tasks^2).)"""
         finished: collections.deque[cf.Future] = collections.deque()
-        tokens = [None] * len(futures)  # popped once per completion: atomic, no lock
-        wake = self._wake
+        left, wake = self._left, self._wake  # one future per task
 
         def done(fut: cf.Future) -> None:
             finished.append(fut)
-            tokens.pop()
-            if not tokens or fut.cancelled() or fut.exception() is not None:
+            left.pop()
+            if not left or fut.cancelled() or fut.exception() is not None:
                 wake.set()
 
         for fut in futures:
