@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import threading
@@ -239,6 +240,40 @@ def test_sampler_loop_rejects_bad_arguments():
         sampler.SamplerLoop(FakeSampler(), hz=0)
     with pytest.raises(ValueError):
         sampler.SamplerLoop(FakeSampler(), jitter=1.0)
+    with pytest.raises(ValueError):
+        sampler.SamplerLoop(FakeSampler(), batch_s=-1)
+
+
+@linux_only
+def test_sampler_loop_parses_in_batches_and_delivers_every_reading_in_order():
+    done = threading.Event()
+    t = threading.Thread(target=done.wait, daemon=True)
+    t.start()
+    got: list[tuple[list[ThreadSample], CoreSample | None]] = []
+    s = sampler.ProcSampler(gil_holder=False)
+    s.set_targets([ThreadRef(0, os.getpid(), t.native_id)])
+    # A batch longer than the test: nothing is delivered until stop() hands over the rest.
+    loop = sampler.SamplerLoop(s, hz=200.0, on_tick=lambda *a: got.append(a), batch_s=3600)
+    loop.start()
+    try:
+        deadline = time.monotonic() + 10
+        while loop.ticks < 6:
+            assert time.monotonic() < deadline, "the loop never ticked"
+            time.sleep(0.005)
+        assert got == [] and s.stats.ticks == 0  # read, not yet parsed
+    finally:
+        loop.stop()
+        done.set()
+        t.join()
+    assert not loop.is_alive()
+    assert len(got) == loop.ticks == s.stats.ticks  # every reading, once
+    samples = [x for batch, _ in got for x in batch]
+    assert len(samples) == loop.ticks - 1  # the first reading only primes
+    stamps = [x.t_ns for x in samples]
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+    assert all(x.t_ns - x.dt_ns == y.t_ns for y, x in itertools.pairwise(samples))
+    assert all(x.state == "lock_wait" for x in samples)  # blocked in a lock all along
+    s.close()
 
 
 @linux_only

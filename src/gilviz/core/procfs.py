@@ -1,8 +1,9 @@
 """Cheap readers of Linux ``/proc`` for one thread, and what its lines mean.
 
 Role in the flow (runner -> **sampler** -> model -> views): the sampler calls
-:class:`ThreadFiles.read` for every worker thread at every tick, from the gilviz process,
-so the measured process pays nothing. This module only reads and parses; turning two
+:class:`ThreadFiles.poll` for every worker thread at every tick, from the gilviz process,
+so the measured process pays nothing, and parses what it read (:meth:`ThreadFiles.parse`)
+in batches. This module only reads and parses; turning two
 readings into state shares is :mod:`gilviz.core.sampler`'s job.
 
 Per thread it reads three files of ``/proc/PID/task/TID/``:
@@ -205,13 +206,6 @@ def parse_schedstat(text: str | bytes) -> tuple[int, int]:
     return int(parts[0]), int(parts[1])
 
 
-def _schedstat_fields(text: bytes) -> tuple[int, int, int]:
-    """run_ns, runqueue_wait_ns and the number of timeslices (a third field that moves
-    whenever the thread gets a CPU, even for less than a scheduler tick)."""
-    parts = text.split()
-    return int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) > 2 else -1
-
-
 @dataclass(frozen=True, slots=True)
 class SyscallInfo:
     """What ``/proc/PID/task/TID/syscall`` said."""
@@ -302,7 +296,8 @@ class ThreadFiles:
     """
 
     __slots__ = (
-        "pid", "tid", "_stat", "_sched", "_syscall", "_syscall_ok", "_last", "_slices", "unchanged"
+        "pid", "tid", "_stat", "_sched", "_syscall", "_syscall_ok", "_last", "_sched_text",
+        "_blocked", "unchanged",
     )  # fmt: skip
 
     def __init__(self, pid: int, tid: int, proc_root: str = "/proc") -> None:
@@ -323,8 +318,9 @@ class ThreadFiles:
         except OSError:
             self._syscall = None
         self._syscall_ok = self._syscall is not None
-        self._last: ThreadReading | None = None  # the last parsed reading (see read())
-        self._slices = -1  # timeslices count of that reading
+        self._last: ThreadReading | None = None  # the last parsed reading (see parse())
+        self._sched_text = b""  # schedstat at the last full poll (see poll())
+        self._blocked = False  # the thread was blocked (S or D) at that poll
         #: The last read() found the thread still blocked where it was (only the clock moved).
         self.unchanged = False
 
@@ -355,39 +351,62 @@ class ThreadFiles:
                 return None  # ESRCH: exited between the reads
         return RawThread(self.tid, t, stat, sched, syscall)
 
-    def read(self, t_ns: int | None = None) -> ThreadReading | None:
-        """Read and parse the thread now; None when it is gone (exited, zombie, or the
-        stat file answers for another thread).
+    def poll(self, t_ns: int | None = None) -> RawThread | int | None:
+        """The reading half of :meth:`read`: the files' text now, or only the time (an int)
+        when the thread is still blocked where the last poll found it; None when it is gone.
 
-        Shortcut: when schedstat shows no new run time, runqueue time or timeslice since the
-        last reading, the thread has not been on a CPU since, so it is still blocked in the
-        same wait: the last stat/syscall reading stands and only the clock moves. (Reading a
+        Shortcut: when schedstat (run time, runqueue time, and the count of timeslices,
+        which moves whenever the thread gets a CPU, even for less than a scheduler tick) is
+        what it was at the last poll and the thread was blocked then, it has not been on a CPU since, so it is
+        still blocked in the same wait: its stat/syscall need not be read again. (Reading a
         blocked thread's three files costs ~11 µs; schedstat alone ~0.5 µs. A thread that
         exits makes the schedstat read fail, so exits are still seen.)"""
-        last = self._last
-        if last is not None and last.blocked:
+        if self._blocked:
             try:
                 t = monotonic_ns() if t_ns is None else t_ns
                 sched = os.pread(self._sched, 128, 0)
             except OSError:
-                self._last = None
+                self._blocked = False
                 return None
-            run_ns, wait_ns, slices = _schedstat_fields(sched)
-            if run_ns == last.run_ns and wait_ns == last.wait_ns and slices == self._slices:
-                # Positional, not dataclasses.replace(): this is the sampler's commonest
-                # path, and replace() costs four times as much.
-                reading = ThreadReading(t, run_ns, wait_ns, last.letter, last.cpu_ticks,
-                                        last.processor, last.syscall_nr, last.syscall_arg0)  # fmt: skip
-                self._last = reading
-                self.unchanged = True
-                return reading
-        self.unchanged = False
+            if sched == self._sched_text:
+                return t
         raw = self.read_raw(t_ns)
-        reading = parse_reading(raw) if raw is not None else None
-        self._last = reading
-        if raw is not None:
-            self._slices = _schedstat_fields(raw.schedstat)[2]
-        return reading
+        if raw is None:
+            self._blocked = False
+            return None
+        self._sched_text = raw.schedstat
+        rp = raw.stat.rfind(b")")
+        self._blocked = rp >= 0 and raw.stat[rp + 2 : rp + 3] in (b"S", b"D")
+        return raw
+
+    def parse(self, polled: RawThread | int) -> ThreadReading | None:
+        """The parsing half of :meth:`read`, for what :meth:`poll` returned (in poll order:
+        an unchanged poll repeats the last parsed reading at its new time). The sampler
+        polls at every tick and parses in batches, when its code is hot in the caches."""
+        last = self._last
+        if isinstance(polled, int):
+            if last is None:  # its last full reading did not parse: nothing to repeat
+                return None
+            # Positional, not dataclasses.replace(): this is the sampler's commonest path,
+            # and replace() costs four times as much.
+            reading = ThreadReading(polled, last.run_ns, last.wait_ns, last.letter,
+                                    last.cpu_ticks, last.processor, last.syscall_nr,
+                                    last.syscall_arg0)  # fmt: skip
+            self._last = reading
+            self.unchanged = True
+            return reading
+        self.unchanged = False
+        self._last = parse_reading(polled)
+        return self._last
+
+    def read(self, t_ns: int | None = None) -> ThreadReading | None:
+        """Read and parse the thread now (:meth:`poll`, then :meth:`parse`); None when it
+        is gone (exited, zombie, or the stat file answers for another thread)."""
+        polled = self.poll(t_ns)
+        if polled is None:
+            self._last = None
+            return None
+        return self.parse(polled)
 
     def close(self) -> None:
         for fd in (self._stat, self._sched, self._syscall):
@@ -457,8 +476,13 @@ class ProcStatReader:
         self.cpus = set(cpus if cpus is not None else usable_cpus())
 
     def read(self) -> dict[int, CpuTimes]:
+        return self.parse(self.read_raw())
+
+    def read_raw(self) -> bytes:
         # The file is generated whole on each read; 64 KiB covers machines with many CPUs.
-        data = os.pread(self._fd, 1 << 16, 0)
+        return os.pread(self._fd, 1 << 16, 0)
+
+    def parse(self, data: bytes) -> dict[int, CpuTimes]:
         return parse_proc_stat(data, self.cpus)
 
     def close(self) -> None:

@@ -77,6 +77,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# SamplerLoop: ticks read at once; their readings are parsed and delivered every BATCH_S.
+BATCH_S = 0.1
 # How long to wait before retrying a process whose GIL could not be located (it may not
 # have mapped libpython yet, or be gone); a success is cached for the process's life.
 _GIL_RETRY_NS = 2_000_000_000
@@ -270,12 +272,23 @@ class _ProcInfo:
 
 
 @dataclass(slots=True)
+class _Poll:
+    """What one :meth:`ProcSampler.poll` read, for :meth:`ProcSampler.finish`."""
+
+    t_ns: int
+    procs: dict[int, tuple[Any, ...]]  # pid -> (GIL location, machine, holder read, its tid)
+    reads: list[tuple[_Tracked, procfs.RawThread | int]]  # int: still blocked, at that time
+    threads: int  # threads read, the vanished ones included
+    stat: bytes | None  # /proc/stat
+
+
+@dataclass(slots=True)
 class SamplerStats:
     """Counters for reports ("/proc sampling, 50 Hz, 1,204 samples") and cost checks."""
 
     ticks: int = 0
     samples: int = 0
-    tick_ns_total: int = 0  # CPU-side wall time spent inside tick()
+    tick_ns_total: int = 0  # CPU-side wall time spent inside tick() (poll() + finish())
     threads_read: int = 0
 
     @property
@@ -308,6 +321,7 @@ class ProcSampler:
             )
         except OSError:
             self._stat = None
+        self._cpus_set = set(self._cpus)
         self._prev_cpu: dict[int, procfs.CpuTimes] | None = None
         self._prev_cpu_t: int | None = None
         self._cpu_last: dict[int, float] = {}
@@ -437,27 +451,56 @@ class ProcSampler:
         (a thread's first tick only primes it) and the cores' busy shares since the last
         tick (None on the first). ``now_ns`` pins the timestamp of every reading (tests);
         by default each thread is stamped right before its own schedstat read."""
+        return self.finish(self.poll(now_ns))
+
+    def poll(self, now_ns: int | None = None) -> _Poll:
+        """The reading half of :meth:`tick`: every file read now, as little Python as
+        possible. :meth:`finish` turns polls into samples later, in the order polled."""
         t0 = time.perf_counter_ns()
         self._apply_targets()
         mono = time.monotonic_ns() if now_ns is None else now_ns
-        out: list[ThreadSample] = []
-        if self._holder_on:
-            for pid in {pid for pid, _ in self._tracked}:
-                self._read_holder(pid, self._proc(pid, mono))
+        procs: dict[int, tuple[Any, ...]] = {}
+        for pid in {pid for pid, _ in self._tracked}:
+            info = self._proc(pid, mono)
+            if self._holder_on:
+                self._read_holder(pid, info)
+            procs[pid] = (info.gil, info.machine, info.holder_read, info.holder_tid)
+        reads: list[tuple[_Tracked, procfs.RawThread | int]] = []
         gone: list[tuple[int, int]] = []
-        info_pid, info = -1, _ProcInfo()
         for key, tr in self._tracked.items():
             files = tr.files
             if files is None:
                 continue
-            cur = files.read(now_ns)
-            if cur is None:
+            polled = files.poll(now_ns)
+            if polled is None:
                 gone.append(key)
+            else:
+                reads.append((tr, polled))
+        for key in gone:
+            self._drop(key)
+        stat = None
+        if self._stat is not None:
+            with contextlib.suppress(OSError):
+                stat = self._stat.read_raw()
+        self.stats.tick_ns_total += time.perf_counter_ns() - t0
+        return _Poll(mono, procs, reads, len(reads) + len(gone), stat)
+
+    def finish(self, poll: _Poll) -> tuple[list[ThreadSample], CoreSample | None]:
+        """The parsing half of :meth:`tick`, for a :meth:`poll` (polls in the order taken)."""
+        t0 = time.perf_counter_ns()
+        out: list[ThreadSample] = []
+        procs = poll.procs
+        for tr, polled in poll.reads:
+            files = tr.files
+            key = (tr.ref.pid, tr.ref.tid)
+            cur = files.parse(polled) if files is not None else None
+            if files is None or cur is None:  # gone (a zombie, the leader's line): drop it
+                if self._tracked.get(key) is tr:
+                    self._drop(key)
                 continue
-            if key[0] != info_pid:  # targets are grouped by process
-                info_pid, info = key[0], self._proc(key[0], mono)
+            gil_loc, machine, holder_read, holder_tid = procs[key[0]]
             prev, tr.prev = tr.prev, cur
-            if files.unchanged and prev is not None and tr.last_gil is info.gil:
+            if files.unchanged and prev is not None and tr.last_gil is gil_loc:
                 # Still blocked in the same wait since the last reading: same cause, all of
                 # the interval blocked, no excess (what the general path gives, for less).
                 cause, sc_name = tr.last_cause
@@ -467,9 +510,9 @@ class ProcSampler:
                 shares = still_blocked_shares(state)
                 ex_run = ex_wait = 0
             else:
-                gil = (info.gil.start, info.gil.end) if info.gil is not None else None
-                cause, sc_name = tr.last_cause = blocked_cause(cur, gil, info.machine)
-                tr.last_gil = info.gil
+                gil = (gil_loc.start, gil_loc.end) if gil_loc is not None else None
+                cause, sc_name = tr.last_cause = blocked_cause(cur, gil, machine)
+                tr.last_gil = gil_loc
                 if cause is not None:
                     tr.last_blocked = cause
                 if prev is None:
@@ -479,7 +522,7 @@ class ProcSampler:
                     continue
                 state = dominant_state(shares)
                 ex_run, ex_wait = excess_ns(prev, cur)
-            holder = (info.holder_tid == key[1]) if info.holder_read else None
+            holder = (holder_tid == key[1]) if holder_read else None
             # Positional (a third of the keyword call's cost), in ThreadSample's field order:
             # wid, t_ns, dt_ns, shares, state, cpu_ns, processor, letter, syscall,
             # gil_holder, excess_run_ns, excess_wait_ns.
@@ -499,17 +542,15 @@ class ProcSampler:
                     ex_wait,
                 )  # fmt: skip
             )
-        for key in gone:
-            self._drop(key)
-        core = self._core_sample(mono)
+        core = self._core_sample(poll.t_ns, poll.stat)
         st = self.stats
         st.ticks += 1
         st.samples += len(out)
-        st.threads_read += len(self._tracked) + len(gone)
+        st.threads_read += poll.threads
         st.tick_ns_total += time.perf_counter_ns() - t0
         return out, core
 
-    def _core_sample(self, t: int) -> CoreSample | None:
+    def _core_sample(self, t: int, data: bytes | None) -> CoreSample | None:
         """Busy share of each usable core since the previous tick, from /proc/stat.
 
         /proc/stat counts in USER_HZ ticks (10 ms). At 50 Hz a core's interval holds about
@@ -519,12 +560,9 @@ class ProcSampler:
         is the measurement of the most recent window that has data, never a made-up 0.
         A core with no counted tick yet is absent from ``busy``.
         """
-        if self._stat is None:
+        if data is None:
             return None
-        try:
-            cur = self._stat.read()
-        except OSError:
-            return None
+        cur = procfs.parse_proc_stat(data, self._cpus_set)
         prev_t, self._prev_cpu_t = self._prev_cpu_t, t
         base = self._prev_cpu
         if base is None:
@@ -695,8 +733,17 @@ class SamplerLoop(threading.Thread):
     same phase of a GIL handoff. Deadlines are kept on an absolute schedule (no drift); when
     the loop falls behind by more than a period it re-anchors instead of bursting.
 
+    With ``batch_s`` > 0 and a sampler that can (:meth:`ProcSampler.poll` and ``finish``),
+    each tick only reads; what was read is parsed and handed to ``on_tick`` every
+    ``batch_s``, tick by tick, in order. Each reading keeps the time it was taken, so the
+    samples are the same; they only reach the model up to ``batch_s`` later (well inside
+    its fold lag). Why: after 20 ms of sleep beside busy workers, the sampling thread's
+    code and data are out of the CPU caches, and a tick's Python ran ~5x slower than the
+    same tick run hot (docs/measurement.md, "Cost"). Parsing five ticks in a row pays that
+    once.
+
     ``stop()`` sets an Event and releases the lock the loop waits on between ticks, so it
-    returns within one tick's work. (A held lock acquired with a timeout is an interruptible
+    returns within one tick's work (and the delivery of what was read before it). (A held lock acquired with a timeout is an interruptible
     sleep at the cost of one syscall; Event.wait() runs a Condition in Python, ~30 µs of
     CPU per tick more, 0.15% of a core at 50 Hz.)
     An exception from the sampler or ``on_tick`` is logged and kept in ``last_error``; the
@@ -710,16 +757,20 @@ class SamplerLoop(threading.Thread):
         on_tick: Callable[[list[ThreadSample], CoreSample | None], None] | None = None,
         jitter: float = 0.3,
         seed: int | None = None,
+        batch_s: float = BATCH_S,
     ) -> None:
         super().__init__(name="gilviz-sampler", daemon=True)
         if hz <= 0:
             raise ValueError("hz must be > 0")
         if not 0 <= jitter < 1:
             raise ValueError("jitter must be in [0, 1)")
+        if batch_s < 0:
+            raise ValueError("batch_s must be >= 0")
         self.sampler = sampler
         self.hz = hz
         self.jitter = jitter
         self.on_tick = on_tick
+        self.batch_s = batch_s
         self._stop_event = threading.Event()
         self._wakeup = threading.Lock()
         self._wakeup.acquire()  # held until stop(): the loop's timed acquire is its sleep
@@ -745,33 +796,64 @@ class SamplerLoop(threading.Thread):
     def run(self) -> None:
         period_ns = 1e9 / self.hz
         deadline = time.monotonic_ns()
-        while not self._stop_event.is_set():
-            now = time.monotonic_ns()
+        poll = getattr(self.sampler, "poll", None) if self.batch_s > 0 else None
+        batch_ns = int(self.batch_s * 1e9)
+        deliver_at = deadline + batch_ns
+        polls: list[Any] = []
+        try:
+            while not self._stop_event.is_set():
+                now = time.monotonic_ns()
+                try:
+                    if poll is not None:
+                        polls.append(poll())
+                    else:
+                        samples, core = self.sampler.tick()
+                        if self.on_tick is not None:
+                            self.on_tick(samples, core)
+                except Exception as exc:  # keep sampling; report through last_error
+                    self._failed(exc)
+                if polls and now >= deliver_at:
+                    self._deliver(polls)
+                    deliver_at = now + batch_ns
+                self.ticks += 1
+                if self._times.first_ns is None:
+                    self._times.first_ns = now
+                self._times.last_ns = now
+                step = period_ns * (1.0 + self._rng.uniform(-self.jitter, self.jitter))
+                deadline += int(step)
+                now = time.monotonic_ns()
+                if deadline < now - period_ns:
+                    deadline = now  # fell far behind (suspended, overloaded): re-anchor
+                wait_s = (deadline - now) / 1e9
+                if wait_s > 0 and self._wakeup.acquire(timeout=wait_s):
+                    with contextlib.suppress(RuntimeError):  # a second stop() released it
+                        self._wakeup.release()  # leave it free for others
+                    break
+        finally:
+            self._deliver(polls)  # what was read before the stop is measured too
+
+    def _deliver(self, polls: list[Any]) -> None:
+        """Parse the polls taken so far and hand each to on_tick, in order."""
+        if not polls:
+            return
+        finish = self.sampler.finish  # type: ignore[union-attr]
+        for p in polls:
             try:
-                samples, core = self.sampler.tick()
+                samples, core = finish(p)
                 if self.on_tick is not None:
                     self.on_tick(samples, core)
-            except Exception as exc:  # keep sampling; report through last_error
-                self.errors += 1
-                self.last_error = exc
-                log.exception("sampler tick failed")
-            self.ticks += 1
-            if self._times.first_ns is None:
-                self._times.first_ns = now
-            self._times.last_ns = now
-            step = period_ns * (1.0 + self._rng.uniform(-self.jitter, self.jitter))
-            deadline += int(step)
-            now = time.monotonic_ns()
-            if deadline < now - period_ns:
-                deadline = now  # fell far behind (suspended, overloaded): re-anchor
-            wait_s = (deadline - now) / 1e9
-            if wait_s > 0 and self._wakeup.acquire(timeout=wait_s):
-                with contextlib.suppress(RuntimeError):  # a second stop() released it too
-                    self._wakeup.release()  # stop() released it: leave it free for others
-                break
+            except Exception as exc:
+                self._failed(exc)
+        polls.clear()
+
+    def _failed(self, exc: Exception) -> None:
+        self.errors += 1
+        self.last_error = exc
+        log.exception("sampler tick failed")
 
     def stop(self, timeout: float | None = 2.0) -> None:
-        """Stop ticking and join (no tick starts after this returns)."""
+        """Stop ticking, deliver what was read and join (no tick starts after this
+        returns)."""
         if not self._stop_event.is_set():
             self._stop_event.set()
             with contextlib.suppress(RuntimeError):  # a concurrent stop() released it first
