@@ -289,6 +289,20 @@ def test_gil_holder_status_off_and_unknown_holder_is_none():
         s.close()
 
 
+@linux_only
+def test_memory_words_are_read_in_one_go():
+    import ctypes
+
+    block = (ctypes.c_uint64 * 40)(*range(1000, 1040))
+    mem = sampler._MemReader(os.getpid())
+    try:
+        assert mem.words(ctypes.addressof(block) + 8, (0, 208, 304)) == [1001, 1027, 1039]
+        assert mem.word(ctypes.addressof(block)) == 1000
+        assert mem.words(1 << 70, (0, 8)) == [None, None]  # no such address
+    finally:
+        mem.close()
+
+
 def test_core_busy_from_proc_stat_deltas_and_carry_over(tmp_path):
     stat = tmp_path / "stat"
 

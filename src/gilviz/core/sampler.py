@@ -189,12 +189,22 @@ class _MemReader:
         self.fd = os.open(f"{proc_root}/{pid}/mem", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
 
     def word(self, addr: int) -> int | None:
+        return self.words(addr, (0,))[0]
+
+    def words(self, addr: int, offsets: tuple[int, ...]) -> list[int | None]:
+        """The words at ``addr + offset`` for each offset, in one read (the offsets are a
+        few hundred bytes apart: each read of another process's memory costs a syscall
+        that, in a sampler woken every 20 ms, runs cold)."""
+        n = max(offsets) + 8
         try:
-            data = os.pread(self.fd, 8, addr)
+            data = os.pread(self.fd, n, addr)
         except (OSError, OverflowError):
-            return None
+            return [None] * len(offsets)
         # The target runs on this machine: its words have our byte order.
-        return int.from_bytes(data, sys.byteorder) if len(data) == 8 else None
+        return [
+            int.from_bytes(data[o : o + 8], sys.byteorder) if len(data) >= o + 8 else None
+            for o in offsets
+        ]
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -420,7 +430,8 @@ class ProcSampler:
             except OSError as exc:
                 info.holder_reason = f"cannot read /proc/{pid}/mem: {exc.strerror}"
                 return
-        values = {info.mem.word(info.gil.start + s) for s in off.slots}
+        low = min(off.slots)
+        values = set(info.mem.words(info.gil.start + low, tuple(s - low for s in off.slots)))
         if None in values:
             return  # unreadable now (exiting?): unknown, not "nobody"
         info.holder_read = True
