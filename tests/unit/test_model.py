@@ -164,11 +164,14 @@ def test_gil_holder_shares_from_memory_reads():
         )  # fmt: skip
         for i in range(4)
     ]
-    m.on_tick(samples, None)
+    # A sample at a tick that did not read the holder (None) counts in neither share.
+    unread = ThreadSample(0, 120 * MS, 20 * MS, {"io_wait": 1.0}, "io_wait", 0, 0, "S", None)
+    m.on_tick([*samples, unread], None)
     m.finish("done")
     w = m.snapshot().workers[0]
     assert w.gil_held == 0.5 and w.blocked_holding_gil == 0.5
-    assert m.summary()["gil"]["holder_method"].startswith("GIL holder read")
+    method = m.summary()["gil"]["holder_method"]
+    assert method.startswith("GIL holder read") and method.endswith(", 4 samples")
     assert m.snapshot().workers[1].gil_held is None
 
 

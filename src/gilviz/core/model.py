@@ -469,6 +469,11 @@ class RunModel:
             return self.fatal
         return (self.end or {}).get("error")
 
+    def _holder_reads(self) -> int:
+        """Samples that read the GIL holder (the sampler reads it at one tick in a few)."""
+        with self._lock:
+            return sum(w.holder_known for w in self.workers.values())
+
     def summary(self) -> dict[str, Any]:
         """This run as the design's JSON ``runs[]`` entry (speedup filled in by the caller)."""
         snap = self.snapshot()
@@ -495,7 +500,8 @@ class RunModel:
                 "samples": samples,
                 "sample_hz": _round(self.sample_hz),
                 "holder_method": (
-                    "GIL holder read from the runner's memory (_PyRuntime tstate_current)"
+                    "GIL holder read from the runner's memory (_PyRuntime tstate_current), "
+                    f"{self._holder_reads()} samples"
                     if any(w.gil_held is not None for w in snap.workers)
                     else None
                 ),
