@@ -9,8 +9,8 @@ another interpreter.
 It beats in bursts: BURST_S of 1 ms sleeps, then a rest until the next CYCLE_S. In a process
 whose GIL is busy, every wake-up takes the GIL from the working thread (a forced hand-off,
 often across cores): beating all the time cost a crunch process about 2.4% of its speed;
-bursts make a quarter of the beats, and later A/B runs could not tell their cost from noise
-(docs/measurement.md, "Cost"). Each measured beat is still a 1 ms sleep; the rest is one sleep
+bursts make a quarter of the beats, which cost 0.3-1.1 points in 40-round runs
+(docs/measurement.md, "Latency"). Each measured beat is still a 1 ms sleep; the rest is one sleep
 that is not measured. The first burst starts at once, so short runs are measured too.
 """
 
