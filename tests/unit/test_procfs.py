@@ -344,26 +344,11 @@ def test_a_blocked_thread_whose_counters_did_not_move_is_read_by_schedstat_alone
             first.letter,
             first.syscall_nr,
         )
-        files.close()
-    finally:
-        done.set()
-        t.join()
-
-
-def test_poll_reads_now_and_parse_later_gives_what_read_gives():
-    done = threading.Event()
-    t = threading.Thread(target=done.wait)
-    t.start()
-    try:
-        files = procfs.ThreadFiles(os.getpid(), t.native_id)
-        deadline = time.monotonic() + 10
-        while not (first := files.read()).blocked or files.unchanged:
-            assert time.monotonic() < deadline, "the thread never blocked"
-            time.sleep(0.01)
-        # Two polls before any parse (as the sampler's batches do): still blocked, so only
-        # the time is taken; parsed in order, each repeats the reading at its own time.
+        # read() in two steps, two polls before any parse (as the sampler's batches do):
+        # still blocked, so only the time is taken; parsed in order, each repeats the
+        # reading at its own time.
         p1, p2 = files.poll(), files.poll()
-        assert isinstance(p1, int) and isinstance(p2, int) and first.t_ns < p1 <= p2
+        assert isinstance(p1, int) and isinstance(p2, int) and second.t_ns < p1 <= p2
         r1, r2 = files.parse(p1), files.parse(p2)
         assert (r1.t_ns, r2.t_ns) == (p1, p2) and files.unchanged
         assert (r2.run_ns, r2.letter, r2.syscall_nr) == (
