@@ -15,7 +15,8 @@ Four measurements, each printed as a ratio measured in this one run:
    one-second windows with a ``SamplerLoop`` on and off: share lost = 1 - on / off.
 3. **Sampler CPU.** The CPU time of gilviz's sampling thread (its schedstat) during real runs
    at 50 Hz with 16 and 64 sleeping worker threads, as % of one core; with the whole gilviz
-   process's CPU (getrusage) beside it.
+   process's CPU (getrusage) beside it, and a thread that only sleeps and wakes at 50 Hz
+   during the same run (what this VM charges for the wake-ups alone, at that moment).
 4. **Heartbeat.** Part of 1 (gilviz with and without ``--no-heartbeat``).
 
 Targets: under gilviz <= 3% slower; <= 1% CPU share lost; sampler <= 2.5% of a core at
@@ -39,6 +40,7 @@ import statistics
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -378,6 +380,33 @@ def cpu_share(kind: str, n: int, windows: int) -> dict[str, float]:
 # --------------------------------------------------------------------------- 3. sampler CPU
 
 
+class _Waker(threading.Thread):
+    """Sleeps 1/hz and wakes, as the sampler does, doing nothing else; stop() returns its
+    CPU as a share of one core. This VM's cost of a wake-up moves by a factor of two or
+    more over a day; this row says what it was during the sampler's run."""
+
+    def __init__(self, hz: float) -> None:
+        super().__init__(name="overhead-waker", daemon=True)
+        self._period = 1 / hz
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self._started = threading.Event()
+        self.start()
+        self._started.wait()
+
+    def run(self) -> None:
+        self._t0, self._c0 = time.monotonic_ns(), time.thread_time_ns()
+        self._started.set()
+        while not self._lock.acquire(timeout=self._period):
+            pass
+        self._share = (time.thread_time_ns() - self._c0) / (time.monotonic_ns() - self._t0)
+
+    def stop(self) -> float:
+        self._lock.release()
+        self.join()
+        return self._share
+
+
 def sampler_cost(workers: int, seconds: float) -> dict[str, float]:
     """CPU of gilviz's sampling thread during a real run of ``workers`` sleeping threads,
     between the first and the last tick that saw every worker; and how much of it was
@@ -398,6 +427,7 @@ def sampler_cost(workers: int, seconds: float) -> dict[str, float]:
         "sleep", pool="thread", workers=workers, tasks=workers, size=int(seconds * 1000)
     )
     others = Others()
+    waker = _Waker(HZ)  # the same wake-ups doing nothing: what merely waking costs, now
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     w0 = time.monotonic()
     run = Run(spec, sample_hz=HZ, on_tick=on_tick)
@@ -406,6 +436,7 @@ def sampler_cost(workers: int, seconds: float) -> dict[str, float]:
     run.wait()
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     wall = time.monotonic() - w0
+    wake = waker.stop()
     if len(marks) < 2:
         raise RuntimeError(f"too few full ticks ({len(marks)}) with {workers} workers")
     (t0, c0, k0), (t1, c1, k1) = marks[0], marks[-1]
@@ -415,6 +446,7 @@ def sampler_cost(workers: int, seconds: float) -> dict[str, float]:
         "sampler": (c1 - c0) / (t1 - t0),
         "in_tick": (k1 - k0) / (t1 - t0),
         "process": (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) / wall,
+        "wake": wake,
         "hz": hz,
         "us_per_thread": run.sampler.stats.us_per_thread_read or float("nan"),
         # a starved sampler ticks less and so costs less: such a figure means nothing
@@ -510,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n3. sampler CPU during a gilviz run of sleeping worker threads, {HZ:g} Hz")
     print(
         f"{'workers':>7} {'sampler thread':>15} {'in tick()':>10} {'gilviz process':>15} "
-        f"{'achieved Hz':>12} {'us/thread':>10}"
+        f"{'achieved Hz':>12} {'us/thread':>10} {'wake-only loop':>15}"
     )
     costs = {}
     for n in (16, 64):
@@ -518,7 +550,8 @@ def main(argv: list[str] | None = None) -> int:
         costs[n] = c
         print(
             f"{n:>7} {c['sampler']:14.2%} {c['in_tick']:9.2%} {c['process']:14.2%} "
-            f"{c['hz']:12.1f} {c['us_per_thread']:10.1f}" + ("  noisy" if c["noisy"] else "")
+            f"{c['hz']:12.1f} {c['us_per_thread']:10.1f} {c['wake']:14.2%}"
+            + ("  noisy" if c["noisy"] else "")
         )
         sys.stdout.flush()
 
