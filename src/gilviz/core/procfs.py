@@ -357,10 +357,11 @@ class ThreadFiles:
 
         Shortcut: when schedstat (run time, runqueue time, and the count of timeslices,
         which moves whenever the thread gets a CPU, even for less than a scheduler tick) is
-        what it was at the last poll and the thread was blocked then, it has not been on a CPU since, so it is
-        still blocked in the same wait: its stat/syscall need not be read again. (Reading a
-        blocked thread's three files costs ~11 µs; schedstat alone ~0.5 µs. A thread that
-        exits makes the schedstat read fail, so exits are still seen.)"""
+        what it was at the last poll and the thread was blocked then, it has not been on a
+        CPU since, so it is still blocked in the same wait: its stat/syscall need not be
+        read again. (Reading a blocked thread's three files costs ~11 µs; schedstat alone
+        ~0.5 µs. A thread that exits makes the schedstat read fail, so exits are still
+        seen.)"""
         if self._blocked:
             try:
                 t = monotonic_ns() if t_ns is None else t_ns
