@@ -235,7 +235,12 @@ def test_fallback_sampler_cli_says_null_in_json_and_na_in_text():
 def test_threads_between_tiny_tasks_wait_for_the_gil_not_for_work(runs):
     """A thread pool of tiny tasks is GIL-bound: between tasks its workers mostly wait for
     the GIL to take the next one, which is contention; only the empty queue is idleness.
-    (Counting all time between tasks as idle gave gil_wait 0.002 against idle 0.87; the
-    sampler sees about as much GIL wait as waiting for work.)"""
+    Counting all time between tasks as idle gave gil_wait 0.002 against idle 0.87.
+
+    How much of a worker's wait falls between its tasks (where it reads as idle once the
+    gap is longer than the model's merge gap) is chance: two threads passing the GIL for
+    tiny tasks run partly in 5 ms turns, partly in a ping-pong on every task. Over 28 runs
+    gil_wait / idle ranged from 0.17 to 4.5, and one CI run gave 0.13; hence a bound that
+    tells the old error (0.002) from every one of them."""
     states = runs["tiny-threads"].model.summary()["states"]
-    assert states["gil_wait"] > 0.25 * states["idle"], states
+    assert states["gil_wait"] > 0.05 * states["idle"], states

@@ -189,6 +189,15 @@ def test_late_counter_time_is_handed_back_to_earlier_samples():
     states = m.snapshot().workers[0].states
     assert states["running"] == pytest.approx(1.0)
     assert states["gil_wait"] == pytest.approx(0.0)
+    # The model re-weighed a copy: the sample it was given is as it was, so a second model
+    # fed the same objects (a recording's replay in the player) gives the same figures.
+    assert first.shares == {"running": 0.5, "gil_wait": 0.5}
+    again = _model()
+    again.on_message(["s", 0, 0, 0])
+    again.on_tick([first], None, now=40 * MS)
+    again.on_tick([late], None, now=60 * MS)
+    again.finish("done")
+    assert again.snapshot().workers[0].states == states
 
 
 def test_hand_back_never_exceeds_what_was_blocked():

@@ -21,7 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gilviz.core.samples import STATES, CoreSample, ThreadSample
@@ -284,18 +284,25 @@ class RunModel:
         """Move run/runqueue time the counters reported late out of the blocked shares of
         the same worker's earlier, not yet folded samples (newest first). Only time the
         kernel really counted moves, so a real wait never becomes running; the shares of
-        samples still pending are recomputed here, so a replay does exactly the same."""
+        samples still pending are recomputed here, so a replay does exactly the same.
+
+        The re-weighed sample is a copy that replaces the original in ``_pending``: the
+        caller's objects are never changed (a recording's replay feeds the same sample
+        objects to more than one model, and each must start from what was recorded)."""
         ex_run, ex_wait = float(sample.excess_run_ns), float(sample.excess_wait_ns)
-        for prev in reversed(self._pending):
+        pending = self._pending
+        for i in range(len(pending) - 1, -1, -1):
+            prev = pending[i]
             left = ex_run + ex_wait
             if left <= 0 or sample.t_ns - prev.t_ns > HAND_BACK_NS:
                 break
             if prev.wid != sample.wid or not prev.shares:
                 continue
-            shares = prev.shares
+            shares = dict(prev.shares)
             was = sum(shares.get(k, 0.0) for k in BLOCKED) * prev.dt_ns
             if was <= 0:
                 continue
+            pending[i] = replace(prev, shares=shares)
             take = min(was, left)
             for k in BLOCKED:
                 shares[k] = shares.get(k, 0.0) * (1 - take / was)
