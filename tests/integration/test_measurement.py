@@ -239,7 +239,7 @@ def test_threads_between_tiny_tasks_wait_for_the_gil_not_for_work(runs):
 
     How much of a worker's wait falls between its tasks (where it reads as idle once the
     gap is longer than the model's merge gap) is chance: two threads passing the GIL for
-    tiny tasks run partly in 5 ms turns, partly in a ping-pong on every task. Over 28 runs
+    tiny tasks run partly in 5 ms turns, partly in a ping-pong on every task. Over 40 runs
     gil_wait / idle ranged from 0.17 to 4.5, and one CI run gave 0.13; hence a bound that
     tells the old error (0.002) from every one of them."""
     states = runs["tiny-threads"].model.summary()["states"]
