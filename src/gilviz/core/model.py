@@ -477,7 +477,7 @@ class RunModel:
         return (self.end or {}).get("error")
 
     def _holder_reads(self) -> int:
-        """Samples that read the GIL holder (the sampler reads it at one tick in a few)."""
+        """Samples that read the GIL holder (every sample once its offsets are calibrated)."""
         with self._lock:
             return sum(w.holder_known for w in self.workers.values())
 
