@@ -261,9 +261,9 @@ def throughput(rounds: int, only: str = "", wait: str = "token") -> dict[str, di
         if len(use) < 3:
             use = pairs  # too few clean rounds: all of them, and say so
         med = {k: statistics.median(v) for k, v in walls.items()}
-        rg, rn, ra = (geomean([p[i] for p in use])[0] for i in range(3))
-        _, (lo, hi) = geomean([p[0] for p in use])
-        aa_lo, aa_hi = geomean([p[2] for p in use])[1]
+        (rg, (lo, hi)), (rn, _), (ra, (aa_lo, aa_hi)) = (
+            geomean([p[i] for p in use]) for i in range(3)
+        )
         spread = (max(walls["bare"]) - min(walls["bare"])) / med["bare"]
         n_clean = sum(p[3] for p in pairs)
         out[label] = {"gilviz": rg, "nohb": rn, "aa": ra, "noisy": n_clean < 3, "ci": (lo, hi)}
@@ -460,8 +460,8 @@ def sampler_cost(workers: int, seconds: float) -> dict[str, float]:
 def geomean(ratios: list[float], level: float = 0.9) -> tuple[float, tuple[float, float]]:
     """Geometric mean of per-round ratios with its t interval (on the log ratios): how far
     the rounds let the ratio be read. (A bootstrap interval of the median, used before, was
-    too narrow: at 16 rounds of crunch run serially it put bare against itself at +2.0% [+0.3, +3.0] in one run and
-    -2.8% [-3.7, -0.2] in another. With random order and this interval, 60 rounds of bare
+    too narrow: at 16 rounds of crunch run serially it put bare against itself at +2.0%
+    [+0.3, +3.0] in one run and -2.8% [-3.7, -0.2] in another. With random order and this interval, 60 rounds of bare
     against itself gave +0.1% [-0.7, +1.0].)"""
     logs = [math.log(x) for x in ratios]
     m = statistics.fmean(logs)

@@ -330,7 +330,9 @@ class ThreadFiles:
 
     def read_raw(self, t_ns: int | None = None) -> RawThread | None:
         """The files' text now (``syscall`` only when the thread is blocked), or None when
-        the thread is gone. Kept apart from parsing so fixtures can record exactly this."""
+        the thread is gone. Kept apart from parsing so fixtures can record exactly this.
+        Also notes what :meth:`poll`'s shortcut compares with next time."""
+        self._blocked = False  # until this read succeeds
         try:
             # schedstat first and right after the clock: run/wait deltas are divided by
             # the clock delta, so these two must be as close together as possible.
@@ -341,14 +343,15 @@ class ThreadFiles:
             return None
         syscall = None
         rp = stat.rfind(b")")
-        letter = stat[rp + 2 : rp + 3] if rp >= 0 else b""
-        if letter in (b"S", b"D") and self._syscall is not None:
+        blocked = stat[rp + 2 : rp + 3] in (b"S", b"D") if rp >= 0 else False
+        if blocked and self._syscall is not None:
             try:
                 syscall = os.pread(self._syscall, 256, 0)
             except PermissionError:
                 self._syscall_ok = False
             except OSError:
                 return None  # ESRCH: exited between the reads
+        self._sched_text, self._blocked = sched, blocked
         return RawThread(self.tid, t, stat, sched, syscall)
 
     def poll(self, t_ns: int | None = None) -> RawThread | int | None:
@@ -371,14 +374,7 @@ class ThreadFiles:
                 return None
             if sched == self._sched_text:
                 return t
-        raw = self.read_raw(t_ns)
-        if raw is None:
-            self._blocked = False
-            return None
-        self._sched_text = raw.schedstat
-        rp = raw.stat.rfind(b")")
-        self._blocked = rp >= 0 and raw.stat[rp + 2 : rp + 3] in (b"S", b"D")
-        return raw
+        return self.read_raw(t_ns)
 
     def parse(self, polled: RawThread | int) -> ThreadReading | None:
         """The parsing half of :meth:`read`, for what :meth:`poll` returned (in poll order:
@@ -477,14 +473,11 @@ class ProcStatReader:
         self.cpus = set(cpus if cpus is not None else usable_cpus())
 
     def read(self) -> dict[int, CpuTimes]:
-        return self.parse(self.read_raw())
+        return parse_proc_stat(self.read_raw(), self.cpus)
 
     def read_raw(self) -> bytes:
         # The file is generated whole on each read; 64 KiB covers machines with many CPUs.
         return os.pread(self._fd, 1 << 16, 0)
-
-    def parse(self, data: bytes) -> dict[int, CpuTimes]:
-        return parse_proc_stat(data, self.cpus)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

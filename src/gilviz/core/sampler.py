@@ -502,10 +502,10 @@ class ProcSampler:
         out: list[ThreadSample] = []
         procs = poll.procs
         for tr, polled in poll.reads:
-            files = tr.files
+            files: procfs.ThreadFiles = tr.files  # type: ignore[assignment]  # poll() read them
             key = (tr.ref.pid, tr.ref.tid)
-            cur = files.parse(polled) if files is not None else None
-            if files is None or cur is None:  # gone (a zombie, the leader's line): drop it
+            cur = files.parse(polled)
+            if cur is None:  # gone (a zombie, the leader's line): drop it
                 if self._tracked.get(key) is tr:
                     self._drop(key)
                 continue
