@@ -12,8 +12,9 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 import gilviz.tui.app as app_mod
-from gilviz.core.model import CoreView
-from gilviz.core.samples import STATES
+from gilviz.core.model import CoreView, RunModel
+from gilviz.core.samples import STATES, CoreSample
+from gilviz.core.spec import build_spec
 from gilviz.tui.replay import Machine, snapshot_from_json, snapshot_to_json
 from gilviz.tui.style import Look
 from gilviz.tui.widgets.base import Line, fit
@@ -67,6 +68,15 @@ def test_cores_panel_states_quota_and_na_before_any_run():
 def test_cores_busy_is_a_mean_over_the_stated_window():
     panel = CoresPanel(machine(1), window_s=1.0, sample_hz=4)
     core = CoreView(0, 1.0, None, (0.0,) * 10 + (1.0, 0.0, 1.0, 0.0))
+    assert panel._busy(core) == 0.5
+    # cores sampled ten times a second while threads are at 50 Hz: a second is 10 of them
+    panel = CoresPanel(machine(1), window_s=1.0, sample_hz=50)
+    model = RunModel(build_spec("crunch", pool="thread"), "/proc sampling", [0])
+    for i in range(1, 4):
+        model.on_tick([], CoreSample(t_ns=i * 100_000_000, dt_ns=100_000_000, busy={0: 1.0}))
+    panel.snapshot = model.snapshot()
+    assert panel.snapshot.core_hz == pytest.approx(10.0)
+    core = CoreView(0, 1.0, None, (0.0,) * 10 + (1.0,) * 5 + (0.0,) * 5)
     assert panel._busy(core) == 0.5
 
 

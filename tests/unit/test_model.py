@@ -57,6 +57,23 @@ def test_task_ending_mid_interval_splits_busy_and_idle():
     assert sum(states.values()) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("state", ["running", "gil_wait", "io_wait", "lock_wait", "runnable"])
+@pytest.mark.parametrize("busy_ms", [0, 4, 9, 10, 11, 20])
+def test_one_state_samples_fold_as_with_idle_says(state, busy_ms):
+    # A sample all in one state takes the model's short path: it must give what the
+    # general one (_with_idle, then the dominant state) gives for it.
+    m = _model()
+    if busy_ms:
+        m.on_message(["e", 0, 0, 20 * MS, (20 + busy_ms) * MS, 0, True])  # in (20, 40]
+    m.on_tick([_sample(0, 40, {state: 1.0})], None)
+    m.finish("done")
+    w = m.snapshot().workers[0]
+    want = _with_idle({state: 1.0}, busy_ms / 20)
+    assert w.states == pytest.approx(want, abs=1e-12)
+    best = max(want.values())
+    assert w.timeline == (next(k for k in STATES if want[k] == best),)
+
+
 def test_with_idle_shares_always_sum_to_one():
     for busy in (0.0, 0.3, 1.0):
         for shares in (

@@ -120,6 +120,30 @@ def test_make_sampler_prefers_proc_on_linux():
         s.close()
 
 
+def test_proc_stat_is_read_once_per_core_period(tmp_path):
+    stat = tmp_path / "stat"
+
+    def write(busy: int, idle: int) -> None:
+        with open(stat, "r+" if stat.exists() else "w") as f:
+            f.truncate(0)
+            f.write(f"cpu  0 0 0 0\ncpu0 {busy} 0 0 {idle} 0 0 0 0 0 0\nintr 1\n")
+
+    write(100, 100)
+    period = sampler.CORE_PERIOD_NS
+    s = sampler.ProcSampler(proc_root=str(tmp_path), cpus=[0], gil_holder=False)
+    try:
+        assert s.tick(now_ns=period)[1] is None  # reads and primes
+        cores = []
+        for i in range(1, 6):  # five ticks a fifth of a period apart
+            write(100 + i, 100 + 2 * i)  # what a read at this tick would see
+            cores.append(s.tick(now_ns=period + i * period // 5)[1])
+        assert cores[:4] == [None] * 4  # not read before the period is over
+        # read once, at the fifth: the window is the whole period (5 busy of 15 ticks)
+        assert cores[4] == CoreSample(t_ns=2 * period, dt_ns=period, busy={0: 5 / 15})
+    finally:
+        s.close()
+
+
 def test_forced_fallback_gives_no_state_split():
     s = sampler.make_sampler(force_fallback=True)
     try:
@@ -129,7 +153,7 @@ def test_forced_fallback_gives_no_state_split():
             s.set_targets([ThreadRef(7, os.getpid(), sp.tid)])
             first, _ = s.tick()
             assert first == []  # a thread's first tick only primes it
-            samples, core = tick_until(s, lambda smp, c: smp and smp[0].cpu_ns > 0)
+            samples, core = tick_until(s, lambda smp, c: smp and smp[0].cpu_ns > 0 and c)
         (x,) = samples
         assert isinstance(x, ThreadSample)
         assert x.wid == 7
@@ -161,7 +185,9 @@ def test_proc_sampler_primes_samples_and_drops_vanished_threads():
             assert first == [] and core is None
             # (a core appears once /proc/stat has counted a 10 ms tick on it)
             cpus = set(procfs.usable_cpus())
-            samples, core = tick_until(s, lambda smp, c: bool(smp) and set(c.busy) == cpus)
+            samples, core = tick_until(
+                s, lambda smp, c: bool(smp) and c is not None and set(c.busy) == cpus
+            )
             (x,) = samples
             assert x.wid == 3
             assert sum(x.shares.values()) == pytest.approx(1.0)
@@ -316,7 +342,9 @@ def test_core_busy_from_proc_stat_deltas_and_carry_over(tmp_path):
             f.write("\n".join(lines) + "\nintr 1 2 3\n")
 
     write((100, 100), (50, 50))
-    s = sampler.ProcSampler(proc_root=str(tmp_path), cpus=[0, 1], gil_holder=False)
+    s = sampler.ProcSampler(
+        proc_root=str(tmp_path), cpus=[0, 1], gil_holder=False, core_period_ns=0
+    )
     try:
         assert s.tick(now_ns=1_000)[1] is None  # primes
         write((101, 101), (52, 50))

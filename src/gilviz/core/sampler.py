@@ -60,7 +60,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import gilsym, procfs
-from .samples import STATES, CoreSample, ThreadRef, ThreadSample
+from .samples import CORE_PERIOD_S, STATES, CoreSample, ThreadRef, ThreadSample
 
 __all__ = [
     "SamplerStats",
@@ -79,6 +79,7 @@ log = logging.getLogger(__name__)
 
 # SamplerLoop: ticks read at once; their readings are parsed and delivered every BATCH_S.
 BATCH_S = 0.1
+CORE_PERIOD_NS = int(CORE_PERIOD_S * 1e9)
 # How long to wait before retrying a process whose GIL could not be located (it may not
 # have mapped libpython yet, or be gone); a success is cached for the process's life.
 _GIL_RETRY_NS = 2_000_000_000
@@ -318,6 +319,7 @@ class ProcSampler:
         cpus: list[int] | None = None,
         gil_holder: bool = True,
         gil_holder_offsets: gilsym.GilHolderOffsets | None = None,
+        core_period_ns: int = CORE_PERIOD_NS,
     ) -> None:
         self._proc_root = proc_root
         self._lock = threading.Lock()
@@ -332,6 +334,9 @@ class ProcSampler:
         except OSError:
             self._stat = None
         self._cpus_set = set(self._cpus)
+        # /proc/stat is read at the first tick and then once core_period_ns has passed
+        self._core_period_ns = core_period_ns
+        self._core_due: int | None = None
         self._prev_cpu: dict[int, procfs.CpuTimes] | None = None
         self._prev_cpu_t: int | None = None
         self._cpu_last: dict[int, float] = {}
@@ -490,7 +495,8 @@ class ProcSampler:
         for key in gone:
             self._drop(key)
         stat = None
-        if self._stat is not None:
+        if self._stat is not None and (self._core_due is None or mono >= self._core_due):
+            self._core_due = mono + self._core_period_ns
             with contextlib.suppress(OSError):
                 stat = self._stat.read_raw()
         self.stats.tick_ns_total += time.perf_counter_ns() - t0
@@ -562,14 +568,15 @@ class ProcSampler:
         return out, core
 
     def _core_sample(self, t: int, data: bytes | None) -> CoreSample | None:
-        """Busy share of each usable core since the previous tick, from /proc/stat.
+        """Busy share of each usable core since the previous read of /proc/stat (None at a
+        tick that did not read it: it is read every CORE_PERIOD_S).
 
-        /proc/stat counts in USER_HZ ticks (10 ms). At 50 Hz a core's interval holds about
-        two of them, so one sample reads 0, .5 or 1 and only averages are accurate. When no
-        tick at all has been counted for a core since its last value (ticks faster than
-        100 Hz), its baseline is kept and its last measured value is repeated: that value
-        is the measurement of the most recent window that has data, never a made-up 0.
-        A core with no counted tick yet is absent from ``busy``.
+        /proc/stat counts in USER_HZ ticks (10 ms): a 100 ms window holds about ten of
+        them. When no tick at all has been counted for a core since its last value (reads
+        closer than 10 ms, with a shorter period), its baseline is kept and its last
+        measured value is repeated: that value is the measurement of the most recent window
+        that has data, never a made-up 0. A core with no counted tick yet is absent from
+        ``busy``.
         """
         if data is None:
             return None
@@ -621,7 +628,8 @@ class PsutilSampler:
 
     No state split is possible without per-thread scheduler and syscall data: ``shares``
     is None, ``state`` "n/a", ``processor`` None. Cores come from
-    ``psutil.cpu_percent(percpu=True)``, primed at construction (its first call returns 0).
+    ``psutil.cpu_percent(percpu=True)``, primed at construction (its first call returns 0),
+    every CORE_PERIOD_S as with /proc.
     """
 
     method = "psutil (per-thread CPU only)"
@@ -634,7 +642,6 @@ class PsutilSampler:
         self._refs: list[ThreadRef] = []
         self._procs: dict[int, object] = {}
         self._prev: dict[tuple[int, int], tuple[int, int]] = {}  # key -> (t_ns, cpu_ns)
-        self._prev_core_t: int | None = None
         psutil.cpu_percent(percpu=True)  # prime: the first call measures nothing
         self._prev_core_t = time.monotonic_ns()
         try:
@@ -696,11 +703,11 @@ class PsutilSampler:
         for pid in [p for p in self._procs if p not in by_pid]:
             del self._procs[pid]
         core = None
-        pct = psutil.cpu_percent(percpu=True)
-        if self._prev_core_t is not None and t > self._prev_core_t:
+        if t >= self._prev_core_t + CORE_PERIOD_NS:  # as often as the /proc sampler
+            pct = psutil.cpu_percent(percpu=True)
             busy = {c: pct[c] / 100.0 for c in self._cpus if c < len(pct)}
             core = CoreSample(t_ns=t, dt_ns=t - self._prev_core_t, busy=busy)
-        self._prev_core_t = t
+            self._prev_core_t = t
         st = self.stats
         st.ticks += 1
         st.samples += len(out)

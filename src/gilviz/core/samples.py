@@ -52,9 +52,16 @@ class ThreadSample:
     excess_wait_ns: int = 0
 
 
+#: Cores are measured at most this often, whatever the sampling rate: /proc/stat counts in
+#: 10 ms ticks (USER_HZ), so a 20 ms window reads only 0, .5 or 1 of a core, and the file
+#: is the dearest one a tick reads (it is generated whole, interrupt counts and all).
+CORE_PERIOD_S = 0.1
+
+
 @dataclass(frozen=True, slots=True)
 class CoreSample:
-    """Utilisation of each usable core over the interval, 0..1, indexed by CPU number."""
+    """Utilisation of each usable core over the interval, 0..1, indexed by CPU number.
+    Comes with one tick in several (see CORE_PERIOD_S), over the time since the last."""
 
     t_ns: int
     dt_ns: int

@@ -1,7 +1,7 @@
 """Per-core CPU bars: one per usable core, coloured by the worker that ran there.
 
-Busy is the mean of the last ``window_s`` of /proc/stat samples (one sample reads 0, .5 or 1
-at 50 Hz, so only a mean is meaningful). With few cores each core gets a bar; with many, the
+Busy is the mean of the last ``window_s`` of /proc/stat samples (one every 100 ms: they count
+in 10 ms ticks, so one sample reads in steps of a tenth; a mean over a second is steadier). With few cores each core gets a bar; with many, the
 bars wrap into columns; when even that does not fit, each core becomes one shaded cell (a
 heat map). A core that cannot be drawn is counted on screen, never dropped silently.
 """
@@ -67,7 +67,10 @@ class CoresPanel(LinesWidget):
     def _busy(self, core: CoreView | None) -> float | None:
         if core is None or not core.history:
             return None
-        k = max(1, round(self.window_s * self.sample_hz))
+        snap = self.snapshot
+        # The cores' own rate (measured), else, for older recordings, the sampling rate
+        hz = snap.core_hz if snap is not None and snap.core_hz else self.sample_hz
+        k = max(1, round(self.window_s * hz))
         recent = core.history[-k:]
         return sum(recent) / len(recent)
 
