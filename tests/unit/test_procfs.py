@@ -359,7 +359,7 @@ def test_a_blocked_thread_whose_counters_did_not_move_is_read_by_schedstat_alone
         done.set()
         t.join()
     gone = procfs.ThreadFiles.__new__(procfs.ThreadFiles)  # a thread that never parsed:
-    gone._last, gone.unchanged = None, False  # an unchanged poll has nothing to repeat
+    gone.last, gone.unchanged = None, False  # an unchanged poll has nothing to repeat
     assert gone.parse(123) is None
 
 

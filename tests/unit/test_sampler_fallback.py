@@ -206,6 +206,51 @@ def test_proc_sampler_primes_samples_and_drops_vanished_threads():
         s.close()
 
 
+@linux_only
+def test_a_thread_that_stays_blocked_is_sampled_whole_and_its_next_wait_seen():
+    lock, woke = threading.Lock(), threading.Event()
+    lock.acquire()
+    tid: list[int] = []
+
+    def target() -> None:
+        tid.append(threading.get_native_id())
+        with lock:  # a futex that is not the GIL: lock_wait
+            woke.set()
+        time.sleep(60)  # then a sleep: io_wait
+
+    th = threading.Thread(target=target, daemon=True)
+    th.start()
+    s = sampler.ProcSampler(gil_holder=False)
+    try:
+        deadline = time.monotonic() + 10
+        while not tid or procfs.ThreadFiles(os.getpid(), tid[0]).read().syscall_nr is None:
+            assert time.monotonic() < deadline, "the thread never blocked"
+            time.sleep(0.01)  # until it sits in the lock's futex
+        s.set_targets([ThreadRef(5, os.getpid(), tid[0])])
+        t, ms = 10**12, 1_000_000
+        assert s.tick(now_ns=t)[0] == []  # primes
+        still = [s.tick(now_ns=t + i * 20 * ms)[0] for i in (1, 2, 3)]
+        for (x,) in still:
+            assert (x.state, x.dt_ns, x.shares["lock_wait"]) == ("lock_wait", 20 * ms, 1.0)
+            assert (x.excess_run_ns, x.excess_wait_ns) == (0, 0)
+        assert [x.t_ns for (x,) in still] == [t + i * 20 * ms for i in (1, 2, 3)]
+        lock.release()
+        assert woke.wait(10)
+        t += 3 * 20 * ms
+        while True:  # until the thread is seen asleep: its wait has changed
+            t += 20 * ms
+            (x,) = s.tick(now_ns=t)[0]
+            if x.state == "io_wait" and x.syscall and "sleep" in x.syscall:
+                break
+            assert time.monotonic() < deadline, "the sleep was never seen"
+            time.sleep(0.01)
+        (y,) = s.tick(now_ns=t + 20 * ms)[0]  # and stays in it
+        assert (y.state, y.dt_ns, y.shares["io_wait"]) == ("io_wait", 20 * ms, 1.0)
+        assert y.shares["lock_wait"] == 0.0
+    finally:
+        s.close()
+
+
 # --------------------------------------------------------------------------- loop
 
 

@@ -296,7 +296,7 @@ class ThreadFiles:
     """
 
     __slots__ = (
-        "pid", "tid", "_stat", "_sched", "_syscall", "_syscall_ok", "_last", "_sched_text",
+        "pid", "tid", "_stat", "_sched", "_syscall", "_syscall_ok", "last", "_sched_text",
         "_blocked", "unchanged",
     )  # fmt: skip
 
@@ -318,7 +318,8 @@ class ThreadFiles:
         except OSError:
             self._syscall = None
         self._syscall_ok = self._syscall is not None
-        self._last: ThreadReading | None = None  # the last parsed reading (see parse())
+        #: The last parsed reading (see parse()); the sampler may move its t_ns forward.
+        self.last: ThreadReading | None = None
         self._sched_text = b""  # schedstat at the last full poll (see poll())
         self._blocked = False  # the thread was blocked (S or D) at that poll
         #: The last read() found the thread still blocked where it was (only the clock moved).
@@ -380,7 +381,7 @@ class ThreadFiles:
         """The parsing half of :meth:`read`, for what :meth:`poll` returned (in poll order:
         an unchanged poll repeats the last parsed reading at its new time). The sampler
         polls at every tick and parses in batches, when its code is hot in the caches."""
-        last = self._last
+        last = self.last
         if isinstance(polled, int):
             if last is None:  # its last full reading did not parse: nothing to repeat
                 return None
@@ -389,19 +390,19 @@ class ThreadFiles:
             reading = ThreadReading(polled, last.run_ns, last.wait_ns, last.letter,
                                     last.cpu_ticks, last.processor, last.syscall_nr,
                                     last.syscall_arg0)  # fmt: skip
-            self._last = reading
+            self.last = reading
             self.unchanged = True
             return reading
         self.unchanged = False
-        self._last = parse_reading(polled)
-        return self._last
+        self.last = parse_reading(polled)
+        return self.last
 
     def read(self, t_ns: int | None = None) -> ThreadReading | None:
         """Read and parse the thread now (:meth:`poll`, then :meth:`parse`); None when it
         is gone (exited, zombie, or the stat file answers for another thread)."""
         polled = self.poll(t_ns)
         if polled is None:
-            self._last = None
+            self.last = None
             return None
         return self.parse(polled)
 

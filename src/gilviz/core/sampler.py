@@ -131,6 +131,10 @@ def shares_from_readings(
     return shares
 
 
+def _gil(loc: gilsym.GilLocation | None) -> tuple[int, int] | None:
+    return (loc.start, loc.end) if loc is not None else None
+
+
 def still_blocked_shares(blocked_as: str) -> dict[str, float]:
     """What shares_from_readings gives for a thread that stayed blocked the whole interval
     (its counters did not move): all of it ``blocked_as``. The sampler's commonest case,
@@ -265,6 +269,7 @@ class _Tracked:
     last_blocked: str | None = None  # cause of the last blocked sample (for R samples)
     last_cause: tuple[str | None, str | None] = (None, None)  # blocked_cause of prev...
     last_gil: object = None  # ... with this GIL location (it may be found later)
+    still: dict[str, float] | None = None  # the shares of the last still-blocked sample
 
 
 @dataclass(slots=True)
@@ -509,45 +514,60 @@ class ProcSampler:
         procs = poll.procs
         for tr, polled in poll.reads:
             files: procfs.ThreadFiles = tr.files  # type: ignore[assignment]  # poll() read them
-            key = (tr.ref.pid, tr.ref.tid)
-            cur = files.parse(polled)
-            if cur is None:  # gone (a zombie, the leader's line): drop it
-                if self._tracked.get(key) is tr:
-                    self._drop(key)
-                continue
-            gil_loc, machine, holder_read, holder_tid = procs[key[0]]
-            prev, tr.prev = tr.prev, cur
-            if files.unchanged and prev is not None and tr.last_gil is gil_loc:
-                # Still blocked in the same wait since the last reading: same cause, all of
-                # the interval blocked, no excess (what the general path gives, for less).
-                cause, sc_name = tr.last_cause
-                if cur.t_ns <= prev.t_ns:
+            ref = tr.ref
+            gil_loc, machine, holder_read, holder_tid = procs[ref.pid]
+            prev = tr.prev
+            if polled.__class__ is int and prev is not None and files.last is prev:
+                # Still blocked in the same wait since the last reading (the commonest
+                # case by far): the reading stands at its new time, same cause, all of the
+                # interval blocked, no excess. What parse() and the general path give, for
+                # a third of the cost: no new reading, and the same shares dict as the
+                # last such sample (samples are never changed once made).
+                dt = polled - prev.t_ns
+                prev.t_ns = polled
+                if dt <= 0:
                     continue
+                if tr.last_gil is not gil_loc:  # the GIL was found since: classify again
+                    cause, sc_name = tr.last_cause = blocked_cause(prev, _gil(gil_loc), machine)
+                    tr.last_gil = gil_loc
+                    if cause is not None:
+                        tr.last_blocked = cause
+                cause, sc_name = tr.last_cause
                 state = cause or tr.last_blocked or "lock_wait"
-                shares = still_blocked_shares(state)
+                shares = tr.still
+                if shares is None or shares[state] != 1.0:
+                    shares = tr.still = still_blocked_shares(state)
+                cur = prev
                 ex_run = ex_wait = 0
             else:
-                gil = (gil_loc.start, gil_loc.end) if gil_loc is not None else None
-                cause, sc_name = tr.last_cause = blocked_cause(cur, gil, machine)
+                cur = files.parse(polled)
+                if cur is None:  # gone (a zombie, the leader's line): drop it
+                    key = (ref.pid, ref.tid)
+                    if self._tracked.get(key) is tr:
+                        self._drop(key)
+                    continue
+                tr.prev = cur
+                cause, sc_name = tr.last_cause = blocked_cause(cur, _gil(gil_loc), machine)
                 tr.last_gil = gil_loc
                 if cause is not None:
                     tr.last_blocked = cause
                 if prev is None:
                     continue
+                dt = cur.t_ns - prev.t_ns
                 shares = shares_from_readings(prev, cur, cause or tr.last_blocked or "lock_wait")
                 if shares is None:
                     continue
                 state = dominant_state(shares)
                 ex_run, ex_wait = excess_ns(prev, cur)
-            holder = (holder_tid == key[1]) if holder_read else None
+            holder = (holder_tid == ref.tid) if holder_read else None
             # Positional (a third of the keyword call's cost), in ThreadSample's field order:
             # wid, t_ns, dt_ns, shares, state, cpu_ns, processor, letter, syscall,
             # gil_holder, excess_run_ns, excess_wait_ns.
             out.append(
                 ThreadSample(
-                    tr.ref.wid,
+                    ref.wid,
                     cur.t_ns,
-                    cur.t_ns - prev.t_ns,
+                    dt,
                     shares,
                     state,
                     cur.run_ns,

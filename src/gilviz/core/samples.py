@@ -21,8 +21,9 @@ class ThreadRef:
     tid: int
 
 
-# Not frozen, though nothing changes it after the sampler made it (the model only
-# re-weighs ``shares``): a frozen dataclass's __init__ costs six times as much, and the
+# Not frozen, though nothing may change it, nor its ``shares``, once the sampler made it
+# (consecutive samples of a thread that stays blocked share one ``shares`` dict; the model
+# re-weighs a copy): a frozen dataclass's __init__ costs six times as much, and the
 # sampler makes one per worker per tick.
 @dataclass(slots=True)
 class ThreadSample:
