@@ -251,6 +251,50 @@ def test_a_thread_that_stays_blocked_is_sampled_whole_and_its_next_wait_seen():
         s.close()
 
 
+@linux_only
+def test_the_gil_holder_is_read_again_only_once_a_sampled_thread_has_run(monkeypatch):
+    lock, woke = threading.Lock(), threading.Event()
+    lock.acquire()
+    tid: list[int] = []
+
+    def target() -> None:
+        tid.append(threading.get_native_id())
+        with lock:
+            woke.set()
+        time.sleep(60)
+
+    threading.Thread(target=target, daemon=True).start()
+    s = sampler.ProcSampler()  # the holder is read (after a calibration in the background)
+    reads: list[int] = []
+    words = sampler._MemReader.words
+
+    def counted(self, addr, offsets):
+        reads.append(addr)
+        return words(self, addr, offsets)
+
+    monkeypatch.setattr(sampler._MemReader, "words", counted)
+    try:
+        deadline = time.monotonic() + 10
+        while not tid:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        s.set_targets([ThreadRef(6, os.getpid(), tid[0])])
+        tick_until(s, lambda smp, c: smp and smp[0].gil_holder is not None)
+        reads.clear()
+        # blocked in the lock all along: it cannot have taken the GIL, and is not read for
+        for _ in range(3):
+            (x,) = s.tick()[0]
+            assert (x.state, x.gil_holder) == ("lock_wait", False)
+        assert reads == []
+        lock.release()
+        assert woke.wait(10)
+        # it ran (took the lock, went to sleep): the holder is read again
+        tick_until(s, lambda smp, c: smp and smp[0].syscall and "sleep" in smp[0].syscall)
+        assert reads
+    finally:
+        s.close()
+
+
 # --------------------------------------------------------------------------- loop
 
 

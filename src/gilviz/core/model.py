@@ -501,7 +501,7 @@ class RunModel:
         return (self.end or {}).get("error")
 
     def _holder_reads(self) -> int:
-        """Samples that read the GIL holder (every sample once its offsets are calibrated)."""
+        """Samples with a GIL-holder answer (every sample once its offsets are calibrated)."""
         with self._lock:
             return sum(w.holder_known for w in self.workers.values())
 

@@ -30,7 +30,9 @@ before its schedstat read, so ``dt_ns`` is that thread's own interval.
 
 Optional extra (CPython 3.11): which thread holds the GIL, read from the target's memory
 through ``/proc/PID/mem`` at offsets calibrated per interpreter
-(:func:`gilsym.calibrate_gil_holder`) -> ``ThreadSample.gil_holder``; None elsewhere.
+(:func:`gilsym.calibrate_gil_holder`) -> ``ThreadSample.gil_holder``; None elsewhere. Read
+again only for a process with a sampled thread that ran since the last read (one that did
+not cannot have taken or released the GIL).
 
 ``idle`` is never produced here: only the model knows whether a worker had a task.
 
@@ -480,14 +482,9 @@ class ProcSampler:
         t0 = time.perf_counter_ns()
         self._apply_targets()
         mono = time.monotonic_ns() if now_ns is None else now_ns
-        procs: dict[int, tuple[Any, ...]] = {}
-        for pid in {pid for pid, _ in self._tracked}:
-            info = self._proc(pid, mono)
-            if self._holder_on:
-                self._read_holder(pid, info)
-            procs[pid] = (info.gil, info.machine, info.holder_read, info.holder_tid)
         reads: list[tuple[_Tracked, procfs.RawThread | int]] = []
         gone: list[tuple[int, int]] = []
+        moved: set[int] = set()  # pids with a thread read whole (not still blocked)
         for key, tr in self._tracked.items():
             files = tr.files
             if files is None:
@@ -497,8 +494,19 @@ class ProcSampler:
                 gone.append(key)
             else:
                 reads.append((tr, polled))
+                if polled.__class__ is not int:
+                    moved.add(key[0])
         for key in gone:
             self._drop(key)
+        procs: dict[int, tuple[Any, ...]] = {}
+        for pid in {pid for pid, _ in self._tracked}:
+            info = self._proc(pid, mono)
+            # The holder is read after the threads, and only if one of them has been on a
+            # CPU since its last reading: a thread that has not run cannot have taken or
+            # let go of the GIL, so for every sampled thread the last answer still holds.
+            if self._holder_on and (pid in moved or not info.holder_read):
+                self._read_holder(pid, info)
+            procs[pid] = (info.gil, info.machine, info.holder_read, info.holder_tid)
         stat = None
         if self._stat is not None and (self._core_due is None or mono >= self._core_due):
             self._core_due = mono + self._core_period_ns
