@@ -46,7 +46,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from gilviz.core import workloads
-from gilviz.core.heartbeat import Heartbeat
+from gilviz.core.heartbeat import PROCESS_BURST_S, Heartbeat
 
 # Every wake-up of a thread in the runner takes the GIL from a local pool's workers (a
 # forced hand-off, when they compute). So the runner's own threads wake as seldom as the
@@ -310,7 +310,7 @@ def _proc_init(
             heartbeat.value = 1
         if mine:
             pid = os.getpid()
-            beat = Heartbeat(lambda batch: queue.put(("hb", pid, batch)))
+            beat = Heartbeat(lambda batch: queue.put(("hb", pid, batch)), PROCESS_BURST_S)
             beat.start()
             # Send the last batch when the worker exits (short runs end before a flush).
             multiprocessing.util.Finalize(None, beat.stop, exitpriority=10)
