@@ -357,8 +357,9 @@ class RunModel:
                 state = "idle" if f < 0.5 else "n/a"
             elif waiting is not None and shares.get(state) == 1.0:
                 # The commonest sample: one state all interval (a thread still blocked
-                # where it was, or running throughout). What _with_idle and the loop below
-                # give for it, with the same arithmetic, for a fraction of the cost.
+                # where it was, or running throughout; the sampler's shares sum to 1, so
+                # the others are 0). What _with_idle and the loop below give for it, to
+                # the last bit but for 1 - (1 - f) against f, for a fraction of the cost.
                 if f >= 1.0 or not waiting:
                     tn[state] += dt
                 else:
