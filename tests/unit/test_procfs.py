@@ -3,6 +3,7 @@ readings of real threads (tests/fixtures/proc/*.json, made by capture.py) into s
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -373,3 +374,19 @@ def test_thread_sample_fields_are_in_the_order_the_sampler_passes_them():
         "wid", "t_ns", "dt_ns", "shares", "state", "cpu_ns", "processor", "letter",
         "syscall", "gil_holder", "excess_run_ns", "excess_wait_ns",
     ]  # fmt: skip
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc")
+def test_closing_thread_files_twice_never_closes_someone_elses_descriptors():
+    # close() and then __del__ (when the object goes) used to close the same numbers
+    # twice: by then the kernel may have handed them to new files, which went dead.
+    tid = threading.get_native_id()
+    old = procfs.ThreadFiles(os.getpid(), tid)
+    old.close()
+    new = procfs.ThreadFiles(os.getpid(), tid)  # reuses the lowest free numbers: old's
+    old.close()
+    del old
+    gc.collect()
+    assert new.read() is not None
+    new.close()
+    assert new.read() is None  # closed: reads as gone, no exception

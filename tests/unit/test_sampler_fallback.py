@@ -206,27 +206,48 @@ def test_proc_sampler_primes_samples_and_drops_vanished_threads():
         s.close()
 
 
+class LockThenSleep:
+    """A thread of this process that waits in a user lock (a futex outside the GIL:
+    lock_wait) until release(), then sleeps (io_wait)."""
+
+    def __init__(self) -> None:
+        self.lock, self.woke = threading.Lock(), threading.Event()
+        self.lock.acquire()
+        self.tid: int | None = None
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        self.tid = threading.get_native_id()
+        with self.lock:
+            self.woke.set()
+        time.sleep(60)
+
+    def wait_in_lock(self) -> int:
+        """Its tid, once it sits in the lock's futex (not on its way, waiting for the GIL)."""
+        gil = sampler.gilsym.locate_gil(os.getpid())
+        deadline = time.monotonic() + 10
+        while True:
+            if self.tid is not None:
+                files = procfs.ThreadFiles(os.getpid(), self.tid)
+                r = files.read()
+                files.close()
+                arg0 = r.syscall_arg0 if r is not None else None
+                if arg0 is not None and not gil.start <= arg0 < gil.end:
+                    return self.tid
+            assert time.monotonic() < deadline, "the thread never reached the lock"
+            time.sleep(0.01)
+
+    def release(self) -> None:
+        self.lock.release()
+        assert self.woke.wait(10)
+
+
 @linux_only
 def test_a_thread_that_stays_blocked_is_sampled_whole_and_its_next_wait_seen():
-    lock, woke = threading.Lock(), threading.Event()
-    lock.acquire()
-    tid: list[int] = []
-
-    def target() -> None:
-        tid.append(threading.get_native_id())
-        with lock:  # a futex that is not the GIL: lock_wait
-            woke.set()
-        time.sleep(60)  # then a sleep: io_wait
-
-    th = threading.Thread(target=target, daemon=True)
-    th.start()
+    th = LockThenSleep()
     s = sampler.ProcSampler(gil_holder=False)
     try:
-        deadline = time.monotonic() + 10
-        while not tid or procfs.ThreadFiles(os.getpid(), tid[0]).read().syscall_nr is None:
-            assert time.monotonic() < deadline, "the thread never blocked"
-            time.sleep(0.01)  # until it sits in the lock's futex
-        s.set_targets([ThreadRef(5, os.getpid(), tid[0])])
+        s.set_targets([ThreadRef(5, os.getpid(), th.wait_in_lock())])
         t, ms = 10**12, 1_000_000
         assert s.tick(now_ns=t)[0] == []  # primes
         still = [s.tick(now_ns=t + i * 20 * ms)[0] for i in (1, 2, 3)]
@@ -234,9 +255,9 @@ def test_a_thread_that_stays_blocked_is_sampled_whole_and_its_next_wait_seen():
             assert (x.state, x.dt_ns, x.shares["lock_wait"]) == ("lock_wait", 20 * ms, 1.0)
             assert (x.excess_run_ns, x.excess_wait_ns) == (0, 0)
         assert [x.t_ns for (x,) in still] == [t + i * 20 * ms for i in (1, 2, 3)]
-        lock.release()
-        assert woke.wait(10)
+        th.release()
         t += 3 * 20 * ms
+        deadline = time.monotonic() + 10
         while True:  # until the thread is seen asleep: its wait has changed
             t += 20 * ms
             (x,) = s.tick(now_ns=t)[0]
@@ -253,17 +274,7 @@ def test_a_thread_that_stays_blocked_is_sampled_whole_and_its_next_wait_seen():
 
 @linux_only
 def test_the_gil_holder_is_read_again_only_once_a_sampled_thread_has_run(monkeypatch):
-    lock, woke = threading.Lock(), threading.Event()
-    lock.acquire()
-    tid: list[int] = []
-
-    def target() -> None:
-        tid.append(threading.get_native_id())
-        with lock:
-            woke.set()
-        time.sleep(60)
-
-    threading.Thread(target=target, daemon=True).start()
+    th = LockThenSleep()
     s = sampler.ProcSampler()  # the holder is read (after a calibration in the background)
     reads: list[int] = []
     words = sampler._MemReader.words
@@ -274,11 +285,7 @@ def test_the_gil_holder_is_read_again_only_once_a_sampled_thread_has_run(monkeyp
 
     monkeypatch.setattr(sampler._MemReader, "words", counted)
     try:
-        deadline = time.monotonic() + 10
-        while not tid:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        s.set_targets([ThreadRef(6, os.getpid(), tid[0])])
+        s.set_targets([ThreadRef(6, os.getpid(), th.wait_in_lock())])
         tick_until(s, lambda smp, c: smp and smp[0].gil_holder is not None)
         reads.clear()
         # blocked in the lock all along: it cannot have taken the GIL, and is not read for
@@ -286,8 +293,7 @@ def test_the_gil_holder_is_read_again_only_once_a_sampled_thread_has_run(monkeyp
             (x,) = s.tick()[0]
             assert (x.state, x.gil_holder) == ("lock_wait", False)
         assert reads == []
-        lock.release()
-        assert woke.wait(10)
+        th.release()
         # it ran (took the lock, went to sleep): the holder is read again
         tick_until(s, lambda smp, c: smp and smp[0].syscall and "sleep" in smp[0].syscall)
         assert reads

@@ -407,11 +407,15 @@ class ThreadFiles:
         return self.parse(polled)
 
     def close(self) -> None:
-        for fd in (self._stat, self._sched, self._syscall):
-            if fd is not None:
+        """Close the files, once: a second call (``__del__`` after the sampler's) must not
+        close the same numbers again, which by then may belong to files opened since."""
+        fds = (self._stat, self._sched, self._syscall)
+        self._stat = self._sched = -1  # a read now fails (EBADF): the thread reads as gone
+        self._syscall = None
+        for fd in fds:
+            if fd is not None and fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        self._syscall = None
 
     def __del__(self) -> None:  # a safety net only; the sampler closes explicitly
         with contextlib.suppress(Exception):
