@@ -532,7 +532,8 @@ class RunModel:
                 "samples": samples,
                 "sample_hz": _round(self.sample_hz),
                 "holder_method": (
-                    "GIL holder read from the runner's memory (_PyRuntime tstate_current), "
+                    "GIL holder read from each measured process's memory (_PyRuntime "
+                    "tstate_current), "
                     f"{self._holder_reads()} samples"
                     if any(w.gil_held is not None for w in snap.workers)
                     else None
