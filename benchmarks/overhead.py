@@ -494,8 +494,8 @@ def geomean(ratios: list[float], level: float = 0.9) -> tuple[float, tuple[float
     """Geometric mean of per-round ratios with its t interval (on the log ratios): how far
     the rounds let the ratio be read. (A bootstrap interval of the median, used before, was
     too narrow: at 16 rounds of crunch run serially it put bare against itself at +2.0%
-    [+0.3, +3.0] in one run and -2.8% [-3.7, -0.2] in another. With random order and this interval, 60 rounds of bare
-    against itself gave +0.1% [-0.7, +1.0].)"""
+    [+0.3, +3.0] in one run and -2.8% [-3.7, -0.2] in another. With random order and this
+    interval, 60 rounds of bare against itself gave +0.1% [-0.7, +1.0].)"""
     logs = [math.log(x) for x in ratios]
     m = statistics.fmean(logs)
     if len(logs) < 2:

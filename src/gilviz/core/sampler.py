@@ -791,8 +791,9 @@ class SamplerLoop(threading.Thread):
 
     ``stop()`` sets an Event and releases the lock the loop waits on between ticks, so it
     returns within one tick's work, and the delivery of what was read before it. (A held
-    lock acquired with a timeout is an interruptible sleep at the cost of one syscall; Event.wait() runs a Condition in Python, ~30 µs of
-    CPU per tick more, 0.15% of a core at 50 Hz.)
+    lock acquired with a timeout is an interruptible sleep at the cost of one syscall;
+    Event.wait() runs a Condition in Python, ~30 µs of CPU per tick more, 0.15% of a core
+    at 50 Hz.)
     An exception from the sampler or ``on_tick`` is logged and kept in ``last_error``; the
     loop goes on (a UI must not lose its sampler to one bad tick).
     """

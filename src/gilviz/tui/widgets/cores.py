@@ -1,9 +1,10 @@
 """Per-core CPU bars: one per usable core, coloured by the worker that ran there.
 
 Busy is the mean of the last ``window_s`` of /proc/stat samples (one every 100 ms: they count
-in 10 ms ticks, so one sample reads in steps of a tenth; a mean over a second is steadier). With few cores each core gets a bar; with many, the
-bars wrap into columns; when even that does not fit, each core becomes one shaded cell (a
-heat map). A core that cannot be drawn is counted on screen, never dropped silently.
+in 10 ms ticks, so one sample reads in steps of a tenth; a mean over a second is steadier).
+With few cores each core gets a bar; with many, the bars wrap into columns; when even that
+does not fit, each core becomes one shaded cell (a heat map). A core that cannot be drawn
+is counted on screen, never dropped silently.
 """
 
 from __future__ import annotations
