@@ -58,6 +58,37 @@ def test_cancel_stops_a_long_crunch_and_sleep():
         workloads.sleep(3_600_000)
 
 
+class _FakeClock:
+    """time.monotonic/time.sleep where a sleep takes exactly what it asks for."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, s: float) -> None:
+        self.sleeps.append(s)
+        self.now += s
+
+
+def test_sleep_wakes_only_to_look_for_a_stop(monkeypatch):
+    # Each extra wake-up takes the GIL and costs the sampler a full read: a task no longer
+    # than CANCEL_POLL_S is one sleep, a longer one is cut at CANCEL_POLL_S.
+    clock = _FakeClock()
+    monkeypatch.setattr(workloads, "time", clock)
+    assert workloads.sleep(200) == 200
+    assert clock.sleeps == [pytest.approx(0.2)]
+    clock.sleeps.clear()
+    workloads.sleep(int(2.5 * workloads.CANCEL_POLL_S * 1000))
+    assert clock.sleeps == [
+        pytest.approx(workloads.CANCEL_POLL_S),
+        pytest.approx(workloads.CANCEL_POLL_S),
+        pytest.approx(workloads.CANCEL_POLL_S / 2),
+    ]
+
+
 def test_fetch_without_server_says_why():
     workloads.params.pop("url", None)
     with pytest.raises(RuntimeError, match="local server"):
