@@ -12,7 +12,10 @@ Four measurements, each printed as a ratio measured in this one run:
    the log ratios), so a verdict is read against what the rounds can tell.
 2. **CPU share.** Throughput drifts by about 12% over tens of seconds on this machine, so a
    long-running target's CPU (schedstat of all its threads) is also read in alternating
-   one-second windows with a ``SamplerLoop`` on and off: share lost = 1 - on / off.
+   one-second windows with a ``SamplerLoop`` on and off: share lost = 1 - on / off. In the
+   same windows, its work rate (crunch chunks its workers count in a shared file): the
+   geometric mean of the on/off ratios of neighbouring windows, with its 90% interval, so
+   the sampler's part of section 1's ratio is read with the drift cancelled.
 3. **Sampler CPU.** The CPU time of gilviz's sampling thread (its schedstat) during real runs
    at 50 Hz with 16 and 64 sleeping worker threads, as % of one core; with the whole gilviz
    process's CPU (getrusage) beside it, and a thread that only sleeps and wakes at 50 Hz
@@ -32,13 +35,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import mmap
 import os
 import random
 import resource
 import signal
 import statistics
+import struct
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -111,22 +117,27 @@ BARE = textwrap.dedent(
 # A long target for the CPU-share windows: N crunch threads (or processes) until killed.
 TARGET = textwrap.dedent(
     """
-    import os, sys, threading, multiprocessing
+    import mmap, os, struct, sys, threading, multiprocessing
     PARENT = os.getpid()
-    def crunch():
+    kind, n, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    with open(path, "r+b") as f:  # one 8-byte slot per worker, shared with the benchmark
+        counts = mmap.mmap(f.fileno(), 8 * n)
+    def crunch(slot):
+        done, put = 0, struct.pack_into
         while True:
             sum(i * i for i in range(20_000))
+            done += 1
+            put("q", counts, 8 * slot, done)
             if os.getppid() != PARENT and os.getpid() != PARENT:  # orphaned fork: end
                 os._exit(0)
-    kind, n = sys.argv[1], int(sys.argv[2])
     if kind == "thread":
-        for _ in range(n):
-            threading.Thread(target=crunch, daemon=True).start()
+        for i in range(n):
+            threading.Thread(target=crunch, args=(i,), daemon=True).start()
         print(os.getpid(), flush=True)
         sys.stdin.read()
     else:
-        procs = [multiprocessing.get_context("fork").Process(target=crunch, daemon=True)
-                 for _ in range(n)]
+        procs = [multiprocessing.get_context("fork").Process(target=crunch, args=(i,),
+                 daemon=True) for i in range(n)]
         for p in procs:
             p.start()
         print(" ".join(str(p.pid) for p in procs), flush=True)
@@ -343,16 +354,26 @@ def _tid_run_ns(tid: int) -> int:
         return int(f.read().split()[0])
 
 
-def cpu_share(kind: str, n: int, windows: int) -> dict[str, float]:
-    """Target's CPU (cores) in alternating 1 s windows with sampling on and off."""
+def cpu_share(kind: str, n: int, windows: int) -> dict[str, Any]:
+    """Target's CPU (cores) and work rate (crunch chunks a second, counted by its workers)
+    in alternating 1 s windows with sampling on and off."""
+    counts_file = tempfile.NamedTemporaryFile(prefix="gilviz-overhead-")  # noqa: SIM115
+    counts_file.write(bytes(8 * n))
+    counts_file.flush()
+    counts = mmap.mmap(counts_file.fileno(), 8 * n)
+
+    def work() -> int:
+        return sum(struct.unpack_from(f"{n}q", counts))
+
     proc = subprocess.Popen(
-        [sys.executable, "-c", TARGET, kind, str(n)],
+        [sys.executable, "-c", TARGET, kind, str(n), counts_file.name],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
     pids: list[int] = []
+    rates: list[tuple[float, bool, bool]] = []  # (chunks a second, sampling, clean) per window
     try:
         pids = [int(p) for p in proc.stdout.readline().split()]
         time.sleep(0.3)  # let every thread start
@@ -371,12 +392,13 @@ def cpu_share(kind: str, n: int, windows: int) -> dict[str, float]:
             if loop is not None:
                 loop.start()
             others = Others()
-            c0, t0 = _threads_run_ns(pids), time.monotonic_ns()
+            c0, w0, t0 = _threads_run_ns(pids), work(), time.monotonic_ns()
             s0 = _tid_run_ns(loop.native_id) if loop is not None else 0
             time.sleep(1.0)
-            c1, t1 = _threads_run_ns(pids), time.monotonic_ns()
+            c1, w1, t1 = _threads_run_ns(pids), work(), time.monotonic_ns()
             share = (c1 - c0) / (t1 - t0)
             clean = others.cores(also_ours_s=(c1 - c0) / 1e9) < CLEAN_OTHERS
+            rates.append(((w1 - w0) * 1e9 / (t1 - t0), sampling, clean))
             if loop is not None:
                 sampler_cpu.append((_tid_run_ns(loop.native_id) - s0) / (t1 - t0))
                 loop.stop()
@@ -391,6 +413,15 @@ def cpu_share(kind: str, n: int, windows: int) -> dict[str, float]:
         for pid in pids if kind == "process" else []:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
+        counts.close()
+        counts_file.close()
+    # Work rate: each pair of neighbouring windows (one on, one off) gives a ratio, so the
+    # drift of this machine's speed over tens of seconds cancels out.
+    pairs = [(a, b) if a[1] else (b, a) for a, b in zip(rates[0::2], rates[1::2], strict=True)]
+    ratios = [on[0] / off[0] for on, off in pairs if on[2] and off[2] and off[0] > 0]
+    if len(ratios) < 3:  # too few clean pairs: all of them (the share's "noisy" says so)
+        ratios = [on[0] / off[0] for on, off in pairs if off[0] > 0]
+    rate, (rate_lo, rate_hi) = geomean(ratios)
     clean_on = [v for v, c in on if c]
     clean_off = [v for v, c in off if c]
     counts = f"{len(clean_on)}+{len(clean_off)}/{len(on) + len(off)}"
@@ -403,6 +434,8 @@ def cpu_share(kind: str, n: int, windows: int) -> dict[str, float]:
         "off": m_off,
         "lost": 1 - m_on / m_off,
         "sd_off": statistics.stdev(clean_off) / m_off if len(clean_off) > 1 else 0.0,
+        "rate_lost": 1 - rate,
+        "rate_ci": (1 - rate_hi, 1 - rate_lo),
         "sampler": statistics.median(sampler_cpu),
         "threads": len(refs),
         "clean": counts,
@@ -444,7 +477,9 @@ def sampler_cost(workers: int, seconds: float) -> dict[str, float]:
     """CPU of gilviz's sampling thread during a real run of ``workers`` sleeping threads,
     between the first and the last tick that saw every worker; and how much of it was
     spent inside ``tick()`` (reading /proc), the rest being the model's folding and the
-    loop."""
+    loop. Each worker runs one long ``sleep`` task, which wakes every
+    ``workloads.CANCEL_POLL_S`` to look for a stop: the sampler reads such a thread whole
+    at the tick after each wake-up, and by its schedstat alone at the others."""
     marks: list[tuple[int, int, int]] = []  # (t_ns, sampler thread run_ns, ns inside tick)
     holder: list = []
 
@@ -557,7 +592,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"{'target':<24} {'off cores':>9} {'on cores':>9} {'lost':>7} {'sd(off)':>8} "
-        f"{'sampler':>8} {'clean windows':>14}"
+        f"{'sampler':>8} {'clean windows':>14} | work rate lost, 90% CI"
     )
     shares = {}
     for kind, n, label in (
@@ -568,7 +603,8 @@ def main(argv: list[str] | None = None) -> int:
         shares[label] = s
         print(
             f"{label:<24} {s['off']:9.3f} {s['on']:9.3f} {s['lost']:+7.2%} {s['sd_off']:8.2%} "
-            f"{s['sampler']:8.2%} {s['clean']:>14}" + ("  noisy" if s["noisy"] else "")
+            f"{s['sampler']:8.2%} {s['clean']:>14} | {s['rate_lost']:+.2%} "
+            f"[{s['rate_ci'][0]:+.2%}, {s['rate_ci'][1]:+.2%}]" + ("  noisy" if s["noisy"] else "")
         )
         sys.stdout.flush()
 
@@ -615,6 +651,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  {label:<24} CPU share lost {s['lost']:+.2%} vs <= {TARGET_SHARE:.0%}: "
             f"{verdict(s['lost'] <= TARGET_SHARE)}" + (" (noisy)" if s["noisy"] else "")
+        )
+        print(
+            f"  {'':<24} work rate lost to sampling {s['rate_lost']:+.2%} (90% CI "
+            f"{s['rate_ci'][0]:+.2%} to {s['rate_ci'][1]:+.2%}; diagnostic: the part of "
+            f"section 1's ratio that sampling makes, with the drift cancelled)"
         )
     for n, c in costs.items():
         print(
