@@ -360,10 +360,10 @@ def cpu_share(kind: str, n: int, windows: int) -> dict[str, Any]:
     counts_file = tempfile.NamedTemporaryFile(prefix="gilviz-overhead-")  # noqa: SIM115
     counts_file.write(bytes(8 * n))
     counts_file.flush()
-    counts = mmap.mmap(counts_file.fileno(), 8 * n)
+    tally = mmap.mmap(counts_file.fileno(), 8 * n)
 
     def work() -> int:
-        return sum(struct.unpack_from(f"{n}q", counts))
+        return sum(struct.unpack_from(f"{n}q", tally))
 
     proc = subprocess.Popen(
         [sys.executable, "-c", TARGET, kind, str(n), counts_file.name],
@@ -413,7 +413,7 @@ def cpu_share(kind: str, n: int, windows: int) -> dict[str, Any]:
         for pid in pids if kind == "process" else []:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-        counts.close()
+        tally.close()
         counts_file.close()
     # Work rate: each pair of neighbouring windows (one on, one off) gives a ratio, so the
     # drift of this machine's speed over tens of seconds cancels out.
