@@ -369,7 +369,7 @@ class RunModel:
                     if f < 0.5:
                         state = "idle"
             else:
-                shares = _with_idle(s.shares, f)
+                shares = _with_idle(shares, f)
                 state, best = "idle", -1.0
                 for k, v in shares.items():  # STATES order: ties go to the first
                     if v:
