@@ -1,6 +1,6 @@
 """How close is gilviz's state split to an exact reference? (GitHub issue 4)
 
-For each case, one real gilviz run (``Run`` from ``gilviz.core.session``, /proc sampling at
+For each case, one real gilviz run (``Run`` from ``gilviz.core.running.session``, /proc sampling at
 50 Hz) is watched at the same time by:
 
 - **perf** (the exact reference): every futex call of the runner and its workers, with
@@ -57,9 +57,10 @@ from _common import (  # noqa: E402
     merge,
     overlap,
 )
-from gilviz.core import gilsym  # noqa: E402
-from gilviz.core.session import Run  # noqa: E402
-from gilviz.core.spec import build_spec  # noqa: E402
+from gilviz.core import protocol  # noqa: E402
+from gilviz.core.measuring import gilsym  # noqa: E402
+from gilviz.core.running.session import Run  # noqa: E402
+from gilviz.core.running.spec import build_spec  # noqa: E402
 
 BUSY = ("running", "gil_wait", "io_wait", "lock_wait", "runnable")
 TARGET = 0.05
@@ -113,7 +114,7 @@ def install_lag_fix(window_ns: int = 250_000_000) -> None:
     """
     from collections import deque
 
-    from gilviz.core import sampler as gs
+    from gilviz.core.measuring import sampler as gs
 
     blocked = ("gil_wait", "io_wait", "lock_wait")
     # id(reading) -> (reading, deque of (t_ns, dt_ns, shares)): each thread's recent shares
@@ -228,15 +229,14 @@ def run_case(case: Case, scale: float, hz: float, perf_ok: bool, stress: int = 0
     runs_: dict[int, list] = {}
     spy = PySpyPoller(hz=8.0)
 
-    def on_message(msg: list) -> None:
-        kind = msg[0]
-        if kind == "worker":
-            refs[msg[1]] = (msg[2], msg[3])
-            spy.pids.add(msg[2])
-        elif kind == "s":
-            tasks[msg[1]].setdefault(msg[2], [msg[3], None])
-        elif kind == "e":
-            tasks[msg[1]][msg[2]] = [msg[3], msg[4]]
+    def on_message(msg: protocol.Message) -> None:
+        if isinstance(msg, protocol.WorkerSeen):
+            refs[msg.wid] = (msg.pid, msg.tid)
+            spy.pids.add(msg.pid)
+        elif isinstance(msg, protocol.TaskStart):
+            tasks[msg.wid].setdefault(msg.task, [msg.t0_ns, None])
+        elif isinstance(msg, protocol.TaskEnd):
+            tasks[msg.wid][msg.task] = [msg.t0_ns, msg.t1_ns]
 
     def on_tick(samples: list, core: object) -> None:
         for s in samples:

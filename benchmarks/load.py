@@ -16,8 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from gilviz.core.session import Run  # noqa: E402
-from gilviz.core.spec import build_spec  # noqa: E402
+from gilviz.core import report
+from gilviz.core.running.session import Run  # noqa: E402
+from gilviz.core.running.spec import build_spec  # noqa: E402
 
 
 def _cpu_s() -> float:
@@ -32,7 +33,7 @@ def measure(pool: str, workers: int, workload: str, size: int, tasks: int) -> di
     run.start()
     run.wait()
     cpu, wall = _cpu_s() - c0, time.monotonic() - t0
-    s = run.model.summary()
+    s = report.run_summary(run.model)
     return {
         "case": f"{workers} {pool} workers, {workload}",
         "workers_seen": len(s["workers"]),

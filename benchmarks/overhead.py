@@ -55,10 +55,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from _common import NOISY_LOAD, REPO, fmt_load, loadavg  # noqa: E402
-from gilviz.core.sampler import ProcSampler, SamplerLoop  # noqa: E402
-from gilviz.core.samples import ThreadRef  # noqa: E402
-from gilviz.core.session import Run, run_blocking  # noqa: E402
-from gilviz.core.spec import build_spec  # noqa: E402
+from gilviz.core.measuring.sampler import ProcSampler, SamplerLoop  # noqa: E402
+from gilviz.core.measuring.samples import ThreadRef  # noqa: E402
+from gilviz.core.running.session import Run, run_blocking  # noqa: E402
+from gilviz.core.running.spec import build_spec  # noqa: E402
 
 HZ = 50.0
 TARGET_SLOWER = 0.03
@@ -74,7 +74,7 @@ TARGET_SAMPLER = {16: 0.025, 64: 0.07}
 BARE = textwrap.dedent(
     """
     import concurrent.futures as cf, multiprocessing, sys, threading, time
-    from gilviz.core import workloads
+    from gilviz.core.running import workloads
     name, pool, workers, tasks, size = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
     wait, pad, now = sys.argv[6], range(int(sys.argv[7])), time.monotonic_ns
     fn = workloads.resolve(name)

@@ -31,9 +31,9 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from gilviz.core.model import SERIES_LEN, TIMELINE_LEN  # noqa: E402
-from gilviz.core.presets import PoolChoice, Preset  # noqa: E402
-from gilviz.core.session import stop_all  # noqa: E402
-from gilviz.core.spec import MAX_TASKS  # noqa: E402
+from gilviz.core.running.session import stop_all  # noqa: E402
+from gilviz.core.running.spec import MAX_TASKS  # noqa: E402
+from gilviz.core.teaching.presets import PoolChoice, Preset  # noqa: E402
 
 MB = 1024 * 1024
 

@@ -16,7 +16,7 @@ import threading
 import time
 
 try:  # inside gilviz's runner: honour a stop request
-    from gilviz.core.workloads import cancelled
+    from gilviz.core.running.workloads import cancelled
 except ImportError:  # pragma: no cover - run bare
 
     def cancelled() -> bool:

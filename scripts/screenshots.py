@@ -26,9 +26,10 @@ OUT = ROOT / "screenshots"
 FIXTURES = ROOT / "tests" / "fixtures" / "snapshots"
 sys.path.insert(0, str(ROOT / "src"))
 
-from gilviz.core import presets as cpresets  # noqa: E402
-from gilviz.core import reference, report  # noqa: E402
-from gilviz.core.presets import Preset  # noqa: E402
+from gilviz.core import report  # noqa: E402
+from gilviz.core.teaching import presets as cpresets  # noqa: E402
+from gilviz.core.teaching import reference  # noqa: E402
+from gilviz.core.teaching.presets import Preset  # noqa: E402
 from gilviz.tui.app import GilvizApp  # noqa: E402
 from gilviz.tui.replay import Machine, Recording  # noqa: E402
 from gilviz.tui.runs import LiveController, ReplayController  # noqa: E402

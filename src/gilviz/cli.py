@@ -143,7 +143,7 @@ def _add_tui_options(p: argparse.ArgumentParser, record: bool = True) -> None:
 
 
 def _spec_from(args: argparse.Namespace, pool: str, server_url: str | None):
-    from gilviz.core.spec import build_spec
+    from gilviz.core.running.spec import build_spec
 
     params = {"url": server_url} if server_url else {}
     return build_spec(
@@ -162,8 +162,8 @@ def _spec_from(args: argparse.Namespace, pool: str, server_url: str | None):
 
 
 def _check_pools(pools: list[str], python: str | None) -> None:
-    from gilviz.core.platform import interpreter_info
-    from gilviz.core.spec import POOLS
+    from gilviz.core.measuring.machine import interpreter_info
+    from gilviz.core.running.spec import POOLS
 
     for pool in pools:
         if pool not in POOLS:
@@ -183,7 +183,7 @@ def _check_pools(pools: list[str], python: str | None) -> None:
 def _plan(args: argparse.Namespace, pools: list[str] | None):
     """The preset (or None) and a function url -> the RunSpecs to run, all validated."""
     if args.preset:
-        from gilviz.core import presets
+        from gilviz.core.teaching import presets
 
         if args.workload:
             raise BadInput("give a workload or --preset, not both")
@@ -209,10 +209,9 @@ def _plan(args: argparse.Namespace, pools: list[str] | None):
 
 
 def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
-    from gilviz.core import report, workloads
-    from gilviz.core.fetchserver import FetchServer
-    from gilviz.core.session import Run
-    from gilviz.core.spec import parse_float, parse_int
+    from gilviz.core import report
+    from gilviz.core.running.plan import PlanRun
+    from gilviz.core.running.spec import PLACEHOLDER_URL, parse_float, parse_int
 
     hz = parse_float(args.hz, "--hz", 0, 1000)
     preset, make_specs = _plan(args, pools)
@@ -220,13 +219,11 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
     if preset is not None and "delay_ms" in preset.params:
         delay_ms = preset.params["delay_ms"]
     delay = parse_float(delay_ms, "--delay-ms", 0, 600_000) / 1000
-    specs = make_specs("http://127.0.0.1:1/")  # validates everything before anything runs
-    needs_server = any(
-        (w := workloads.describe(s.workload)) is not None and w.needs_server for s in specs
-    )
+    port = parse_int(args.port, "--port", 0, 65535)
+    make_specs(PLACEHOLDER_URL)  # validates everything before anything is created or runs
     recorder = None
     if args.record:
-        from gilviz.core.record import Recorder
+        from gilviz.core.recording.recorder import Recorder
 
         recorder = Recorder(
             args.record,
@@ -237,49 +234,39 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
                 "argv": sys.argv[1:],
             },
         )
-    port = parse_int(args.port, "--port", 0, 65535)
-    server = FetchServer(delay_s=delay, port=port) if needs_server else None
-    results: list[dict[str, Any]] = []
-    python_info = None
+
+    def announce(spec) -> None:
+        if not args.json and sys.stderr.isatty():
+            print(f"running {spec.workload} on {spec.pool} ...", file=sys.stderr, flush=True)
+
     try:
-        if server is not None:
-            server.__enter__()
-        for spec in make_specs(server.url if server else None):
-            if not args.json and sys.stderr.isatty():
-                print(f"running {spec.workload} on {spec.pool} ...", file=sys.stderr, flush=True)
-            run = Run(spec, sample_hz=hz, force_fallback=args.fallback_sampler)
-            index = recorder.attach(run) if recorder is not None else None
-            try:
-                run.start()
-                while not run.wait(0.2):
-                    pass
-            finally:
-                # Also on Ctrl-C, SIGTERM, SIGHUP: stop in order and record how it ended.
-                run.stop()
-                if recorder is not None and run.done:
-                    recorder.run_ended(index, run, run.model.summary())
-            if run.model.bad_input:
-                raise BadInput(run.model.bad_input)
-            if run.model.hello and python_info is None:
-                python_info = run.model.hello.get("python")
-            results.append(run.model.summary())
+        plan = PlanRun(
+            make_specs,
+            delay_s=delay,
+            port=port,
+            recorder=recorder,
+            sample_hz=hz,
+            force_fallback=args.fallback_sampler,
+        )
+        with plan:
+            runs = plan.run_all(on_start=announce)
     finally:
-        if server is not None:
-            server.__exit__(None, None, None)
         if recorder is not None:
             recorder.close()
             if recorder.error:
                 print(f"gilviz: {recorder.error}", file=sys.stderr)
+    results = [report.run_summary(run.model) for run in runs]
+    python_info = next((r.model.hello.python for r in runs if r.model.hello), None)
     report.fill_speedups(results)
     doc = report.document(results, python_info)
     claim = None
     if preset is not None:
-        from gilviz.core import presets
+        from gilviz.core.teaching import presets
 
         claim = presets.check_claim(preset, results)
         if args.size is None and args.tasks is None and args.workers is None and not args.python:
             # The preset as written: its figures fill `gilviz reference`'s "measured here".
-            from gilviz.core import reference
+            from gilviz.core.teaching import reference
 
             reference.record(preset.name, results)
         doc["preset"] = {"name": preset.name, "title": preset.title, "source": preset.source}
@@ -318,7 +305,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from gilviz.core.platform import doctor_report
+    from gilviz.core.measuring.machine import doctor_report
 
     if args.python is not None and not os.path.exists(args.python):
         raise BadInput(f"--python {args.python}: no such file")
@@ -351,7 +338,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_workloads(args: argparse.Namespace) -> int:
-    from gilviz.core.workloads import BUILTINS
+    from gilviz.core.running.workloads import BUILTINS
 
     rows = [
         {
@@ -376,10 +363,10 @@ def cmd_workloads(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from gilviz.core import report
-    from gilviz.core.record import read_recording
+    from gilviz.core.recording.reader import read_recording
 
     rec = read_recording(args.file)
-    runs = [m.summary() for m in rec.models]
+    runs = [report.run_summary(m) for m in rec.models]
     report.fill_speedups(runs)
     if args.json:
         print(json.dumps(report.document(runs, rec.header.get("python")), indent=2))
@@ -400,8 +387,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from gilviz.core import export
-    from gilviz.core.record import read_recording
+    from gilviz.core.recording import export
+    from gilviz.core.recording.reader import read_recording
 
     rec = read_recording(args.file)
     text = export.perfetto(rec) if args.format == "perfetto" else export.markdown(rec)
@@ -419,7 +406,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import shlex
 
-    from gilviz.core.spec import parse_int
+    from gilviz.core.running.spec import parse_int
 
     port = parse_int(args.port, "--port", 1, 65535)
     try:
@@ -438,13 +425,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    from gilviz.core import presets
+    from gilviz.core.teaching import presets
 
     return presets.cli_presets(args)
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
-    from gilviz.core import reference
+    from gilviz.core.teaching import reference
 
     return reference.cli_reference(args)
 
@@ -507,7 +494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gilviz: {signal.Signals(sig.signum).name}; runs stopped", file=sys.stderr)
         return 128 + sig.signum
     finally:
-        from gilviz.core.session import stop_all
+        from gilviz.core.running.session import stop_all
 
         stop_all()
         if dump_on is not None:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gilviz.core.session import Run
-from gilviz.core.spec import build_spec
+from gilviz.core import report
+from gilviz.core.running.session import Run
+from gilviz.core.running.spec import build_spec
 from tests.helpers import alive, descendants, finish, gilviz_cmd, run_cli, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +38,7 @@ def test_task_that_never_returns_is_killed_on_stop(pool):
     pids = {w.pid for w in run.model.snapshot().workers} | {run.proc.pid}
     run.stop()
     assert run.done
-    assert run.model.summary()["error"].startswith("stopped")
+    assert report.run_summary(run.model)["error"].startswith("stopped")
     wait_for(lambda: not alive(list(pids)), timeout=10, what="spinning workers to be killed")
 
 

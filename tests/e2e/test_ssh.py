@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from gilviz.core.record import read_recording
+from gilviz.core.recording.reader import read_recording
 from tests.helpers import free_port, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -109,7 +109,7 @@ def test_link_drop_flushes_recording_and_leaves_nothing(sshd, tmp_path):
     last_tick = max(json.loads(line)["now"] for line in record.read_text().splitlines()
                     if '"type":"t"' in line)  # fmt: skip
     assert last_tick >= dropped_at - 1_000_000_000  # at most the last second is lost
-    assert rec.ends[0] is not None and rec.ends[0]["summary"]["error"].startswith("stopped")
+    assert rec.runs[0].end is not None and rec.runs[0].end["summary"]["error"].startswith("stopped")
 
 
 def _running(p: psutil.Process) -> bool:

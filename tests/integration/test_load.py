@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from gilviz.core.presets import PoolChoice, Preset
-from gilviz.core.session import run_blocking
-from gilviz.core.spec import build_spec
+from gilviz.core import report
+from gilviz.core.running.session import run_blocking
+from gilviz.core.running.spec import build_spec
+from gilviz.core.teaching.presets import PoolChoice, Preset
 from gilviz.tui.app import GilvizApp
 from gilviz.tui.replay import Recording
 from gilviz.tui.runs import ReplayController
@@ -28,7 +29,7 @@ ROW = re.compile(r"^w(\d+) ")
 def test_many_workers_are_all_seen_and_sampled(pool, workers):
     spec = build_spec("sleep", pool=pool, workers=workers, tasks=workers, size=1500)
     run = run_blocking(spec, sample_hz=50)
-    s = run.model.summary()
+    s = report.run_summary(run.model)
     assert s["error"] is None
     assert s["tasks_done"] == s["tasks"] == workers
     assert sorted(w["id"] for w in s["workers"]) == list(range(workers))

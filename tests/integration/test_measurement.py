@@ -16,10 +16,11 @@ import sys
 
 import pytest
 
-from gilviz.core import platform as gp
-from gilviz.core.samples import STATES
-from gilviz.core.session import Run, run_blocking
-from gilviz.core.spec import build_spec
+from gilviz.core import report
+from gilviz.core.measuring import machine as gp
+from gilviz.core.measuring.samples import STATES
+from gilviz.core.running.session import Run, run_blocking
+from gilviz.core.running.spec import build_spec
 from tests.helpers import run_cli, run_json
 
 pytestmark = pytest.mark.skipif(
@@ -135,7 +136,7 @@ def test_states_sum_to_one_per_worker_and_per_run(runs, name):
         assert w.states is not None
         assert all(v >= 0 for v in w.states.values())
         assert sum(w.states.values()) == pytest.approx(1.0, abs=1e-9)
-    doc = runs[name].model.summary()  # the JSON entry, rounded to 4 digits
+    doc = report.run_summary(runs[name].model)  # the JSON entry, rounded to 4 digits
     assert sum(doc["states"].values()) == pytest.approx(1.0, abs=1e-3)
     for w in doc["workers"]:
         assert sum(w["states"].values()) == pytest.approx(1.0, abs=1e-3)
@@ -192,11 +193,11 @@ def test_heartbeat_is_later_beside_crunching_threads_than_in_a_process_worker(ru
 
 
 def test_pickle_cost_is_reported_for_processes_and_null_for_threads(runs):
-    procs = runs["pickle-processes"].model.summary()["pickle"]
+    procs = report.run_summary(runs["pickle-processes"].model)["pickle"]
     assert procs is not None
     assert procs["args_bytes"] > 0 and procs["results_bytes"] > 0
     assert procs["args_s"] > 0 and procs["results_s"] > 0
-    assert runs["pickle-threads"].model.summary()["pickle"] is None
+    assert report.run_summary(runs["pickle-threads"].model)["pickle"] is None
 
 
 # --- the portable fallback ------------------------------------------------------------------
@@ -211,7 +212,7 @@ def test_forced_fallback_reports_no_state_split():
     assert snap.gil_contention is None and snap.states is None
     assert all(w.states is None for w in snap.workers)
     assert snap.cpu_s > 0  # CPU is still measured
-    doc = run.model.summary()
+    doc = report.run_summary(run.model)
     assert doc["gil"]["contention"] is None
     assert doc["states"] is None or all(v is None for v in doc["states"].values())
 
@@ -242,5 +243,5 @@ def test_threads_between_tiny_tasks_wait_for_the_gil_not_for_work(runs):
     tiny tasks run partly in 5 ms turns, partly in a ping-pong on every task. Over 40 runs
     gil_wait / idle ranged from 0.17 to 4.5, and one CI run gave 0.13; hence a bound that
     tells the old error (0.002) from every one of them."""
-    states = runs["tiny-threads"].model.summary()["states"]
+    states = report.run_summary(runs["tiny-threads"].model)["states"]
     assert states["gil_wait"] > 0.05 * states["idle"], states

@@ -17,8 +17,8 @@ import sys
 import pytest
 
 from gilviz import cli
-from gilviz.core import platform as gplatform
-from gilviz.core import presets
+from gilviz.core.measuring import machine
+from gilviz.core.teaching import presets
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc")
 
@@ -89,7 +89,7 @@ def test_builtin_preset_runs_and_its_claim_is_decided(name, capsys):
         assert runs[2]["pickle"]["args_bytes"] > 0 and runs[1]["pickle"] is None
     if name in ROBUST:
         assert claim["ok"] is not False, claim["text"]
-    elif gplatform.cores_usable() >= _cores_needed(preset.claim):
+    elif machine.cores_usable() >= _cores_needed(preset.claim):
         assert isinstance(claim["ok"], bool) or "n/a" in claim["text"], claim["text"]
     else:
         assert claim["ok"] is None and "needs 2 cores" in claim["text"]

@@ -11,8 +11,9 @@ import sys
 
 import pytest
 
+from gilviz.core import report
 from gilviz.core.errors import BadInput
-from gilviz.core.record import read_recording
+from gilviz.core.recording.reader import read_recording
 from tests.helpers import alive, descendants, finish, gilviz_cmd, run_cli, wait_for
 
 RUN = ["compare", "crunch", "--pools", "serial,thread", "--workers", "2", "--tasks", "2",
@@ -150,6 +151,6 @@ def test_sighup_flushes_the_recording_and_leaves_nothing(tmp_path):
     assert proc.returncode == 128 + signal.SIGHUP
     wait_for(lambda: not alive(kids), timeout=15, what="children to exit")
     rec = read_recording(path)
-    assert rec.ends[0] is not None  # the run's end was written before exiting
-    assert rec.models[0].summary()["error"].startswith("stopped")
+    assert rec.runs[0].end is not None  # the run's end was written before exiting
+    assert report.run_summary(rec.models[0])["error"].startswith("stopped")
     assert sys.executable  # keep imports used

@@ -8,9 +8,10 @@ import textwrap
 
 import pytest
 
-from gilviz.core import platform as gp
-from gilviz.core.session import Run, run_blocking
-from gilviz.core.spec import build_spec
+from gilviz.core import report
+from gilviz.core.measuring import machine as gp
+from gilviz.core.running.session import Run, run_blocking
+from gilviz.core.running.spec import build_spec
 from tests.helpers import alive, run_cli, run_json, wait_for
 
 SMALL = ["--size", "400000", "--hz", "20"]
@@ -87,13 +88,13 @@ def test_fetch_uses_a_local_server_and_threads_overlap_waits():
 
 
 def test_fetch_server_is_started_and_stopped():
-    from gilviz.core.fetchserver import FetchServer
+    from gilviz.core.running.fetchserver import FetchServer
 
     with FetchServer(delay_s=0.01) as server:
         spec = build_spec("fetch", pool="thread", workers=4, tasks=8, params={"url": server.url})
         run = run_blocking(spec, sample_hz=0)
         assert server.requests == 8
-    assert run.model.summary()["tasks_done"] == 8
+    assert report.run_summary(run.model)["tasks_done"] == 8
 
 
 def test_shared_counter_loses_updates_on_threads_not_on_processes():
@@ -277,7 +278,7 @@ def test_stop_cancels_pending_tasks_and_ends_running_ones(pool):
     pids = [w.pid for w in run.model.snapshot().workers] + [run.proc.pid]
     run.stop()
     assert run.done
-    summary = run.model.summary()
+    summary = report.run_summary(run.model)
     # Exactly "stopped": the running tasks saw the stop and ended within the grace period
     # (in a process pool, through each worker's watcher); none had to be killed.
     assert summary["error"] == "stopped"

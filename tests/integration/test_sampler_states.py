@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from gilviz.core.sampler import ProcSampler, SamplerLoop
-from gilviz.core.samples import ThreadRef
+from gilviz.core.measuring.sampler import ProcSampler, SamplerLoop
+from gilviz.core.measuring.samples import ThreadRef
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc")
 

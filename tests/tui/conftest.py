@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gilviz.core import presets as cpresets
+from gilviz.core.teaching import presets as cpresets
 from gilviz.tui.app import GilvizApp
 from gilviz.tui.replay import Recording
 from gilviz.tui.runs import ReplayController
@@ -28,7 +28,7 @@ def recording(name: str) -> Recording:
 
 def reference_cache(path: Path) -> Path:
     """A reference cache with the recorded crunch race filled in (fixed date)."""
-    from gilviz.core import reference
+    from gilviz.core.teaching import reference
 
     rec = recording("crunch")
     runs = [dict(r.summary) for r in rec.runs]

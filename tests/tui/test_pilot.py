@@ -14,7 +14,8 @@ from dataclasses import replace
 import psutil
 import pytest
 
-from gilviz.core.presets import PoolChoice, Preset
+from gilviz.core import report
+from gilviz.core.teaching.presets import PoolChoice, Preset
 from gilviz.tui.app import GilvizApp
 from gilviz.tui.replay import Machine
 from gilviz.tui.runs import LiveController, ReplayController
@@ -215,7 +216,7 @@ def test_talk_shows_the_checked_claim():
 
 
 def test_finished_preset_runs_are_cached_for_the_reference(tmp_path):
-    from gilviz.core import reference
+    from gilviz.core.teaching import reference
 
     cache = tmp_path / "reference.json"
     app = replay_app(finish=True, preset="crunch-processes", autostart=False, cache=cache)
@@ -379,7 +380,7 @@ def test_every_screen_is_a_gilviz_screen():
 def test_replay_controller_matches_pools():
     rec = recording("crunch")
     ctrl = ReplayController(rec, finish=True)
-    from gilviz.core.spec import build_spec
+    from gilviz.core.running.spec import build_spec
     from gilviz.tui.runs import Plan
 
     ctrl.begin(Plan("x", lambda url: [build_spec("crunch", pool="process")]))
@@ -387,7 +388,8 @@ def test_replay_controller_matches_pools():
 
 
 def test_a_tui_session_is_recorded_and_replays_to_the_same_numbers(tmp_path):
-    from gilviz.core.record import Recorder, read_recording
+    from gilviz.core.recording.reader import read_recording
+    from gilviz.core.recording.recorder import Recorder
 
     path = tmp_path / "tui.jsonl"
     recorder = Recorder(path, settings={"command": "tui"})
@@ -414,4 +416,4 @@ def test_a_tui_session_is_recorded_and_replays_to_the_same_numbers(tmp_path):
     def same(summary):  # speedups are filled in across runs by the views
         return {k: v for k, v in summary.items() if k != "speedup"}
 
-    assert [same(m.summary()) for m in rec.models] == [same(s) for s in live]
+    assert [same(report.run_summary(m)) for m in rec.models] == [same(s) for s in live]

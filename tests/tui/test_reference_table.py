@@ -1,11 +1,11 @@
-"""gilviz.core.reference: the table's data, the cache of measured results, the CLI text."""
+"""gilviz.core.teaching.reference: the table's data, the cache of measured results, the CLI text."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from gilviz.core import reference
+from gilviz.core.teaching import reference
 
 from .conftest import recording
 

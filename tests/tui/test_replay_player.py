@@ -11,7 +11,7 @@ import pytest
 
 from gilviz import cli
 from gilviz.core import report
-from gilviz.core.record import read_recording
+from gilviz.core.recording.reader import read_recording
 from gilviz.tui.app import GilvizApp
 from gilviz.tui.player import ReplayScreen, machine_of, player_for
 from gilviz.tui.style import Look
@@ -42,7 +42,7 @@ def rec_path(tmp_path_factory) -> Path:
 
 
 def recorded_summaries(path: Path) -> list[dict]:
-    runs = [m.summary() for m in read_recording(path).models]
+    runs = [report.run_summary(m) for m in read_recording(path).models]
     report.fill_speedups(runs)
     return runs
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from gilviz.core import presets as cpresets
-from gilviz.core.presets import Preset
+from gilviz.core.teaching import presets as cpresets
+from gilviz.core.teaching.presets import Preset
 
 from .conftest import FIXTURES, reference_cache, replay_app
 

@@ -12,9 +12,9 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 import gilviz.tui.app as app_mod
+from gilviz.core.measuring.samples import STATES, CoreSample
 from gilviz.core.model import CoreView, RunModel
-from gilviz.core.samples import STATES, CoreSample
-from gilviz.core.spec import build_spec
+from gilviz.core.running.spec import build_spec
 from gilviz.tui.replay import Machine, snapshot_from_json, snapshot_to_json
 from gilviz.tui.style import Look
 from gilviz.tui.widgets.base import Line, fit

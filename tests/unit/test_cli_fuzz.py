@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gilviz import cli
-from gilviz.core import session
+from gilviz.core.running import session
 
 VOCAB = [
     "run", "compare", "doctor", "workloads", "presets", "reference", "replay", "export",

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from gilviz import cli
 from gilviz.core.errors import BadInput
-from gilviz.core.presets import load_deck
+from gilviz.core.teaching.presets import load_deck
 
 PRESETS_DIR = Path(__file__).resolve().parents[2] / "src" / "gilviz" / "presets"
 BUILTIN = {p.name: p.read_text(encoding="utf-8") for p in sorted(PRESETS_DIR.glob("*.toml"))}

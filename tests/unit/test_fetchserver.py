@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 
 from gilviz.core.errors import BadInput
-from gilviz.core.fetchserver import FetchServer
+from gilviz.core.running.fetchserver import FetchServer
 
 
 def test_serves_the_bytes_asked_for_and_stops():

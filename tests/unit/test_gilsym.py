@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gilviz.core import gilsym, procfs
+from gilviz.core.measuring import gilsym, procfs
 
 TESTS = Path(__file__).resolve().parent.parent
 CHILD = TESTS / "integration" / "sampler_child.py"

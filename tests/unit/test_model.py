@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from gilviz.core import report
+from gilviz.core.measuring.samples import STATES, CoreSample, ThreadSample
 from gilviz.core.model import LatencyHistogram, RunModel, _with_idle
-from gilviz.core.samples import STATES, CoreSample, ThreadSample
-from gilviz.core.spec import build_spec
+from gilviz.core.protocol import decode
+from gilviz.core.running.spec import build_spec
 
 MS = 1_000_000
 
@@ -18,15 +20,15 @@ def _sample(wid, t_ms, shares, dt_ms=20, processor=0):
 
 def _model(method="/proc sampling"):
     m = RunModel(build_spec("crunch", pool="thread", workers=2, tasks=2), method, [0, 1])
-    m.on_message(["worker", 0, 100, 101])
-    m.on_message(["worker", 1, 100, 102])
+    m.on_message(decode(["worker", 0, 100, 101]))
+    m.on_message(decode(["worker", 1, 100, 102]))
     return m
 
 
 def test_busy_interval_keeps_the_samplers_split():
     m = _model()
-    m.on_message(["s", 0, 0, 0])
-    m.on_message(["e", 0, 0, 0, 100 * MS, 50 * MS, True])
+    m.on_message(decode(["s", 0, 0, 0]))
+    m.on_message(decode(["e", 0, 0, 0, 100 * MS, 50 * MS, True]))
     m.on_tick([_sample(0, 40, {"running": 0.5, "gil_wait": 0.5})], None)
     m.finish("done")
     w = m.snapshot().workers[0]
@@ -48,7 +50,7 @@ def test_interval_without_a_task_is_idle_even_if_blocked():
 
 def test_task_ending_mid_interval_splits_busy_and_idle():
     m = _model()
-    m.on_message(["e", 0, 0, 0, 30 * MS, 10 * MS, True])  # the start event never arrived
+    m.on_message(decode(["e", 0, 0, 0, 30 * MS, 10 * MS, True]))  # the start event never arrived
     m.on_tick([_sample(0, 40, {"running": 0.5, "lock_wait": 0.5})], None)
     m.finish("done")
     states = m.snapshot().workers[0].states
@@ -64,7 +66,7 @@ def test_one_state_samples_fold_as_with_idle_says(state, busy_ms):
     # general one (_with_idle, then the dominant state) gives for it.
     m = _model()
     if busy_ms:
-        m.on_message(["e", 0, 0, 20 * MS, (20 + busy_ms) * MS, 0, True])  # in (20, 40]
+        m.on_message(decode(["e", 0, 0, 20 * MS, (20 + busy_ms) * MS, 0, True]))  # in (20, 40]
     m.on_tick([_sample(0, 40, {state: 1.0})], None)
     m.finish("done")
     w = m.snapshot().workers[0]
@@ -95,7 +97,7 @@ def test_with_idle_shares_always_sum_to_one():
 
 def test_waiting_for_the_gil_between_tasks_is_contention_not_idleness():
     m = _model()
-    m.on_message(["t", 0, 5, 20 * MS, 24 * MS, 6, 0])  # tasks for 4 ms of the 20 ms sample
+    m.on_message(decode(["t", 0, 5, 20 * MS, 24 * MS, 6, 0]))  # tasks for 4 ms of the 20 ms sample
     m.on_tick([_sample(0, 40, {"running": 0.2, "gil_wait": 0.5, "lock_wait": 0.3})], None)
     m.finish("done")
     states = m.snapshot().workers[0].states
@@ -106,12 +108,12 @@ def test_waiting_for_the_gil_between_tasks_is_contention_not_idleness():
 
 def test_fallback_method_reports_nulls():
     m = _model(method="psutil (per-thread CPU only)")
-    m.on_message(["s", 0, 0, 0])
+    m.on_message(decode(["s", 0, 0, 0]))
     sample = ThreadSample(0, 40 * MS, 20 * MS, None, "n/a", 0, None, "?", None)
     m.on_tick([sample], None)
-    m.on_message(["end", {"wall_s": 0.1, "tasks_done": 0, "error": None}])
+    m.on_message(decode(["end", {"wall_s": 0.1, "tasks_done": 0, "error": None}]))
     m.finish("done")
-    summary = m.summary()
+    summary = report.run_summary(m)
     assert summary["gil"]["contention"] is None
     assert set(summary["states"].values()) == {None}
     assert summary["workers"][0]["states"]["running"] is None
@@ -119,11 +121,11 @@ def test_fallback_method_reports_nulls():
 
 def test_cpu_tasks_and_parallelism_come_from_task_events():
     m = _model()
-    m.on_message(["e", 0, 0, 0, 100 * MS, 90 * MS, True])
-    m.on_message(["e", 1, 1, 0, 100 * MS, 80 * MS, True])
-    m.on_message(["end", {"wall_s": 0.1, "tasks_done": 2, "error": None, "outcome": None}])
+    m.on_message(decode(["e", 0, 0, 0, 100 * MS, 90 * MS, True]))
+    m.on_message(decode(["e", 1, 1, 0, 100 * MS, 80 * MS, True]))
+    m.on_message(decode(["end", {"wall_s": 0.1, "tasks_done": 2, "error": None, "outcome": None}]))
     m.finish("done")
-    s = m.summary()
+    s = report.run_summary(m)
     assert s["cpu_s"] == pytest.approx(0.17)
     assert s["parallelism"] == pytest.approx(1.7)
     assert [w["tasks"] for w in s["workers"]] == [1, 1]
@@ -155,7 +157,7 @@ def test_latency_histogram_percentiles_within_one_percent():
 
 def test_timeline_is_bounded():
     m = _model()
-    m.on_message(["s", 0, 0, 0])
+    m.on_message(decode(["s", 0, 0, 0]))
     ticks = [_sample(0, 40 + 20 * i, {"running": 1.0}) for i in range(2000)]
     for s in ticks:
         m.on_tick([s], None)
@@ -165,7 +167,7 @@ def test_timeline_is_bounded():
 
 def test_gil_holder_shares_from_memory_reads():
     m = _model()
-    m.on_message(["s", 0, 0, 0])
+    m.on_message(decode(["s", 0, 0, 0]))
     samples = [
         ThreadSample(
             0,
@@ -187,14 +189,14 @@ def test_gil_holder_shares_from_memory_reads():
     m.finish("done")
     w = m.snapshot().workers[0]
     assert w.gil_held == 0.5 and w.blocked_holding_gil == 0.5
-    method = m.summary()["gil"]["holder_method"]
+    method = report.run_summary(m)["gil"]["holder_method"]
     assert method.startswith("GIL holder read") and method.endswith(", 4 samples")
     assert m.snapshot().workers[1].gil_held is None
 
 
 def test_late_counter_time_is_handed_back_to_earlier_samples():
     m = _model()
-    m.on_message(["s", 0, 0, 0])
+    m.on_message(decode(["s", 0, 0, 0]))
     # The kernel had not yet counted 10 ms of running in the first interval (it looked
     # blocked), and counted them in the second (where they overflow the interval).
     first = _sample(0, 40, {"running": 0.5, "gil_wait": 0.5})
@@ -210,7 +212,7 @@ def test_late_counter_time_is_handed_back_to_earlier_samples():
     # fed the same objects (a recording's replay in the player) gives the same figures.
     assert first.shares == {"running": 0.5, "gil_wait": 0.5}
     again = _model()
-    again.on_message(["s", 0, 0, 0])
+    again.on_message(decode(["s", 0, 0, 0]))
     again.on_tick([first], None, now=40 * MS)
     again.on_tick([late], None, now=60 * MS)
     again.finish("done")
@@ -219,7 +221,7 @@ def test_late_counter_time_is_handed_back_to_earlier_samples():
 
 def test_hand_back_never_exceeds_what_was_blocked():
     m = _model()
-    m.on_message(["s", 0, 0, 0])
+    m.on_message(decode(["s", 0, 0, 0]))
     m.on_tick([_sample(0, 40, {"running": 0.9, "io_wait": 0.1})], None, now=40 * MS)
     over = ThreadSample(0, 60 * MS, 20 * MS, {"running": 1.0}, "running", 0, 0, "R", None,
                         excess_run_ns=15 * MS)  # fmt: skip
@@ -233,10 +235,10 @@ def test_hand_back_never_exceeds_what_was_blocked():
 
 def test_a_stretch_of_local_tasks_counts_them_and_ends_the_open_start():
     m = _model()
-    m.on_message(["s", 0, 7, 0])  # a start the runner sent while task 7 was running
+    m.on_message(decode(["s", 0, 7, 0]))  # a start the runner sent while task 7 was running
     assert m.snapshot().workers[0].current_task == 7
-    m.on_message(["t", 0, 9, 0, 30 * MS, 3, 0])  # tasks 7..9 back to back, all returned
-    m.on_message(["cpu", 0, 25 * MS])
+    m.on_message(decode(["t", 0, 9, 0, 30 * MS, 3, 0]))  # tasks 7..9 back to back, all returned
+    m.on_message(decode(["cpu", 0, 25 * MS]))
     m.on_tick([_sample(0, 40, {"running": 0.5, "lock_wait": 0.5})], None)
     m.finish("done")
     w = m.snapshot().workers[0]
@@ -248,8 +250,8 @@ def test_a_stretch_of_local_tasks_counts_them_and_ends_the_open_start():
 
 def test_stretches_cut_by_a_flush_join_back_into_one_busy_interval():
     m = _model()
-    m.on_message(["t", 0, 4, 0, 10 * MS, 5, 0])
-    m.on_message(["t", 0, 9, 10 * MS + 50_000, 40 * MS, 4, 1])  # 50 µs later: same stretch
+    m.on_message(decode(["t", 0, 4, 0, 10 * MS, 5, 0]))
+    m.on_message(decode(["t", 0, 9, 10 * MS + 50_000, 40 * MS, 4, 1]))  # 50 µs later: same stretch
     m.on_tick([_sample(0, 40, {"lock_wait": 1.0})], None)
     m.finish("done")
     w = m.snapshot().workers[0]

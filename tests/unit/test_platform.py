@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from gilviz.core import platform as gp
+from gilviz.core.measuring import machine as gp
 
 
 def test_cgroup_v2_and_v1_quota(tmp_path):

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from gilviz import cli
-from gilviz.core import claims, presets
-from gilviz.core import platform as gplatform
 from gilviz.core.errors import BadInput
-from gilviz.core.presets import ClaimResult, PoolChoice, Preset
+from gilviz.core.measuring import machine
+from gilviz.core.teaching import claims, presets
+from gilviz.core.teaching.presets import ClaimResult, PoolChoice, Preset
 
 ROOT = Path(__file__).resolve().parents[2]
 DECKS = ROOT / "tests" / "fixtures" / "decks"
@@ -374,13 +374,13 @@ def preset(claim: dict[str, Any], *pools: PoolChoice | str) -> Preset:
 
 @pytest.fixture
 def two_cores(monkeypatch):
-    monkeypatch.setattr(gplatform, "cores_usable", lambda: 2)
+    monkeypatch.setattr(machine, "cores_usable", lambda: 2)
     monkeypatch.setattr(presets, "_load", lambda: 0.5)
 
 
 @pytest.fixture
 def one_core(monkeypatch):
-    monkeypatch.setattr(gplatform, "cores_usable", lambda: 1)
+    monkeypatch.setattr(machine, "cores_usable", lambda: 1)
 
 
 def check(p: Preset, runs: list[dict[str, Any]]) -> ClaimResult:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from gilviz.core import procfs
-from gilviz.core.sampler import (
+from gilviz.core.measuring import procfs
+from gilviz.core.measuring.sampler import (
     blocked_cause,
     dominant_state,
     shares_from_readings,
@@ -280,7 +280,7 @@ def test_blocked_thread_shortcut_still_sees_the_thread_run_again():
     import os
     import threading
 
-    from gilviz.core import procfs as pf
+    from gilviz.core.measuring import procfs as pf
 
     go, parked, again = threading.Event(), threading.Event(), threading.Event()
     tid_box: list[int] = []
@@ -368,7 +368,7 @@ def test_thread_sample_fields_are_in_the_order_the_sampler_passes_them():
     # ProcSampler.tick() builds ThreadSample positionally (its hot path).
     from dataclasses import fields
 
-    from gilviz.core.samples import ThreadSample
+    from gilviz.core.measuring.samples import ThreadSample
 
     assert [f.name for f in fields(ThreadSample)] == [
         "wid", "t_ns", "dt_ns", "shares", "state", "cpu_ns", "processor", "letter",

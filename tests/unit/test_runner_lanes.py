@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from gilviz.core import runner as R
 from gilviz.core.model import MERGE_GAP_NS as MODEL_GAP
+from gilviz.core.running import runner as R
 
 
 def _spec(pool: str, workers: int, tasks: int, workload: str = "tiny", size: int = 50) -> dict:

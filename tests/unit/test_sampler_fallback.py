@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from gilviz.core import procfs, sampler
-from gilviz.core.samples import STATES, CoreSample, ThreadRef, ThreadSample
+from gilviz.core.measuring import procfs, sampler
+from gilviz.core.measuring.samples import STATES, CoreSample, ThreadRef, ThreadSample
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc")
 

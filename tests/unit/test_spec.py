@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gilviz.core.errors import BadInput
-from gilviz.core.spec import RunSpec, build_spec, parse_float, parse_int
+from gilviz.core.running.spec import RunSpec, build_spec, parse_float, parse_int
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from gilviz.core import workloads
+from gilviz.core.running import workloads
 
 
 @pytest.fixture(autouse=True)

@@ -22,16 +22,32 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
-from gilviz.core.samples import STATES, CoreSample, ThreadSample
+from gilviz.core.measuring.samples import CoreSample, ThreadSample
+from gilviz.core.protocol import (
+    MERGE_GAP_NS,
+    STATES,
+    Beats,
+    End,
+    Failure,
+    Hello,
+    Message,
+    Refused,
+    RunStatus,
+    Stretch,
+    TaskEnd,
+    TaskStart,
+    WorkerCpu,
+    WorkerRss,
+    WorkerSeen,
+)
 
 FOLD_LAG_NS = 300_000_000
 TIMELINE_LEN = 600  # samples kept per worker for timelines (12 s at 50 Hz)
 SERIES_LEN = 240  # points kept for latency and throughput series
 SERIES_STEP_NS = 500_000_000
 HAND_BACK_NS = 250_000_000  # how far back late counter time is returned (< FOLD_LAG_NS)
-MERGE_GAP_NS = 100_000  # gaps between a worker's tasks shorter than this count as busy
 BUSY = ("running", "gil_wait", "io_wait", "lock_wait", "runnable")
 BLOCKED = ("gil_wait", "io_wait", "lock_wait")
 # The sampler's states, each with whether time without a task in it is idle (_with_idle).
@@ -128,7 +144,7 @@ class RunSnapshot:
     workers_requested: int
     tasks_total: int
     size: int
-    status: str  # starting, running, done, failed, stopped
+    status: RunStatus
     elapsed_s: float
     tasks_done: int
     workers: tuple[WorkerView, ...]
@@ -149,6 +165,8 @@ class RunSnapshot:
     #: Core samples a second, from their measured intervals (the sampler reads /proc/stat
     #: less often than it samples threads); None before two, and in older recordings.
     core_hz: float | None = None
+    holder_reads: int = 0  # samples with a GIL-holder answer read from memory
+    latency_samples: int = 0  # heartbeat wake-ups measured
 
 
 class RunModel:
@@ -165,10 +183,10 @@ class RunModel:
         self.method = method
         self._lock = threading.Lock()
         self.workers: dict[int, _Worker] = {}
-        self.hello: dict[str, Any] | None = None
-        self.end: dict[str, Any] | None = None
+        self.hello: Hello | None = None
+        self.end: End | None = None
         self.bad_input: str | None = None
-        self.status = "starting"
+        self.status = RunStatus.STARTING
         self.started_ns = time.monotonic_ns() if started_ns is None else started_ns
         self.ended_ns: int | None = None
         self._pending: deque[ThreadSample] = deque()
@@ -183,6 +201,7 @@ class RunModel:
         self._core_dt: deque[int] = deque(maxlen=10)  # the last core samples' intervals
         self.sample_hz: float | None = None
         self.fatal: str | None = None  # set by the session when the runner dies
+        self.fatal_kind: Failure | None = None
         #: Called under the lock with ("msg", message) and ("tick", (samples, core, now)) in
         #: the order the model sees them, so a recording replays to the same numbers.
         self.tap: Callable[[str, Any], None] | None = None
@@ -192,65 +211,91 @@ class RunModel:
 
     # --- inputs --------------------------------------------------------------------------
 
-    def on_message(self, msg: list[Any]) -> None:
-        kind = msg[0]
+    def on_message(self, msg: Message) -> None:
+        """One decoded runner message (``protocol.decode``)."""
+        handler = self._HANDLERS.get(type(msg))
         with self._lock:
             if self.tap is not None:
                 self.tap("msg", msg)
-            if kind == "s":
-                w = self.workers.get(msg[1])
-                if w is not None:
-                    w.open_starts[msg[2]] = msg[3]
-                    w.current, w.current_since = msg[2], msg[3]
-                    if self.status == "starting":
-                        self.status = "running"
-            elif kind == "e":
-                _, wid, task, t0, t1, cpu, ok = msg
-                w = self.workers.get(wid)
-                if w is None:
-                    return
-                w.open_starts.pop(task, None)
-                self._busy(w, t0, t1)
-                w.cpu_ns += cpu
-                if ok:
-                    w.tasks += 1
-                    self._done_in_step += 1
-                if w.current == task:
-                    w.current = w.current_since = None
-            elif kind == "t":
-                _, wid, _last, t0, t1, n_ok, _n_failed = msg
-                w = self.workers.get(wid)
-                if w is None:
-                    return
-                # A local worker runs one task at a time: every start up to t1 has ended.
-                for task, since in list(w.open_starts.items()):
-                    if since <= t1:
-                        del w.open_starts[task]
-                self._busy(w, t0, t1)
-                w.tasks += n_ok
-                self._done_in_step += n_ok
-                if w.current_since is not None and w.current_since <= t1:
-                    w.current = w.current_since = None
-            elif kind == "cpu":
-                w = self.workers.get(msg[1])
-                if w is not None:
-                    w.cpu_ns = max(w.cpu_ns, msg[2])
-            elif kind == "worker":
-                _, wid, pid, tid = msg
-                self.workers[wid] = _Worker(wid, pid, tid)
-            elif kind == "hb":
-                self._latency.add(msg[2])
-                self._lat_window.extend(msg[2])
-            elif kind == "rss":
-                w = self.workers.get(msg[1])
-                if w is not None and msg[2] is not None:
-                    w.rss = max(w.rss or 0, msg[2])
-            elif kind == "hello":
-                self.hello = msg[1]
-            elif kind == "bad_input":
-                self.bad_input = msg[1]
-            elif kind == "end":
-                self.end = msg[1]
+            if handler is not None:
+                handler(self, msg)
+
+    # One handler per message type, called under the lock.
+
+    def _on_start(self, msg: TaskStart) -> None:
+        w = self.workers.get(msg.wid)
+        if w is not None:
+            w.open_starts[msg.task] = msg.t0_ns
+            w.current, w.current_since = msg.task, msg.t0_ns
+            if self.status is RunStatus.STARTING:
+                self.status = RunStatus.RUNNING
+
+    def _on_end(self, msg: TaskEnd) -> None:
+        w = self.workers.get(msg.wid)
+        if w is None:
+            return
+        w.open_starts.pop(msg.task, None)
+        self._busy(w, msg.t0_ns, msg.t1_ns)
+        w.cpu_ns += msg.cpu_ns
+        if msg.ok:
+            w.tasks += 1
+            self._done_in_step += 1
+        if w.current == msg.task:
+            w.current = w.current_since = None
+
+    def _on_stretch(self, msg: Stretch) -> None:
+        w = self.workers.get(msg.wid)
+        if w is None:
+            return
+        t1 = msg.t1_ns
+        # A local worker runs one task at a time: every start up to t1 has ended.
+        for task, since in list(w.open_starts.items()):
+            if since <= t1:
+                del w.open_starts[task]
+        self._busy(w, msg.t0_ns, t1)
+        w.tasks += msg.n_ok
+        self._done_in_step += msg.n_ok
+        if w.current_since is not None and w.current_since <= t1:
+            w.current = w.current_since = None
+
+    def _on_cpu(self, msg: WorkerCpu) -> None:
+        w = self.workers.get(msg.wid)
+        if w is not None:
+            w.cpu_ns = max(w.cpu_ns, msg.cpu_ns)
+
+    def _on_worker(self, msg: WorkerSeen) -> None:
+        self.workers[msg.wid] = _Worker(msg.wid, msg.pid, msg.tid)
+
+    def _on_beats(self, msg: Beats) -> None:
+        self._latency.add(msg.lateness_us)
+        self._lat_window.extend(msg.lateness_us)
+
+    def _on_rss(self, msg: WorkerRss) -> None:
+        w = self.workers.get(msg.wid)
+        if w is not None and msg.rss_bytes is not None:
+            w.rss = max(w.rss or 0, msg.rss_bytes)
+
+    def _on_hello(self, msg: Hello) -> None:
+        self.hello = msg
+
+    def _on_refused(self, msg: Refused) -> None:
+        self.bad_input = msg.message
+
+    def _on_run_end(self, msg: End) -> None:
+        self.end = msg
+
+    _HANDLERS: ClassVar[dict[type, Callable[[RunModel, Any], None]]] = {
+        TaskStart: _on_start,
+        TaskEnd: _on_end,
+        Stretch: _on_stretch,
+        WorkerCpu: _on_cpu,
+        WorkerSeen: _on_worker,
+        Beats: _on_beats,
+        WorkerRss: _on_rss,
+        Hello: _on_hello,
+        Refused: _on_refused,
+        End: _on_run_end,
+    }
 
     def on_tick(
         self, samples: list[ThreadSample], core: CoreSample | None, now: int | None = None
@@ -268,12 +313,12 @@ class RunModel:
             self._fold(now - FOLD_LAG_NS)
             self._roll_series(now)
 
-    def finish(self, status: str, now: int | None = None) -> None:
+    def finish(self, status: RunStatus, now: int | None = None) -> None:
         """The run is over and every message is in: fold what is left."""
         with self._lock:
             self.ended_ns = self.ended_ns or (time.monotonic_ns() if now is None else now)
             self._fold(None)
-            self.status = status
+            self.status = RunStatus(status)
 
     def _busy(self, w: _Worker, t0: int, t1: int) -> None:
         if w.ends and 0 <= t0 - w.ends[-1][1] < MERGE_GAP_NS:
@@ -282,8 +327,8 @@ class RunModel:
             w.ends[-1] = (w.ends[-1][0], t1)
         else:
             w.ends.append((t0, t1))
-        if self.status == "starting":
-            self.status = "running"
+        if self.status is RunStatus.STARTING:
+            self.status = RunStatus.RUNNING
 
     # --- folding -------------------------------------------------------------------------
 
@@ -433,8 +478,8 @@ class RunModel:
         return states["gil_wait"] / busy if busy > 0 else None
 
     def wall_s(self) -> float:
-        if self.end and self.end.get("wall_s") is not None:
-            return self.end["wall_s"]
+        if self.end is not None and self.end.wall_s is not None:
+            return self.end.wall_s
         end = self.ended_ns or time.monotonic_ns()
         return (end - self.started_ns) / 1e9
 
@@ -491,81 +536,31 @@ class RunModel:
                 cpu_s=cpu,
                 parallelism=cpu / wall if wall > 0 else None,
                 error=self.error(),
-                outcome=(self.end or {}).get("outcome"),
+                outcome=self.end.outcome if self.end is not None else None,
                 sample_hz=self.sample_hz,
                 core_hz=len(self._core_dt) * 1e9 / sum(self._core_dt) if self._core_dt else None,
+                holder_reads=sum(w.holder_known for w in self.workers.values()),
+                latency_samples=self._latency.n,
             )
 
     def error(self) -> str | None:
         if self.fatal:
             return self.fatal
-        return (self.end or {}).get("error")
+        return self.end.error if self.end is not None else None
 
-    def _holder_reads(self) -> int:
-        """Samples with a GIL-holder answer (every sample once its offsets are calibrated)."""
-        with self._lock:
-            return sum(w.holder_known for w in self.workers.values())
+    def failure(self) -> Failure | None:
+        """Why the run did not finish, as a kind (None when it did, or has not ended)."""
+        if self.fatal_kind is not None:
+            return self.fatal_kind
+        return self.end.failure if self.end is not None else None
 
-    def summary(self) -> dict[str, Any]:
-        """This run as the design's JSON ``runs[]`` entry (speedup filled in by the caller)."""
-        snap = self.snapshot()
-        end = self.end or {}
-        samples = snap.gil_samples
-        return {
-            "pool": snap.pool,
-            "label": self.spec.label or snap.pool,
-            "pool_size": snap.workers_requested,
-            "workload": snap.workload,
-            "tasks": snap.tasks_total,
-            "tasks_done": snap.tasks_done,
-            "size": snap.size,
-            "start_method": self.spec.start_method,
-            "chunksize": self.spec.chunksize,
-            "switch_interval": self.spec.switch_interval,
-            "wall_s": _round(snap.elapsed_s),
-            "cpu_s": _round(snap.cpu_s),
-            "speedup": 1.0 if snap.pool == "serial" and not snap.error else None,
-            "parallelism": _round(snap.parallelism),
-            "gil": {
-                "contention": _round(snap.gil_contention),
-                "method": self.method,
-                "samples": samples,
-                "sample_hz": _round(self.sample_hz),
-                "holder_method": (
-                    "GIL holder read from each measured process's memory (_PyRuntime "
-                    "tstate_current), "
-                    f"{self._holder_reads()} samples"
-                    if any(w.gil_held is not None for w in snap.workers)
-                    else None
-                ),
-            },
-            "latency_ms": {
-                "p50": _round(snap.latency_p50_ms),
-                "p99": _round(snap.latency_p99_ms),
-                "method": "heartbeat: 1 ms sleeps, lateness of each wake-up"
-                if self._latency.n
-                else None,
-                "samples": self._latency.n,
-            },
-            "states": _round_dict(snap.states) if snap.states else dict.fromkeys(STATES),
-            "workers": [
-                {
-                    "id": w.wid,
-                    "pid": w.pid,
-                    "tid": w.tid,
-                    "tasks": w.tasks,
-                    "cpu_s": _round(w.cpu_s),
-                    "rss_bytes": w.rss_bytes,
-                    "states": _round_dict(w.states) if w.states else dict.fromkeys(STATES),
-                    "gil_held": _round(w.gil_held),
-                    "blocked_holding_gil": _round(w.blocked_holding_gil),
-                }
-                for w in snap.workers
-            ],
-            "pickle": end.get("pickle"),
-            "outcome": snap.outcome,
-            "error": snap.error,
-        }
+    def fail(self, kind: Failure, text: str) -> None:
+        """The session's word on a runner that ended without saying how."""
+        self.fatal_kind, self.fatal = kind, text
+
+    @property
+    def pickle(self) -> dict[str, Any] | None:
+        return self.end.pickle if self.end is not None else None
 
 
 def _with_idle(shares: dict[str, float], busy: float) -> dict[str, float]:
@@ -594,11 +589,3 @@ def _with_idle(shares: dict[str, float], busy: float) -> dict[str, float]:
         io, lock = io * k, lock * k
     return {"running": run, "gil_wait": gil, "io_wait": io, "lock_wait": lock,
             "runnable": rq, "idle": idle}  # fmt: skip
-
-
-def _round(x: float | None, nd: int = 4) -> float | None:
-    return None if x is None else round(x, nd)
-
-
-def _round_dict(d: dict[str, float]) -> dict[str, float]:
-    return {k: round(v, 4) for k, v in d.items()}

@@ -1,5 +1,8 @@
-"""Turns finished runs into what the headless CLI prints: the design's JSON document, a
-short readable summary of one run, and the comparison table of several.
+"""Turns runs into what gilviz prints: each run's JSON entry (from its model), the design's
+JSON document, a short readable summary of one run, and the comparison table of several.
+
+    RunModel ──run_summary()──> dict ──document()──> the --json object
+                                     ──run_text() / compare_table()──> the terminal
 """
 
 from __future__ import annotations
@@ -7,15 +10,85 @@ from __future__ import annotations
 from typing import Any
 
 import gilviz
-from gilviz.core import platform as gplatform
+from gilviz.core.measuring import machine
+from gilviz.core.model import RunModel
+from gilviz.core.protocol import STATES
+
+HOLDER_METHOD = "GIL holder read from each measured process's memory (_PyRuntime tstate_current)"
+LATENCY_METHOD = "heartbeat: 1 ms sleeps, lateness of each wake-up"
+
+
+def run_summary(model: RunModel) -> dict[str, Any]:
+    """One run as the design's JSON ``runs[]`` entry (speedup filled in by fill_speedups)."""
+    snap = model.snapshot()
+    spec = model.spec
+    return {
+        "pool": snap.pool,
+        "label": spec.label or snap.pool,
+        "pool_size": snap.workers_requested,
+        "workload": snap.workload,
+        "tasks": snap.tasks_total,
+        "tasks_done": snap.tasks_done,
+        "size": snap.size,
+        "start_method": spec.start_method,
+        "chunksize": spec.chunksize,
+        "switch_interval": spec.switch_interval,
+        "wall_s": _round(snap.elapsed_s),
+        "cpu_s": _round(snap.cpu_s),
+        "speedup": 1.0 if snap.pool == "serial" and not snap.error else None,
+        "parallelism": _round(snap.parallelism),
+        "gil": {
+            "contention": _round(snap.gil_contention),
+            "method": snap.method,
+            "samples": snap.gil_samples,
+            "sample_hz": _round(snap.sample_hz),
+            "holder_method": (
+                f"{HOLDER_METHOD}, {snap.holder_reads} samples"
+                if any(w.gil_held is not None for w in snap.workers)
+                else None
+            ),
+        },
+        "latency_ms": {
+            "p50": _round(snap.latency_p50_ms),
+            "p99": _round(snap.latency_p99_ms),
+            "method": LATENCY_METHOD if snap.latency_samples else None,
+            "samples": snap.latency_samples,
+        },
+        "states": _round_dict(snap.states) if snap.states else dict.fromkeys(STATES),
+        "workers": [
+            {
+                "id": w.wid,
+                "pid": w.pid,
+                "tid": w.tid,
+                "tasks": w.tasks,
+                "cpu_s": _round(w.cpu_s),
+                "rss_bytes": w.rss_bytes,
+                "states": _round_dict(w.states) if w.states else dict.fromkeys(STATES),
+                "gil_held": _round(w.gil_held),
+                "blocked_holding_gil": _round(w.blocked_holding_gil),
+            }
+            for w in snap.workers
+        ],
+        "pickle": model.pickle,
+        "outcome": snap.outcome,
+        "error": snap.error,
+    }
+
+
+def _round(x: float | None, nd: int = 4) -> float | None:
+    return None if x is None else round(x, nd)
+
+
+def _round_dict(d: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 4) for k, v in d.items()}
 
 
 def document(runs: list[dict[str, Any]], python: dict[str, Any] | None = None) -> dict[str, Any]:
     """The one JSON object ``--json`` prints."""
     return {
         "gilviz": gilviz.__version__,
-        "python": python or gplatform.python_info(),
-        "machine": gplatform.machine_info(),
+        "python": python or machine.python_info(),
+        "machine": machine.machine_info(),
         "runs": runs,
     }
 

@@ -25,8 +25,8 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
-from gilviz.core import reference
-from gilviz.core.presets import Preset
+from gilviz.core.teaching import reference
+from gilviz.core.teaching.presets import Preset
 from gilviz.tui.messages import OpenPreset, OpenScreen
 from gilviz.tui.replay import Machine
 from gilviz.tui.runs import Controller, Plan, Progress

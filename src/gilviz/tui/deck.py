@@ -1,20 +1,19 @@
-"""The UI's access to presets: the deck to show, the specs of a preset, its claim check.
+"""The UI's access to presets: the deck to show, the specs of a preset, its claim check,
+and what a screen needs to know of a workload (its local server, its narration line).
 
-It calls ``gilviz.core.presets`` (``builtin_presets``, ``load_deck``, ``preset_specs``,
-``check_claim``). Where that module does not offer one of them yet, a small stand-in keeps
-the UI usable: a deck of three crunch presets built from the contract dataclasses, specs
-from ``build_spec`` per pool, and a claim "not checked". No Textual import.
+A thin layer over ``gilviz.core.teaching.presets`` that turns its errors into what a screen
+shows. No Textual import.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from gilviz.core import presets as cpresets
-from gilviz.core import workloads
 from gilviz.core.errors import BadInput
-from gilviz.core.presets import ClaimResult, Preset
-from gilviz.core.spec import RunSpec
+from gilviz.core.running import workloads
+from gilviz.core.running.spec import RunSpec
+from gilviz.core.teaching import presets as cpresets
+from gilviz.core.teaching.presets import ClaimResult, Preset
 
 
 def load(deck_path: str | None = None) -> list[Preset]:

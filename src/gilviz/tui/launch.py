@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from gilviz.core.errors import BadInput
-from gilviz.core.spec import parse_float
+from gilviz.core.running.spec import parse_float
 
 
 def _look(ascii_flag: bool):
@@ -66,7 +66,7 @@ def _launch(
 
     recorder = None
     if getattr(args, "record", None):
-        from gilviz.core.record import Recorder
+        from gilviz.core.recording.recorder import Recorder
 
         recorder = Recorder(
             args.record,
@@ -148,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ascii", action="store_true")
     p.add_argument("--start", action="store_true", help="start the run at once")
     args = p.parse_args(argv)
-    from gilviz.core.presets import PoolChoice, Preset
-    from gilviz.core.session import stop_all
+    from gilviz.core.running.session import stop_all
+    from gilviz.core.teaching.presets import PoolChoice, Preset
     from gilviz.tui import deck as gdeck
 
     custom = Preset(

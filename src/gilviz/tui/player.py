@@ -1,7 +1,7 @@
 """``gilviz replay FILE.jsonl``: a recording played back in the dashboard.
 
     virtual clock (pos = anchor + (clock() - anchor_wall) * speed, unless paused)
-        └─> RecordingPlayer.poll() ─> per run: a fresh RunModel re-fed from ``replay_log``
+        └─> RecordingPlayer.poll() ─> per run: a fresh RunModel re-fed from its ``log``
             up to started_ns + pos ─> Progress (same interface as LiveController)
 
 The runs of a recording play one after the other (the gaps between them are skipped), so
@@ -26,8 +26,10 @@ from textual.binding import Binding
 
 from gilviz.core import report
 from gilviz.core.model import RunModel, RunSnapshot
+from gilviz.core.protocol import STOP_TIMEOUT_S, Control
+from gilviz.core.recording.reader import RunRecord
 from gilviz.tui.replay import Machine
-from gilviz.tui.runs import STOP_GRACE_S, Plan, Progress
+from gilviz.tui.runs import Plan, Progress
 from gilviz.tui.screens.dashboard import DashboardScreen
 
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0)
@@ -37,10 +39,10 @@ SEEK_FRACTION = 0.1
 class _Track:
     """One recorded run, re-fed into a fresh model up to a time."""
 
-    def __init__(self, source: RunModel) -> None:
-        self.source = source
+    def __init__(self, record: RunRecord) -> None:
+        self.source = source = record.model
         self.started_ns = source.started_ns
-        log = getattr(source, "replay_log", None) or []
+        log = record.log
         last = self.started_ns
         self.ended_ns = source.ended_ns if source.ended_ns is not None else self.started_ns
         # Each entry's time: a tick's own clock; a message, the tick before it (it arrived
@@ -77,7 +79,7 @@ class _Track:
         self.at_ns = max(self.at_ns, t_ns)
         if t_ns >= self.ended_ns and not self.finished:
             src = self.source
-            model.fatal = src.fatal
+            model.fatal, model.fatal_kind = src.fatal, src.fatal_kind
             model.sample_hz = src.sample_hz
             model.finish(src.status, now=src.ended_ns if src.ended_ns is not None else t_ns)
             self.finished = True
@@ -94,7 +96,7 @@ class _Track:
         """The finished run's snapshot and summary (computed once)."""
         if self._final is None:
             self.advance_to(self.ended_ns)
-            summary = self.model.summary()
+            summary = report.run_summary(self.model)
             if self.model.bad_input and not summary["error"]:
                 summary["error"] = self.model.bad_input
             self._final = (self.model.snapshot(), summary)
@@ -116,7 +118,7 @@ class RecordingPlayer:
         self.recording = recording
         self.name = name
         self._clock = clock
-        self.tracks = [_Track(m) for m in recording.models]
+        self.tracks = [_Track(r) for r in recording.runs]
         self.offsets: list[float] = []
         total = 0.0
         for t in self.tracks:
@@ -193,10 +195,10 @@ class RecordingPlayer:
         if not self.paused:
             self.toggle_pause()
 
-    def send(self, command: str) -> None:
+    def send(self, command: Control) -> None:
         pass
 
-    def shutdown(self, timeout: float = STOP_GRACE_S) -> None:
+    def shutdown(self, timeout: float = STOP_TIMEOUT_S) -> None:
         pass
 
     def current(self, pos: float | None = None) -> int:

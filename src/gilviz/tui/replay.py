@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gilviz.core import platform as gplatform
+from gilviz.core.measuring import machine
 from gilviz.core.model import CoreView, RunSnapshot, WorkerView
-from gilviz.core.spec import RunSpec
+from gilviz.core.running.spec import RunSpec
 
 
 @dataclass(frozen=True)
@@ -34,16 +34,16 @@ class Machine:
 
         pools: dict[str, str | None] = {}
         try:
-            pools = dict(gplatform.interpreter_info(None).pools)
+            pools = dict(machine.interpreter_info(None).pools)
         except (OSError, ValueError):
             pools = {"serial": None, "thread": None, "process": None}
         return cls(
-            cores_logical=gplatform.cores_logical(),
-            usable_cpus=tuple(gplatform.usable_cpus()),
-            quota=gplatform.cgroup_cpu_limit(),
-            cores_usable=gplatform.cores_usable(),
+            cores_logical=machine.cores_logical(),
+            usable_cpus=tuple(machine.usable_cpus()),
+            quota=machine.cgroup_cpu_limit(),
+            cores_usable=machine.cores_usable(),
             python=f"{platform.python_implementation()} {platform.python_version()}",
-            gil_enabled=gplatform.gil_enabled(),
+            gil_enabled=machine.gil_enabled(),
             pools=pools,
         )
 

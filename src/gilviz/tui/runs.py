@@ -15,6 +15,7 @@ the cores. :class:`ReplayController` has the same interface and plays recorded s
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,10 +24,8 @@ from typing import Any, Protocol
 from gilviz.core import report
 from gilviz.core.errors import BadInput
 from gilviz.core.model import RunSnapshot
-from gilviz.core.spec import RunSpec
-
-STOP_GRACE_S = 2.0
-PLACEHOLDER_URL = "http://127.0.0.1:1/"
+from gilviz.core.protocol import STOP_TIMEOUT_S, Control, Stop, encode_control
+from gilviz.core.running.spec import PLACEHOLDER_URL, RunSpec
 
 
 @dataclass(frozen=True)
@@ -77,8 +76,8 @@ class Controller(Protocol):
     def begin(self, plan: Plan) -> None: ...
     def poll(self) -> Progress: ...
     def stop(self) -> None: ...
-    def send(self, command: str) -> None: ...
-    def shutdown(self, timeout: float = STOP_GRACE_S) -> None: ...
+    def send(self, command: Control) -> None: ...
+    def shutdown(self, timeout: float = STOP_TIMEOUT_S) -> None: ...
 
 
 @dataclass
@@ -91,7 +90,8 @@ class _Sequence:
     summaries: list[dict[str, Any] | None] = field(default_factory=list)
     state: str = "queued"
     error: str | None = None
-    server: Any = None
+    driver: Any = None  # core.running.plan.PlanRun, open while the plan is
+    resources: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
 
 class LiveController:
@@ -102,9 +102,9 @@ class LiveController:
     ) -> None:
         self.sample_hz = sample_hz
         self.force_fallback = force_fallback
-        #: core.record.Recorder: every run of the session goes into one recording (--record)
+        #: core.recording.recorder.Recorder: every run of the session goes into one
+        #: recording (--record)
         self.recorder = recorder
-        self._record_index: int | None = None
         self._seq: _Sequence | None = None
         self._queued: Plan | None = None
         self._run: Any = None  # core.session.Run in progress
@@ -132,20 +132,21 @@ class LiveController:
                 seq.state = "stopped"
                 self._close_server()
 
-    def send(self, command: str) -> None:
+    def send(self, command: Control) -> None:
         if self._run is not None and not self._run.done:
             self._run.send(command)
 
-    def shutdown(self, timeout: float = STOP_GRACE_S) -> None:
+    def shutdown(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """Stop everything now (blocking, at most about 2 x timeout): on quit."""
         self._queued = None
         if self._run is not None:
             self._run.stop(timeout)
-            self._record_end(self._run)
+            if self._seq is not None and self._seq.driver is not None:
+                self._seq.driver.finish(self._run)
         self._close_server()
         if self.recorder is not None:
             self.recorder.close()
-        from gilviz.core.session import stop_all
+        from gilviz.core.running.session import stop_all
 
         stop_all()
 
@@ -154,8 +155,8 @@ class LiveController:
     def _request_stop(self) -> None:
         run = self._run
         run.stopping = True
-        run.send("stop")
-        self._stop_deadline = time.monotonic() + STOP_GRACE_S
+        run.send(Stop())
+        self._stop_deadline = time.monotonic() + STOP_TIMEOUT_S
 
     def poll(self) -> Progress:
         run = self._run
@@ -164,7 +165,7 @@ class LiveController:
                 self._collect(run)
             elif self._stop_deadline is not None and time.monotonic() > self._stop_deadline:
                 run.kill()
-                self._stop_deadline = time.monotonic() + STOP_GRACE_S
+                self._stop_deadline = time.monotonic() + STOP_TIMEOUT_S
         if self._run is None:
             if self._queued is not None:
                 self._start_plan(self._queued)
@@ -173,22 +174,14 @@ class LiveController:
                 self._start_next()
         return self._progress()
 
-    def _record_end(self, run: Any) -> None:
-        if self.recorder is not None and self._record_index is not None and run.done:
-            self.recorder.run_ended(self._record_index, run, run.model.summary())
-            self._record_index = None
-
     def _collect(self, run: Any) -> None:
         seq = self._seq
         self._run = None
         self._stop_deadline = None
-        self._record_end(run)
-        if seq is None:
+        if seq is None or seq.driver is None:
             return
+        summary = seq.driver.finish(run)
         snap = run.model.snapshot()
-        summary = run.model.summary()
-        if run.model.bad_input and not summary["error"]:
-            summary["error"] = run.model.bad_input
         seq.finals[seq.index] = snap
         seq.summaries[seq.index] = summary
         report.fill_speedups([s for s in seq.summaries if s is not None])
@@ -209,13 +202,18 @@ class LiveController:
         self._generation += 1
         seq = self._seq = _Sequence(plan, self._generation)
         try:
-            url = None
-            if plan.needs_server:
-                from gilviz.core.fetchserver import FetchServer
+            from gilviz.core.running.plan import PlanRun
 
-                seq.server = FetchServer(delay_s=plan.delay_s).__enter__()
-                url = seq.server.url
-            seq.specs = list(plan.make_specs(url))
+            driver = PlanRun(
+                plan.make_specs,
+                delay_s=plan.delay_s,
+                server=plan.needs_server,
+                recorder=self.recorder,
+                sample_hz=self.sample_hz,
+                force_fallback=self.force_fallback,
+            )
+            seq.driver = seq.resources.enter_context(driver)
+            seq.specs = list(driver.specs)
         except BadInput as exc:
             seq.state, seq.error = "failed", str(exc)
             self._close_server()
@@ -226,26 +224,18 @@ class LiveController:
         self._start_next()
 
     def _start_next(self) -> None:
-        from gilviz.core.session import Run
-
         seq = self._seq
-        assert seq is not None
-        spec = seq.specs[seq.index]
+        assert seq is not None and seq.driver is not None
         try:
-            run = Run(spec, sample_hz=self.sample_hz, force_fallback=self.force_fallback)
-            if self.recorder is not None:
-                self._record_index = self.recorder.attach(run)
-            self._run = run.start()
+            self._run = seq.driver.start(seq.index)
         except BadInput as exc:
             self._run = None
             seq.state, seq.error = "failed", str(exc)
             self._close_server()
 
     def _close_server(self) -> None:
-        seq = self._seq
-        if seq is not None and seq.server is not None:
-            server, seq.server = seq.server, None
-            server.__exit__(None, None, None)
+        if self._seq is not None:
+            self._seq.resources.close()
 
     def _progress(self) -> Progress:
         seq = self._seq
@@ -279,7 +269,7 @@ class ReplayController:
     def __init__(self, recording: Any, finish: bool = False) -> None:
         self.recording = recording
         self.finish = finish
-        self.sent: list[str] = []
+        self.sent: list[str] = []  # the control lines the runner would have been sent
         self._progress = Progress()
         self._generation = 0
 
@@ -332,8 +322,8 @@ class ReplayController:
                 generation=p.generation,
             )
 
-    def send(self, command: str) -> None:
-        self.sent.append(command)
+    def send(self, command: Control) -> None:
+        self.sent.append(encode_control(command))
 
-    def shutdown(self, timeout: float = STOP_GRACE_S) -> None:
+    def shutdown(self, timeout: float = STOP_TIMEOUT_S) -> None:
         self.stop()

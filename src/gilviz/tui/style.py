@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from rich.style import Style
 
-from gilviz.core.samples import STATES
+from gilviz.core.measuring.samples import STATES
 
 STATE_LABEL = {
     "running": "running",

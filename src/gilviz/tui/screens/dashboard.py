@@ -11,9 +11,9 @@ from dataclasses import replace
 from textual.app import ComposeResult
 from textual.binding import Binding
 
-from gilviz.core import workloads
-from gilviz.core.presets import Preset
-from gilviz.core.spec import POOLS, RunSpec, build_spec
+from gilviz.core.running import workloads
+from gilviz.core.running.spec import POOLS, RunSpec, build_spec
+from gilviz.core.teaching.presets import Preset
 from gilviz.tui import deck as gdeck
 from gilviz.tui.runs import Plan, Progress
 from gilviz.tui.screens.base import GilvizScreen

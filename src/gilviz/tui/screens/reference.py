@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 
-from gilviz.core import reference
+from gilviz.core.teaching import reference
 from gilviz.tui.messages import OpenPreset, OpenScreen
 from gilviz.tui.screens.base import GilvizScreen
 from gilviz.tui.style import DIM, LABEL

@@ -16,7 +16,8 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from gilviz.core.presets import ClaimResult, Preset
+from gilviz.core.protocol import Switch
+from gilviz.core.teaching.presets import ClaimResult, Preset
 from gilviz.tui import deck as gdeck
 from gilviz.tui.runs import Plan, Progress
 from gilviz.tui.screens.base import GilvizScreen
@@ -211,7 +212,7 @@ class TalkScreen(GilvizScreen):
             return
         key = (p.generation, p.index)
         if force or key != self._switch_sent:
-            self.app.controller.send(f"switch {self.switch_s:.6g}")
+            self.app.controller.send(Switch(self.switch_s))
             self._switch_sent = key
 
     # --- live ----------------------------------------------------------------------------

@@ -8,8 +8,8 @@ workers it shows; the last line sums all workers whatever is shown.
 
 from __future__ import annotations
 
+from gilviz.core.measuring.samples import STATES
 from gilviz.core.model import RunSnapshot, WorkerView
-from gilviz.core.samples import STATES
 from gilviz.tui.style import DIM, LABEL, STATE_LABEL, STATE_SHORT, pct
 from gilviz.tui.widgets.base import Line, LinesWidget, fit
 

@@ -10,7 +10,7 @@ Verdicts are three-valued: True (the measurement agrees), False (it does not, or
 claim needs failed), None (it cannot be decided here: too few cores, a figure the platform
 cannot measure, a run that is missing).
 
-Stdlib only and no import of :mod:`gilviz.core.presets`, which wraps the verdicts.
+Stdlib only and no import of :mod:`gilviz.core.teaching.presets`, which wraps the verdicts.
 """
 
 from __future__ import annotations
@@ -20,15 +20,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-STATES: tuple[str, ...] = ("running", "gil_wait", "io_wait", "lock_wait", "runnable", "idle")
+from gilviz.core import protocol
+from gilviz.core.protocol import STATES
+
 #: How a pool kind reads in a sentence when the preset gives it no label.
-POOL_NAMES: dict[str, str] = {
-    "serial": "the serial run",
-    "thread": "threads",
-    "process": "processes",
-    "interpreter": "interpreters",
-    "free-threaded": "free-threaded threads",
-}
+POOL_NAMES: dict[str, str] = {**protocol.POOL_NAMES, "serial": "the serial run"}
 
 
 class ClaimError(Exception):

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gilviz.core.protocol import POOL_NAMES
+
 NOT_MEASURED = "not measured yet"
-POOL_LABEL = {"serial": "serial", "thread": "threads", "process": "processes"}
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ def record(
 
 
 def _label(pool: str | None) -> str:
-    return POOL_LABEL.get(pool or "", pool or "?")
+    return POOL_NAMES.get(pool or "", pool or "?")
 
 
 def _group_phrase(runs: list[dict[str, Any]], serial_wall: float | None) -> str | None:

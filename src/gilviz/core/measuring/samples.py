@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: The states a worker can be in, in the order views draw them.
-STATES: tuple[str, ...] = ("running", "gil_wait", "io_wait", "lock_wait", "runnable", "idle")
+from gilviz.core.protocol import STATES  # noqa: F401 - the samples' states, re-exported
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gilviz.core import reference, report
-from gilviz.core.record import Recording, read_recording
+from gilviz.core import report
+from gilviz.core.protocol import Stretch, TaskEnd
+from gilviz.core.recording.reader import Recording, RunRecord, read_recording
+from gilviz.core.teaching import reference
 
 
 def _us(ns: int, origin: int) -> float:
@@ -26,20 +28,20 @@ def perfetto(rec: Recording | str) -> str:
         rec = read_recording(rec)
     events: list[dict[str, Any]] = []
     origin = min((m.started_ns for m in rec.models), default=0)
-    for index, model in enumerate(rec.models):
+    for index, run in enumerate(rec.runs):
         pid = index + 1
-        spec = model.spec
+        spec = run.model.spec
         events.append(
             {"ph": "M", "name": "process_name", "pid": pid, "tid": 0,
              "args": {"name": f"run {index}: {spec.workload} on {spec.pool} x{spec.workers}"}}
         )  # fmt: skip
-        events.extend(_worker_tracks(model, pid, origin))
-        events.extend(_task_slices(model, pid, origin))
-        events.extend(_counters(model, pid, origin))
+        events.extend(_worker_tracks(run, pid, origin))
+        events.extend(_task_slices(run, pid, origin))
+        events.extend(_counters(run, pid, origin))
     return json.dumps({"traceEvents": events, "displayTimeUnit": "ms"}, separators=(",", ":"))
 
 
-def _worker_tracks(model: Any, pid: int, origin: int) -> list[dict[str, Any]]:
+def _worker_tracks(run: RunRecord, pid: int, origin: int) -> list[dict[str, Any]]:
     # Re-fold the run with a tap that collects every sample's state.
     spans: dict[int, list[list[Any]]] = {}
 
@@ -51,7 +53,7 @@ def _worker_tracks(model: Any, pid: int, origin: int) -> list[dict[str, Any]]:
         else:
             rows.append([start, t_ns, state])
 
-    replayed = _refold(model, tap)
+    replayed = run.refold(tap).workers
     out: list[dict[str, Any]] = []
     for wid, w in sorted(replayed.items()):
         tid = 2 * wid + 1
@@ -65,39 +67,24 @@ def _worker_tracks(model: Any, pid: int, origin: int) -> list[dict[str, Any]]:
     return out
 
 
-def _refold(model: Any, tap) -> dict[int, Any]:
-    """The worker table of a fresh fold of the same recording, with ``tap`` attached."""
-    from gilviz.core.model import RunModel
-
-    fresh = RunModel(model.spec, model.method, sorted(model.cores), started_ns=model.started_ns)
-    fresh.fold_tap = tap
-    for kind, payload in model.replay_log:
-        if kind == "msg":
-            fresh.on_message(payload)
-        else:
-            samples, core, now = payload
-            fresh.on_tick(samples, core, now=now)
-    fresh.finish(model.status, now=model.ended_ns)
-    return fresh.workers
-
-
-def _task_slices(model: Any, pid: int, origin: int) -> list[dict[str, Any]]:
+def _task_slices(run: RunRecord, pid: int, origin: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for wid in sorted(model.workers):
+    for wid in sorted(run.model.workers):
         tid = 2 * wid + 2
         out.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid,
                     "args": {"name": f"worker {wid} tasks"}})  # fmt: skip
-        for kind, payload in model.replay_log:
-            if kind != "msg" or payload[1:2] != [wid]:
+        for kind, msg in run.log:
+            if kind != "msg" or getattr(msg, "wid", None) != wid:
                 continue
-            if payload[0] == "e":
-                _, _, task, t0, t1, cpu, ok = payload
-                name, args = f"task {task}", {"tasks": 1, "cpu_ms": cpu / 1e6, "ok": ok}
-            elif payload[0] == "t":
-                _, _, last, t0, t1, n_ok, n_failed = payload
-                n = n_ok + n_failed
-                name = f"task {last}" if n == 1 else f"{n} tasks (last: {last})"
-                args = {"tasks": n, "ok": n_ok, "failed": n_failed}
+            if isinstance(msg, TaskEnd):
+                t0, t1 = msg.t0_ns, msg.t1_ns
+                name = f"task {msg.task}"
+                args = {"tasks": 1, "cpu_ms": msg.cpu_ns / 1e6, "ok": msg.ok}
+            elif isinstance(msg, Stretch):
+                t0, t1 = msg.t0_ns, msg.t1_ns
+                n = msg.n_ok + msg.n_failed
+                name = f"task {msg.last_task}" if n == 1 else f"{n} tasks (last: {msg.last_task})"
+                args = {"tasks": n, "ok": msg.n_ok, "failed": msg.n_failed}
             else:
                 continue
             out.append(
@@ -107,9 +94,9 @@ def _task_slices(model: Any, pid: int, origin: int) -> list[dict[str, Any]]:
     return out
 
 
-def _counters(model: Any, pid: int, origin: int) -> list[dict[str, Any]]:
+def _counters(run: RunRecord, pid: int, origin: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for kind, payload in model.replay_log:
+    for kind, payload in run.log:
         if kind != "tick":
             continue
         samples, core, now = payload
@@ -128,7 +115,7 @@ def _counters(model: Any, pid: int, origin: int) -> list[dict[str, Any]]:
 def markdown(rec: Recording | str) -> str:
     if isinstance(rec, str):
         rec = read_recording(rec)
-    runs = [m.summary() for m in rec.models]
+    runs = [report.run_summary(m) for m in rec.models]
     report.fill_speedups(runs)
     h = rec.header
     py = h.get("python", {})

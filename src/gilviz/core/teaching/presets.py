@@ -4,7 +4,7 @@ race and a narration whose claim gilviz checks against the measurement after the
 Built-ins live in ``gilviz/presets/*.toml`` (read with importlib.resources, in file-name
 order); a user's deck is any TOML file of the same shape. The schema is written out at the
 top of the first built-in file and in ``docs/presets.md``; claim kinds are in
-:mod:`gilviz.core.claims`.
+:mod:`gilviz.core.teaching.claims`.
 
 A bad deck is bad input: one line naming the file, the line and the key, e.g.
 ``deck.toml:7: preset 'crunch-x', key 'worklaod': unknown key (did you mean 'workload'?)``.
@@ -25,11 +25,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from gilviz.core import claims as claims_mod
-from gilviz.core import platform as gplatform
-from gilviz.core import workloads
 from gilviz.core.errors import BadInput
-from gilviz.core.spec import POOLS, RunSpec, build_spec
+from gilviz.core.measuring import machine
+from gilviz.core.running import workloads
+from gilviz.core.running.spec import POOLS, RunSpec, build_spec
+from gilviz.core.teaching import claims as claims_mod
 
 
 @dataclass(frozen=True)
@@ -661,7 +661,7 @@ def check_claim(preset: Preset, runs: list[dict[str, Any]]) -> ClaimResult:
         return ClaimResult(None, "this preset makes no claim")
     names = {c.key: c.display for c in preset.pools}
     ok, text = claims_mod.evaluate(
-        preset.claim, runs_by_label(preset, runs), names, gplatform.cores_usable(), _load()
+        preset.claim, runs_by_label(preset, runs), names, machine.cores_usable(), _load()
     )
     return ClaimResult(ok, text)
 

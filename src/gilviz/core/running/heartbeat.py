@@ -8,16 +8,14 @@ another interpreter.
 
 It beats in bursts: BURST_S of 1 ms sleeps, then a rest until the next CYCLE_S. In a process
 whose GIL is busy, every wake-up takes the GIL from the working thread (a forced hand-off,
-often across cores): beating all the time cost a crunch process about 2.4% of its speed;
-bursts make a quarter of the beats, which cost 0.3-1.1 points in 40-round runs
-(docs/measurement.md, "Latency"). Each measured beat is still a 1 ms sleep; the rest is one sleep
-that is not measured. The first burst starts at once, so short runs are measured too.
+often across cores), so beating all the time would slow the work it measures; bursts make a
+quarter of the beats. Each measured beat is still a 1 ms sleep; the rest is one sleep that
+is not measured. The first burst starts at once, so short runs are measured too.
 
 A process pool's heartbeat (in one worker) beats half as long, PROCESS_BURST_S: there its
 hand-offs all land on that worker's one task thread, and the pool's wall time is its
-slowest worker's, so each beat costs the run in full. Same-run A/B on crunch x2 processes,
-30 rounds twice: +2.8-3.0% with 0.25 s bursts, +1.3-1.7% with 0.125 s, +2.1-2.9% with no
-heartbeat (the two last within noise of each other).
+slowest worker's, so each beat costs the run in full. The measured costs of both choices
+are in docs/measurement.md ("Cost" and "Latency"), with the commands behind them.
 """
 
 from __future__ import annotations

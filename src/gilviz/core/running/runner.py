@@ -5,24 +5,13 @@
       └──── messages (JSON lines on EVENT_FD, batched every 100 ms) <── task events, heartbeat
 
 Workers never run in the gilviz process, so the UI neither slows the work nor takes part in
-its GIL contention. The runner is started as ``python -m gilviz.core.runner EVENT_FD`` (any
-interpreter that can import this package: ``--python``), imports only the stdlib and
-``gilviz.core.workloads``/``heartbeat``, and ends itself when gilviz goes away (stdin EOF,
-PR_SET_PDEATHSIG). Process-pool workers watch their parent the same way.
+its GIL contention. The runner is started as ``python -m gilviz.core.running.runner
+EVENT_FD`` (any interpreter that can import this package: ``--python``), imports only the
+stdlib, the protocol, ``workloads`` and ``heartbeat``, and ends itself when gilviz goes
+away (stdin EOF, PR_SET_PDEATHSIG). Process-pool workers watch their parent the same way.
 
-Messages (each line is one batch: a JSON array of messages, each an array):
-    ["hello", {pid, python, gil_enabled, executable}]
-    ["bad_input", message]                 the workload could not be resolved (gilviz exits 2)
-    ["worker", wid, pid, tid]              a worker thread seen for the first time
-    ["s", wid, task, t0_ns]                task start (monotonic ns; best effort for processes)
-    ["e", wid, task, t0_ns, t1_ns, cpu_ns, ok]   task end, authoritative (process pools)
-    ["t", wid, last_task, t0_ns, t1_ns, n_ok, n_failed]
-                                           back-to-back tasks of a local worker (serial,
-                                           thread pools): one busy stretch, gaps < 100 µs
-    ["cpu", wid, cpu_ns]                   a local worker thread's CPU clock, absolute
-    ["hb", pid, [lateness_us, ...]]        heartbeat batch
-    ["rss", wid, bytes]                    peak RSS of a worker's process
-    ["end", {wall_s, tasks_done, error, pickle, outcome}]
+Each batch is one JSON line of messages, written every FLUSH_S; the messages, the control
+lines and the worker processes' queue items are those of ``gilviz.core.protocol``.
 """
 
 from __future__ import annotations
@@ -45,8 +34,30 @@ from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from gilviz.core import workloads
-from gilviz.core.heartbeat import PROCESS_BURST_S, Heartbeat
+from gilviz.core.protocol import (
+    LOCAL_POOLS,
+    MERGE_GAP_NS,
+    RUNNER_STOP_GRACE_S,
+    Beats,
+    End,
+    Failure,
+    Hello,
+    ProcHello,
+    ProcStart,
+    Refused,
+    Stop,
+    Stretch,
+    Switch,
+    TaskEnd,
+    TaskStart,
+    WorkerCpu,
+    WorkerRss,
+    WorkerSeen,
+    decode_control,
+    encode,
+)
+from gilviz.core.running import workloads
+from gilviz.core.running.heartbeat import PROCESS_BURST_S, Heartbeat
 
 # Every wake-up of a thread in the runner takes the GIL from a local pool's workers (a
 # forced hand-off, when they compute). So the runner's own threads wake as seldom as the
@@ -57,10 +68,6 @@ from gilviz.core.heartbeat import PROCESS_BURST_S, Heartbeat
 FLUSH_S = 0.1
 COLLECT_S = 0.1
 LOCAL_WAIT_S = 1.0
-# Tasks of one local worker closer than this are one busy stretch: the model merges them the
-# same way (model.MERGE_GAP_NS), so sending them one by one would only cost the work time.
-MERGE_GAP_NS = 100_000
-STOP_GRACE_S = 1.0
 PROCESS_START_EVERY_NS = 20_000_000  # process workers send live starts at most every 20 ms
 # A process worker's watcher thread: how often it looks while it holds back a task start,
 # and otherwise (each look takes the GIL from the task: a forced hand-off when it computes).
@@ -168,7 +175,7 @@ class Emitter:
         self._thread = threading.Thread(target=self._loop, name="gilviz-emitter", daemon=True)
         self._thread.start()
 
-    def send(self, *msg: Any) -> None:
+    def send(self, msg: Any) -> None:
         # The hot path (a worker thread finishing a task) only appends; encoding happens in
         # the flusher, one json.dumps per batch, so tiny tasks pay as little as possible.
         with self._lock:
@@ -195,18 +202,19 @@ class Emitter:
             # now: a stretch carries its own times.
             for lane in lanes:
                 for last, t0, t1, n_ok, n_failed in lane.take():
-                    msgs.append(("t", lane.wid, last, t0, t1, n_ok, n_failed))
+                    msgs.append(Stretch(lane.wid, last, t0, t1, n_ok, n_failed))
                 running = lane.running
                 if running is not None and lane.sent != running[0]:
                     lane.sent = running[0]
-                    msgs.append(("s", lane.wid, *running))
+                    msgs.append(TaskStart(lane.wid, *running))
                 cpu = lane.read_cpu()
                 if cpu is not None and cpu != lane.cpu_sent:
                     lane.cpu_sent = cpu
-                    msgs.append(("cpu", lane.wid, cpu))
+                    msgs.append(WorkerCpu(lane.wid, cpu))
             if not msgs:
                 return
-            data = (json.dumps(msgs, separators=(",", ":")) + "\n").encode()
+            wire = [encode(m) for m in msgs]
+            data = (json.dumps(wire, separators=(",", ":")) + "\n").encode()
             try:
                 while data:
                     data = data[os.write(self._fd, data) :]
@@ -239,7 +247,7 @@ class Workers:
                 wid = self._ids.get(key)
                 if wid is None:
                     wid = self._ids[key] = len(self._ids)
-                    self._emit.send("worker", wid, pid, tid)
+                    self._emit.send(WorkerSeen(wid, pid, tid))
                     # At once, not at the next flush: the sampler starts watching a worker
                     # when it hears of it (once per worker; a short run would lose its start).
                     self._emit.flush()
@@ -293,7 +301,10 @@ def _proc_init(
             if os.getppid() != parent or not _alive(runner_pid):
                 os._exit(1)
             pending = _w["pending"]
-            if pending is not None and time.monotonic_ns() - pending[4] >= PROCESS_START_EVERY_NS:
+            if (
+                pending is not None
+                and time.monotonic_ns() - pending.t0_ns >= PROCESS_START_EVERY_NS
+            ):
                 _w["pending"] = None
                 _w["last_send"] = time.monotonic_ns()
                 queue.put(pending)
@@ -301,7 +312,7 @@ def _proc_init(
     threading.Thread(target=watch, name="gilviz-watch", daemon=True).start()
     # Announce ourselves before any task: a worker that never gets one is idle, and must
     # be seen (and sampled) as such.
-    queue.put(("w", os.getpid(), threading.get_native_id()))
+    queue.put(ProcHello(os.getpid(), threading.get_native_id()))
     # One heartbeat per pool, in the first worker to start: every worker process has the
     # same shape (one task thread), and a heartbeat in each cost ~4% of crunch throughput.
     if heartbeat is not None:
@@ -310,7 +321,7 @@ def _proc_init(
             heartbeat.value = 1
         if mine:
             pid = os.getpid()
-            beat = Heartbeat(lambda batch: queue.put(("hb", pid, batch)), PROCESS_BURST_S)
+            beat = Heartbeat(lambda batch: queue.put(Beats(pid, batch)), PROCESS_BURST_S)
             beat.start()
             # Send the last batch when the worker exits (short runs end before a flush).
             multiprocessing.util.Finalize(None, beat.stop, exitpriority=10)
@@ -345,7 +356,7 @@ def _alive(pid: int) -> bool:
 def _proc_task(index: int, blob: bytes) -> tuple:
     pid, tid = os.getpid(), threading.get_native_id()
     t0 = time.monotonic_ns()
-    start = ("s", pid, tid, index, t0)
+    start = ProcStart(pid, tid, index, t0)
     if t0 - _w["last_send"] >= PROCESS_START_EVERY_NS:
         _w["last_send"] = t0
         _w["pending"] = None
@@ -383,7 +394,8 @@ class Runner:
         self._procs: dict[int, Any] = {}  # process pools: pid -> Process, see _known_procs
         self.stop_requested = threading.Event()
         self.results: list[Any] = []
-        self.error: str | None = None
+        self.error: str | None = None  # for people
+        self.failure: Failure | None = None  # what gilviz decides on
         self.done = 0
         self.pickle = {"args_bytes": 0, "args_s": 0.0, "results_bytes": 0, "results_s": 0.0}
         self.executor: cf.Executor | None = None
@@ -464,10 +476,14 @@ class Runner:
         self.emit.add_lane(lane)
         return lane
 
-    def _fail(self, error: str) -> None:
+    def _set_error(self, kind: Failure, text: str) -> None:
+        """The first failure is the run's (a stop's own wording gives way to a real one)."""
         with self._fail_lock:
-            if self.error is None:
-                self.error = error
+            if self.failure is None or (self.failure is Failure.STOPPED and not kind.is_stop):
+                self.failure, self.error = kind, text
+
+    def _fail(self, error: str) -> None:
+        self._set_error(Failure.TASK_RAISED, error)
         self.request_stop()
 
     def _gather_local(self) -> None:
@@ -503,31 +519,33 @@ class Runner:
             elif pool == "interpreter":
                 self._run_interpreter()
             else:
-                self.error = f"unknown pool {pool!r}"
+                self._set_error(Failure.UNAVAILABLE, f"unknown pool {pool!r}")
+        except BrokenProcessPool as exc:  # a worker died while tasks were still submitted
+            self._set_error(*self._describe_failure(None, exc))
         except BaseException as exc:  # the run failed; report it rather than die silently
-            self.error = self.error or f"{type(exc).__name__}: {exc}"
+            self._set_error(Failure.RUNNER_ERROR, f"{type(exc).__name__}: {exc}")
         wall_s = (time.monotonic_ns() - t0) / 1e9
         if self.stop_requested.is_set() and self.error is None and self.done < self.spec["tasks"]:
-            self.error = "stopped"
+            self._set_error(Failure.STOPPED, "stopped")
         outcome = None
         if self.summarize is not None and self.error is None:
             try:
                 outcome = self.summarize(self.results, self.spec["tasks"], self.spec["size"])
             except Exception as exc:
                 outcome = {"error": f"{type(exc).__name__}: {exc}"}
-        if pool in ("serial", "thread", "free-threaded"):
+        if pool in LOCAL_POOLS:
             rss = _peak_rss()
             for wid in range(len(self.workers._ids)):
-                self.emit.send("rss", wid, rss)
+                self.emit.send(WorkerRss(wid, rss))
         self.emit.send(
-            "end",
-            {
-                "wall_s": wall_s,
-                "tasks_done": self.done,
-                "error": self.error,
-                "pickle": self.pickle if pool in ("process", "interpreter") else None,
-                "outcome": outcome,
-            },
+            End(
+                wall_s=wall_s,
+                tasks_done=self.done,
+                error=self.error,
+                failure=self.failure,
+                pickle=self.pickle if pool in ("process", "interpreter") else None,
+                outcome=outcome,
+            )
         )
 
     def _keep(self, result: Any) -> None:
@@ -579,27 +597,26 @@ class Runner:
                     continue
                 if isinstance(exc, workloads.Cancelled):
                     continue
-                if self.error is None:
-                    self.error = self._describe_failure(futures[fut], exc)
+                self._set_error(*self._describe_failure(futures[fut], exc))
                 self.request_stop()
             if self.stop_requested.is_set():
                 self._cancel_rest(futures)
                 return
 
     def _cancel_rest(self, futures) -> None:
-        """A stop: cancel what has not started, give what runs STOP_GRACE_S."""
+        """A stop: cancel what has not started, give what runs RUNNER_STOP_GRACE_S."""
         left = [f for f in futures if not f.done()]
         for fut in left:
             fut.cancel()
         running = [f for f in left if not f.cancelled()]
-        done, not_done = cf.wait(running, timeout=STOP_GRACE_S)
+        done, not_done = cf.wait(running, timeout=RUNNER_STOP_GRACE_S)
         if not_done:
             self.killed = True
             self._kill_workers()
-            if self.error is None or self.error == "stopped":
-                self.error = (
-                    f"stopped: {len(not_done)} task(s) did not stop within {STOP_GRACE_S:g} s"
-                )
+            self._set_error(
+                Failure.STOP_OVERRAN,
+                f"stopped: {len(not_done)} task(s) did not stop within {RUNNER_STOP_GRACE_S:g} s",
+            )
 
     def _run_pool(self, executor: cf.Executor) -> None:
         self.executor = executor
@@ -649,7 +666,7 @@ class Runner:
             futures = {executor.submit(_proc_task, i, blob): i for i, blob in enumerate(blobs)}
             self._known_procs()  # every worker is started by now
             self._collect(futures, self._on_proc_result)
-        broken = self.error is not None and "terminated abruptly" in self.error
+        broken = self.failure is Failure.POOL_BROKEN
         executor.shutdown(wait=not self.stop_requested.is_set() or broken, cancel_futures=True)
         # The forwarder is left to die with the process: a crashed worker may hold the
         # queue's lock, and a sentinel put would then block forever.
@@ -677,14 +694,14 @@ class Runner:
         except workloads.Cancelled:
             pass
         except Exception as exc:
-            self.error = self._describe_failure(None, exc)
+            self._set_error(*self._describe_failure(None, exc))
 
     def _on_proc_result(self, out: tuple) -> None:
         pid, tid, index, t0, t1, cpu, unpickle_ns, pickle_ns, rss, blob = out
         wid = self.workers.wid(pid, tid)
-        self.emit.send("e", wid, index, t0, t1, cpu, True)
+        self.emit.send(TaskEnd(wid, index, t0, t1, cpu, True))
         if rss is not None:
-            self.emit.send("rss", wid, rss)
+            self.emit.send(WorkerRss(wid, rss))
         p0 = time.perf_counter_ns()
         result = pickle.loads(blob)
         self.pickle["results_s"] += (time.perf_counter_ns() - p0 + pickle_ns) / 1e9
@@ -698,18 +715,22 @@ class Runner:
                 item = queue.get()
             except (EOFError, OSError):
                 return
-            if item[0] == "s":
-                _, pid, tid, index, t0 = item
-                self.emit.send("s", self.workers.wid(pid, tid), index, t0)
-            elif item[0] == "w":
-                self.workers.wid(item[1], item[2])
-            elif item[0] == "hb":
-                self.emit.send("hb", item[1], item[2])
+            # The queue pickles the workers' messages whole: they arrive typed.
+            if isinstance(item, ProcStart):
+                self.emit.send(
+                    TaskStart(self.workers.wid(item.pid, item.tid), item.task, item.t0_ns)
+                )
+            elif isinstance(item, ProcHello):
+                self.workers.wid(item.pid, item.tid)
+            elif isinstance(item, Beats):
+                self.emit.send(item)
 
     def _run_interpreter(self) -> None:
         executor_cls = getattr(cf, "InterpreterPoolExecutor", None)
         if executor_cls is None:
-            self.error = "this Python has no InterpreterPoolExecutor (3.14+)"
+            self._set_error(
+                Failure.UNAVAILABLE, "this Python has no InterpreterPoolExecutor (3.14+)"
+            )
             return
         # A subinterpreter shares nothing with this one: each task gets the workload's
         # name and its pickled argument, and returns its own timings, like a process
@@ -723,7 +744,7 @@ class Runner:
         self._collect(futures, self._on_proc_result)
         executor.shutdown(wait=not self.stop_requested.is_set(), cancel_futures=True)
 
-    def _describe_failure(self, index: int | None, exc: BaseException) -> str:
+    def _describe_failure(self, index: int | None, exc: BaseException) -> tuple[Failure, str]:
         if isinstance(exc, BrokenProcessPool):
             codes = self._worker_exitcodes()
             texts = [_exit_text(c) for c in codes if c]
@@ -734,11 +755,11 @@ class Runner:
                 )
                 or "unknown cause"
             )
-            return (
+            return Failure.POOL_BROKEN, (
                 "a process-pool worker terminated abruptly "
                 f"({how}); the pool is broken, gilviz survives and the next run works"
             )
-        return _task_error(index, exc)
+        return Failure.TASK_RAISED, _task_error(index, exc)
 
     def _known_procs(self) -> list[Any]:
         """The pool's worker processes, those it has already dropped included: a broken
@@ -807,16 +828,11 @@ def _lines(fd: int):
 def _control(runner: Runner, lines) -> None:
     """Reads gilviz's commands; EOF means gilviz is gone, so end everything now."""
     for line in lines:
-        cmd = line.split()
-        if not cmd:
-            continue
-        if cmd[0] == "stop":
+        cmd = decode_control(line)
+        if isinstance(cmd, Stop):
             runner.request_stop()
-        elif cmd[0] == "switch" and len(cmd) == 2:
-            try:
-                sys.setswitchinterval(float(cmd[1]))
-            except ValueError:
-                pass
+        elif isinstance(cmd, Switch):
+            sys.setswitchinterval(cmd.interval_s)
     runner._kill_workers()
     os._exit(0)
 
@@ -839,16 +855,15 @@ def main(argv: list[str] | None = None) -> int:
     lines = _lines(control_fd)
     spec = json.loads(next(lines))
     emit.send(
-        "hello",
-        {
-            "pid": os.getpid(),
-            "executable": sys.executable,
-            "python": {
+        Hello(
+            pid=os.getpid(),
+            executable=sys.executable,
+            python={
                 "version": sys.version.split()[0],
                 "implementation": platform.python_implementation(),
                 "gil_enabled": bool(getattr(sys, "_is_gil_enabled", lambda: True)()),
             },
-        },
+        )
     )
     workloads.params.update(spec.get("params") or {})
     if spec.get("switch_interval") is not None:
@@ -856,7 +871,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         runner = Runner(spec, emit)
     except ValueError as exc:
-        emit.send("bad_input", str(exc))
+        emit.send(Refused(str(exc)))
         emit.close()
         return 0
     threading.Thread(
@@ -865,15 +880,12 @@ def main(argv: list[str] | None = None) -> int:
     beat = None
     if spec.get("heartbeat") and spec["pool"] != "process":
         pid = os.getpid()
-        beat = Heartbeat(lambda batch: emit.send("hb", pid, batch))
+        beat = Heartbeat(lambda batch: emit.send(Beats(pid, batch)))
         beat.start()
     try:
         runner.run()
     except BaseException:
-        emit.send(
-            "end",
-            {"wall_s": None, "tasks_done": runner.done, "error": traceback.format_exc(limit=1)},
-        )
+        emit.send(End(None, runner.done, traceback.format_exc(limit=1), Failure.RUNNER_ERROR))
     if beat is not None:
         beat.stop()
     emit.close()

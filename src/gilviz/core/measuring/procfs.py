@@ -4,7 +4,7 @@ Role in the flow (runner -> **sampler** -> model -> views): the sampler calls
 :class:`ThreadFiles.poll` for every worker thread at every tick, from the gilviz process,
 so the measured process pays nothing, and parses what it read (:meth:`ThreadFiles.parse`)
 in batches. This module only reads and parses; turning two
-readings into state shares is :mod:`gilviz.core.sampler`'s job.
+readings into state shares is :mod:`gilviz.core.measuring.sampler`'s job.
 
 Per thread it reads three files of ``/proc/PID/task/TID/``:
 
@@ -15,8 +15,8 @@ Per thread it reads three files of ``/proc/PID/task/TID/``:
 
 The files are opened once and re-read with ``os.pread(fd, n, 0)``: about 2.5x cheaper than
 reopening. ``syscall`` is read only when the thread is blocked (S or D): for a running
-thread it says "running" anyway. After a thread exits, reads fail with ESRCH or, per
-FINDINGS.md, an open ``stat`` may return the *leader's* line: the pid in the line is
+thread it says "running" anyway. After a thread exits, reads fail with ESRCH or an open
+``stat`` may return the *leader's* line (seen on Linux 6.x): the pid in the line is
 checked, and any mismatch means "gone".
 
 It also reads per-CPU busy time from ``/proc/stat`` restricted to the CPUs this process may
@@ -102,8 +102,8 @@ SYSCALL_NAMES: dict[str, dict[int, str]] = {
 }
 _ALIASES = {"amd64": "x86_64", "arm64": "aarch64"}
 
-# What a blocked thread waits for, by syscall. Sleeps count as I/O wait (DESIGN.md: the
-# thread gave the GIL up to wait for something outside the interpreter).
+# What a blocked thread waits for, by syscall. Sleeps count as I/O wait: the thread gave
+# the GIL up to wait for something outside the interpreter.
 _IO_SYSCALLS = frozenset(
     {
         "read", "write", "pread64", "pwrite64", "readv", "writev", "preadv", "pwritev",

@@ -1,7 +1,7 @@
 """One run, seen from gilviz: starts the runner child, reads its messages, samples its
 threads from outside, feeds the model, and ends everything cleanly.
 
-    RunSpec ─> Run.start() ─ Popen(python -m gilviz.core.runner) ─ messages ─> RunModel
+    RunSpec ─> Run.start() ─ Popen(python -m gilviz.core.running.runner) ─ messages ─> RunModel
                               └─ SamplerLoop(/proc of the runner tree) ─ ticks ─┘
 
 Every child ends whatever ends gilviz: the runner gets PR_SET_PDEATHSIG (when started
@@ -28,16 +28,27 @@ from typing import Any
 import psutil
 
 import gilviz
-from gilviz.core import platform as gplatform
 from gilviz.core.errors import BadInput
+from gilviz.core.measuring import machine
+from gilviz.core.measuring.samples import ThreadRef
 from gilviz.core.model import RunModel
-from gilviz.core.samples import ThreadRef
-from gilviz.core.spec import RunSpec
+from gilviz.core.protocol import (
+    LOCAL_POOLS,
+    STOP_TIMEOUT_S,
+    Control,
+    Failure,
+    Message,
+    RunStatus,
+    Stop,
+    WorkerSeen,
+    decode,
+    encode_control,
+)
+from gilviz.core.running.spec import RunSpec
 
 #: The folder that holds the ``gilviz`` package, put on the runner's PYTHONPATH so another
 #: interpreter (``--python``) imports this very runner.
 PACKAGE_ROOT = str(Path(gilviz.__file__).resolve().parent.parent)
-STOP_TIMEOUT_S = 2.0
 
 _live: weakref.WeakSet[Run] = weakref.WeakSet()
 
@@ -72,18 +83,18 @@ class Run:
         sample_hz: float = 50.0,
         force_fallback: bool = False,
         log_path: str | None = None,
-        on_message: Callable[[list[Any]], None] | None = None,
+        on_message: Callable[[Message], None] | None = None,
         on_tick: Callable[[list, Any], None] | None = None,
     ) -> None:
         self.spec = spec
         self.sample_hz = sample_hz
         self.sampler = None
         if sample_hz > 0:
-            from gilviz.core.sampler import make_sampler
+            from gilviz.core.measuring.sampler import make_sampler
 
             self.sampler = make_sampler(force_fallback=force_fallback)
         method = self.sampler.method if self.sampler is not None else "none"
-        self.model = RunModel(spec, method=method, usable_cpus=gplatform.usable_cpus())
+        self.model = RunModel(spec, method=method, usable_cpus=machine.usable_cpus())
         self.log_path = log_path or os.path.join(
             tempfile.gettempdir(), f"gilviz-runner-{os.getpid()}.log"
         )
@@ -105,7 +116,7 @@ class Run:
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         try:
             self.proc = subprocess.Popen(
-                [python, "-m", "gilviz.core.runner", str(write_fd)],
+                [python, "-m", "gilviz.core.running.runner", str(write_fd)],
                 stdin=subprocess.PIPE,
                 stdout=log,
                 stderr=log,
@@ -134,7 +145,7 @@ class Run:
         )
         self._reader.start()
         if self.sampler is not None:
-            from gilviz.core.sampler import SamplerLoop
+            from gilviz.core.measuring.sampler import SamplerLoop
 
             self._loop = SamplerLoop(self.sampler, hz=self.sample_hz, on_tick=self._tick)
             self._loop.start()
@@ -147,16 +158,19 @@ class Run:
                     batch = json.loads(line)
                 except ValueError:
                     continue
-                for msg in batch:
-                    if msg[0] == "worker":
+                for raw in batch:
+                    msg = decode(raw)
+                    if msg is None:  # a message this gilviz does not know
+                        continue
+                    if isinstance(msg, WorkerSeen):
                         self._add_worker(msg)
                     self.model.on_message(msg)
                     if self._on_message is not None:
                         self._on_message(msg)
         self._finish()
 
-    def _add_worker(self, msg: list[Any]) -> None:
-        _, wid, pid, tid = msg
+    def _add_worker(self, msg: WorkerSeen) -> None:
+        wid, pid, tid = msg
         self._refs.append(ThreadRef(wid, pid, tid))
         if self.proc is not None and pid != self.proc.pid and pid not in self.worker_pids:
             # Remember when it started, so a recycled pid is never killed by mistake.
@@ -185,21 +199,24 @@ class Run:
         if self.sampler is not None:
             self.sampler.close()
         self._reap_workers()
-        status = "done"
-        if self.model.bad_input:
-            status = "failed"
-        elif self.model.end is None:
-            self.model.fatal = self._death_message(code)
-            status = "failed"
-        elif self.model.error():
-            status = "stopped" if self.model.error().startswith("stopped") else "failed"
-        self.model.finish(status)
+        model = self.model
+        if model.end is None and not model.bad_input:
+            model.fail(*self._death(code))
+        failure = model.failure()
+        if model.bad_input:
+            status = RunStatus.FAILED
+        elif failure is not None:
+            status = RunStatus.STOPPED if failure.is_stop else RunStatus.FAILED
+        else:
+            status = RunStatus.FAILED if model.error() else RunStatus.DONE
+        model.finish(status)
         _live.discard(self)
         self._done.set()
 
-    def _death_message(self, code: int) -> str:
+    def _death(self, code: int) -> tuple[Failure, str]:
+        """Why the runner ended without its End message."""
         if self.stopping:
-            return "stopped: the runner was killed"
+            return Failure.KILLED, "stopped: the runner was killed"
         if code < 0:
             try:
                 name = signal.Signals(-code).name
@@ -207,11 +224,14 @@ class Run:
                 name = f"signal {-code}"
             where = (
                 "a thread pool shares one process: one crashing task kills every worker"
-                if self.spec.pool in ("thread", "free-threaded", "serial")
+                if self.spec.pool in LOCAL_POOLS
                 else "the runner died"
             )
-            return f"the runner process was killed by {name} ({where})"
-        return f"the runner process exited with code {code} before finishing (log: {self.log_path})"
+            return Failure.RUNNER_DIED, f"the runner process was killed by {name} ({where})"
+        return (
+            Failure.RUNNER_DIED,
+            f"the runner process exited with code {code} before finishing (log: {self.log_path})",
+        )
 
     def _reap_workers(self) -> None:
         # Process workers end themselves when the runner goes; this makes sure of it.
@@ -223,12 +243,12 @@ class Run:
             except psutil.Error:
                 pass
 
-    def send(self, command: str) -> None:
-        """A control line to the runner ("stop", "switch 0.001")."""
+    def send(self, command: Control) -> None:
+        """A control command to the runner (protocol.Stop, protocol.Switch)."""
         if self.proc is None or self.proc.stdin is None:
             return
         try:
-            self.proc.stdin.write((command + "\n").encode())
+            self.proc.stdin.write((encode_control(command) + "\n").encode())
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError, ValueError):
             pass
@@ -238,7 +258,7 @@ class Run:
         if self._done.is_set():
             return
         self.stopping = True
-        self.send("stop")
+        self.send(Stop())
         if not self._done.wait(timeout):
             self.kill()
             self._done.wait(timeout)

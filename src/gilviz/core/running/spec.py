@@ -11,11 +11,14 @@ import multiprocessing
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from gilviz.core import workloads
 from gilviz.core.errors import BadInput
+from gilviz.core.protocol import POOLS
+from gilviz.core.running import workloads
 
-POOLS: tuple[str, ...] = ("serial", "thread", "process", "interpreter", "free-threaded")
 MAX_WORKERS = 1024
+#: Specs are built once the local server's URL is known; this one stands in to validate
+#: them before it is started.
+PLACEHOLDER_URL = "http://127.0.0.1:1/"
 MAX_TASKS = 10_000_000
 
 

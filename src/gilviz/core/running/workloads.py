@@ -78,10 +78,9 @@ def fetch(n_bytes: int) -> int:
 
 
 # A long sleep is cut into sleeps of at most this, to notice a stop (the runner kills what
-# has not stopped within STOP_GRACE_S = 1 s). Not shorter: each cut wakes the thread, which
-# then takes the GIL, and costs the sampler a full read of the thread where a still-blocked
-# one costs a schedstat read. 16 sleeping workers cost the sampling thread 2.10% of a core
-# with 50 ms cuts and 1.42% with 250 ms (64: 4.83% -> 2.69%; docs/measurement.md, "Cost").
+# has not stopped within protocol.RUNNER_STOP_GRACE_S). Not shorter: each cut wakes the
+# thread, which then takes the GIL, and costs the sampler a full read of the thread where a
+# still-blocked one costs a schedstat read (docs/measurement.md, "Cost", has the figures).
 CANCEL_POLL_S = 0.25
 
 

@@ -20,9 +20,9 @@ the change since the previous tick into shares of the interval:
 
 Point samples of the blocked cause, taken at jittered instants, estimate in the long run
 how blocked time divides between causes (the jitter keeps them from locking onto the 5 ms
-GIL switch interval); running/runnable never depend on the state letter (FINDINGS: under
-heavy wake-up churn a thread shows R in 80-85% of samples while it ran or queued only 50%
-of the time).
+GIL switch interval); running/runnable never depend on the state letter: under heavy
+wake-up churn a thread shows R in most samples while it ran or queued far less of the time
+(docs/measurement.md, "From two readings to shares of the interval").
 
 A thread's first tick only primes it (no delta yet): it gets no sample. Threads that
 vanish are dropped silently. Each reading is stamped with the monotonic clock right
