@@ -97,8 +97,8 @@ async def soak(args: argparse.Namespace) -> list[dict]:
     import plotext  # noqa: F401  (imported up front, as the launcher does)
 
     from gilviz.tui.app import GilvizApp
-    from gilviz.tui.replay import Machine
-    from gilviz.tui.runs import LiveController
+    from gilviz.tui.controllers.live import LiveController
+    from gilviz.tui.machine import Machine
     from gilviz.tui.style import Look
 
     proc = psutil.Process(os.getpid())

@@ -31,8 +31,9 @@ from gilviz.core.teaching import presets as cpresets  # noqa: E402
 from gilviz.core.teaching import reference  # noqa: E402
 from gilviz.core.teaching.presets import Preset  # noqa: E402
 from gilviz.tui.app import GilvizApp  # noqa: E402
-from gilviz.tui.replay import Machine, Recording  # noqa: E402
-from gilviz.tui.runs import LiveController, ReplayController  # noqa: E402
+from gilviz.tui.controllers.fixtures import Recording, ReplayController  # noqa: E402
+from gilviz.tui.controllers.live import LiveController  # noqa: E402
+from gilviz.tui.machine import Machine  # noqa: E402
 from gilviz.tui.style import Look  # noqa: E402
 
 

@@ -17,8 +17,7 @@ from gilviz.core.running.session import run_blocking
 from gilviz.core.running.spec import build_spec
 from gilviz.core.teaching.presets import PoolChoice, Preset
 from gilviz.tui.app import GilvizApp
-from gilviz.tui.replay import Recording
-from gilviz.tui.runs import ReplayController
+from gilviz.tui.controllers.fixtures import Recording, ReplayController
 from gilviz.tui.style import Look
 
 BIG = Path(__file__).resolve().parents[1] / "fixtures" / "snapshots" / "big.json"

@@ -9,8 +9,7 @@ import pytest
 
 from gilviz.core.teaching import presets as cpresets
 from gilviz.tui.app import GilvizApp
-from gilviz.tui.replay import Recording
-from gilviz.tui.runs import ReplayController
+from gilviz.tui.controllers.fixtures import Recording, ReplayController
 from gilviz.tui.style import Look
 
 HERE = Path(__file__).parent

@@ -17,8 +17,9 @@ import pytest
 from gilviz.core import report
 from gilviz.core.teaching.presets import PoolChoice, Preset
 from gilviz.tui.app import GilvizApp
-from gilviz.tui.replay import Machine
-from gilviz.tui.runs import LiveController, ReplayController
+from gilviz.tui.controllers.fixtures import ReplayController
+from gilviz.tui.controllers.live import LiveController
+from gilviz.tui.machine import Machine
 from gilviz.tui.screens.base import GilvizScreen
 from gilviz.tui.screens.dashboard import DashboardScreen
 from gilviz.tui.screens.help import HelpScreen
@@ -381,7 +382,7 @@ def test_replay_controller_matches_pools():
     rec = recording("crunch")
     ctrl = ReplayController(rec, finish=True)
     from gilviz.core.running.spec import build_spec
-    from gilviz.tui.runs import Plan
+    from gilviz.tui.controllers.base import Plan
 
     ctrl.begin(Plan("x", lambda url: [build_spec("crunch", pool="process")]))
     assert ctrl.poll().finals[0].pool == "process"

@@ -13,7 +13,8 @@ from gilviz import cli
 from gilviz.core import report
 from gilviz.core.recording.reader import read_recording
 from gilviz.tui.app import GilvizApp
-from gilviz.tui.player import ReplayScreen, machine_of, player_for
+from gilviz.tui.controllers.player import machine_of, player_for
+from gilviz.tui.screens.replay import ReplayScreen
 from gilviz.tui.style import Look
 
 

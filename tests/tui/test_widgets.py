@@ -15,7 +15,8 @@ import gilviz.tui.app as app_mod
 from gilviz.core.measuring.samples import STATES, CoreSample
 from gilviz.core.model import CoreView, RunModel
 from gilviz.core.running.spec import build_spec
-from gilviz.tui.replay import Machine, snapshot_from_json, snapshot_to_json
+from gilviz.tui.controllers.fixtures import snapshot_from_json, snapshot_to_json
+from gilviz.tui.machine import Machine
 from gilviz.tui.style import Look
 from gilviz.tui.widgets.base import Line, fit
 from gilviz.tui.widgets.cores import CoresPanel

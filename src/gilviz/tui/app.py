@@ -27,9 +27,9 @@ from textual.screen import Screen
 
 from gilviz.core.teaching import reference
 from gilviz.core.teaching.presets import Preset
+from gilviz.tui.controllers.base import Controller, Plan, Progress
+from gilviz.tui.machine import Machine
 from gilviz.tui.messages import OpenPreset, OpenScreen
-from gilviz.tui.replay import Machine
-from gilviz.tui.runs import Controller, Plan, Progress
 from gilviz.tui.style import Look
 
 

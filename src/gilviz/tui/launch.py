@@ -61,8 +61,8 @@ def _launch(
     import plotext  # noqa: F401
 
     from gilviz.tui.app import GilvizApp
-    from gilviz.tui.replay import Machine
-    from gilviz.tui.runs import LiveController
+    from gilviz.tui.controllers.live import LiveController
+    from gilviz.tui.machine import Machine
 
     recorder = None
     if getattr(args, "record", None):
@@ -118,7 +118,8 @@ def run_replay(args: Any, rec: Any) -> int:
     import plotext  # noqa: F401  (see _launch)
 
     from gilviz.tui.app import GilvizApp
-    from gilviz.tui.player import ReplayScreen, machine_of, player_for
+    from gilviz.tui.controllers.player import machine_of, player_for
+    from gilviz.tui.screens.replay import ReplayScreen
 
     player = player_for(args.file, rec)
     hz = next((m.sample_hz for m in rec.models if m.sample_hz), None)

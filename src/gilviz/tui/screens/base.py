@@ -9,7 +9,7 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from gilviz.tui.runs import Progress
+from gilviz.tui.controllers.base import Progress
 
 MIN_W, MIN_H = 80, 24
 

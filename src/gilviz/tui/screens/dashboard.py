@@ -15,7 +15,7 @@ from gilviz.core.running import workloads
 from gilviz.core.running.spec import POOLS, RunSpec, build_spec
 from gilviz.core.teaching.presets import Preset
 from gilviz.tui import deck as gdeck
-from gilviz.tui.runs import Plan, Progress
+from gilviz.tui.controllers.base import Plan, Progress
 from gilviz.tui.screens.base import GilvizScreen
 from gilviz.tui.widgets.info import ControlsBar, LivePanels, StatusLine, TitleBar, status_text
 

@@ -7,8 +7,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 
 from gilviz.core import report
+from gilviz.tui.controllers.base import Plan, Progress
 from gilviz.tui.messages import OpenScreen
-from gilviz.tui.runs import Plan, Progress
 from gilviz.tui.screens.base import GilvizScreen
 from gilviz.tui.style import DIM, ERROR, GOOD, LABEL
 from gilviz.tui.widgets.base import Line, LinesWidget, fit

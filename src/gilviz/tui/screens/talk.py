@@ -19,7 +19,7 @@ from textual.widgets import Static
 from gilviz.core.protocol import Switch
 from gilviz.core.teaching.presets import ClaimResult, Preset
 from gilviz.tui import deck as gdeck
-from gilviz.tui.runs import Plan, Progress
+from gilviz.tui.controllers.base import Plan, Progress
 from gilviz.tui.screens.base import GilvizScreen
 from gilviz.tui.style import DIM, ERROR, GOOD
 from gilviz.tui.widgets.base import Line, LinesWidget, fit

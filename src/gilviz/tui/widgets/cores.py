@@ -13,7 +13,7 @@ import math
 from collections import Counter, deque
 
 from gilviz.core.model import CoreView, RunSnapshot
-from gilviz.tui.replay import Machine
+from gilviz.tui.machine import Machine
 from gilviz.tui.style import DIM, LABEL, cpu_ranges
 from gilviz.tui.widgets.base import Line, LinesWidget, fit
 

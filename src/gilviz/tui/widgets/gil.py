@@ -7,7 +7,7 @@ Every figure names its method and window; "n/a" where the platform cannot measur
 from __future__ import annotations
 
 from gilviz.core.model import RunSnapshot
-from gilviz.tui.replay import Machine
+from gilviz.tui.machine import Machine
 from gilviz.tui.style import DIM, LABEL, ms, num, pct
 from gilviz.tui.widgets.base import Line, LinesWidget, fit
 

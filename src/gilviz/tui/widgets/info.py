@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 
 from gilviz.core.model import RunSnapshot
-from gilviz.tui.replay import Machine
+from gilviz.tui.machine import Machine
 from gilviz.tui.style import DIM, ERROR, GOOD, LABEL
 from gilviz.tui.widgets.base import Line, LinesWidget, fit
 from gilviz.tui.widgets.cores import CoresPanel

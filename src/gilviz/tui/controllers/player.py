@@ -1,4 +1,4 @@
-"""``gilviz replay FILE.jsonl``: a recording played back in the dashboard.
+"""``gilviz replay FILE.jsonl``: the controller that plays a recording back.
 
     virtual clock (pos = anchor + (clock() - anchor_wall) * speed, unless paused)
         └─> RecordingPlayer.poll() ─> per run: a fresh RunModel re-fed from its ``log``
@@ -8,10 +8,8 @@ The runs of a recording play one after the other (the gaps between them are skip
 the recording lasts the sum of the runs' durations. Seeking forward feeds more of the log;
 seeking back rebuilds the model from the start (fine for bounded recordings). At the end,
 each model is finished exactly as ``read_recording`` finished it, so the figures are the
-recorded ones. The clock is injectable (tests advance it by hand).
-
-:class:`ReplayScreen` is the dashboard with the replay keys: space pause, </- slower,
->/+ faster, ←/→ seek by a tenth of the recording, home/end; the title bar is the banner.
+recorded ones. The clock is injectable (tests advance it by hand). The screen that shows
+it is ``screens.replay.ReplayScreen``. No Textual import.
 """
 
 from __future__ import annotations
@@ -22,15 +20,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from textual.binding import Binding
-
 from gilviz.core import report
 from gilviz.core.model import RunModel, RunSnapshot
 from gilviz.core.protocol import STOP_TIMEOUT_S, Control
 from gilviz.core.recording.reader import RunRecord
-from gilviz.tui.replay import Machine
-from gilviz.tui.runs import Plan, Progress
-from gilviz.tui.screens.dashboard import DashboardScreen
+from gilviz.tui.controllers.base import Plan, Progress
+from gilviz.tui.machine import Machine
 
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0)
 SEEK_FRACTION = 0.1
@@ -281,78 +276,3 @@ def machine_of(recording: Any) -> Machine:
 
 def player_for(path: str | Path, recording: Any, **kw: Any) -> RecordingPlayer:
     return RecordingPlayer(recording, name=Path(path).name, **kw)
-
-
-class ReplayScreen(DashboardScreen):
-    """The dashboard's panels on a recording; the title bar is the replay banner."""
-
-    inherit_bindings = False
-    BINDINGS = [
-        Binding("space", "pause", "pause/play"),
-        Binding("less_than_sign,minus", "speed(-1)", "slower", key_display="</-"),
-        Binding("greater_than_sign,plus,equals_sign", "speed(1)", "faster", key_display=">/+"),
-        Binding("left", "seek(-1)", "back 10%", key_display="←"),
-        Binding("right", "seek(1)", "ahead 10%", key_display="→"),
-        Binding("home", "seek_to(0)", "start", show=False),
-        Binding("end", "seek_to(1)", "end", show=False),
-        Binding("down", "scroll_workers(1)", "scroll workers down", show=False),
-        Binding("up", "scroll_workers(-1)", "scroll workers up", show=False),
-        Binding("pagedown", "scroll_workers(10)", "page workers down", show=False),
-        Binding("pageup", "scroll_workers(-10)", "page workers up", show=False),
-    ]
-
-    @property
-    def player(self) -> RecordingPlayer:
-        return self.app.controller
-
-    def on_mount(self) -> None:
-        self._update_texts()
-
-    def load_preset(self, preset: Any) -> None:
-        pass  # a replay shows the recording, not a preset
-
-    def _update_texts(self) -> None:
-        if not hasattr(self, "title_bar"):
-            return
-        player = self.player
-        spec = self._progress.spec or (player.tracks[0].source.spec if player.tracks else None)
-        what = f"{spec.workload} on {spec.pool} ×{spec.workers}" if spec else "empty recording"
-        title, where = player.banner_parts()
-        m = self.app.machine
-        self.title_bar.set(
-            title, f"Recorded run: {what} · {m.python} · {m.cores_usable} cores", where
-        )
-        self.controls.set(
-            [
-                ("space", "play" if player.paused or player.at_end else "pause", ""),
-                ("</>", f"{player.speed:g}x", "speed"),
-                ("←/→", f"{SEEK_FRACTION:.0%}", "seek"),
-            ]
-        )
-
-    def show_progress(self, progress: Progress) -> None:
-        super().show_progress(progress)
-        self._update_texts()
-
-    def _act(self, fn: Callable[[], None]) -> None:
-        fn()
-        self.app.tick()
-        self._update_texts()
-
-    def action_pause(self) -> None:
-        self._act(self.player.toggle_pause)
-
-    def action_speed(self, direction: int) -> None:
-        self._act(self.player.faster if direction > 0 else self.player.slower)
-
-    def action_seek(self, direction: int) -> None:
-        self._act(lambda: self.player.seek(direction * SEEK_FRACTION))
-
-    def action_seek_to(self, fraction: float) -> None:
-        self._act(lambda: self.player.seek_to(fraction * self.player.duration_s))
-
-    def action_start_stop(self) -> None:
-        self.action_pause()
-
-    def action_race(self) -> None:
-        self.app.notify("a replay shows the recorded runs only", severity="warning")

@@ -1,83 +1,30 @@
-"""Runs seen from the UI: a controller starts a plan (one or more RunSpecs, one after the
-other), and the screens poll it for a :class:`Progress` on their own timer.
+"""Live runs: the controller that starts real runs, one plan at a time, through the core's
+plan driver (``core.running.plan``), and hands out their :class:`Progress`.
 
-    screen timer ──poll()──> LiveController ── Run.start() (main thread) ──> core.session
-         ^                        │  run.model.snapshot()
-         └──── Progress ──────────┘  (immutable: snapshots, summaries, state)
+    app timer ──poll()──> LiveController ── PlanRun.start() (main thread) ──> session.Run
+         ^                      │  run.model.snapshot()
+         └──── Progress ────────┘  (immutable: snapshots, summaries, state)
 
 Starting happens in ``poll()``/``begin()``, which the app calls from the event loop, i.e. the
 main thread: ``Run.start()`` sets PR_SET_PDEATHSIG only there. Stopping never blocks the
 UI: the controller asks the runner to stop, and kills it if it has not ended two seconds
 later. A new plan waits until the previous run has really ended, so two runs never share
-the cores. :class:`ReplayController` has the same interface and plays recorded snapshots
-(tests, screenshots). No Textual import here.
+the cores. No Textual import here.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from gilviz.core import report
 from gilviz.core.errors import BadInput
 from gilviz.core.model import RunSnapshot
-from gilviz.core.protocol import STOP_TIMEOUT_S, Control, Stop, encode_control
-from gilviz.core.running.spec import PLACEHOLDER_URL, RunSpec
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What to run: a label for the screen, and the specs (built once the local HTTP server,
-    when the workload needs one, knows its URL)."""
-
-    label: str
-    make_specs: Callable[[str | None], list[RunSpec]]
-    needs_server: bool = False
-    delay_s: float = 0.2
-    preset_name: str | None = None
-    kind: str = "run"  # run (dashboard), race, talk
-    labels: tuple[str, ...] = ()  # how each run is named on screen (default: its pool)
-
-    def label_of(self, i: int, spec: RunSpec) -> str:
-        return self.labels[i] if i < len(self.labels) else spec.pool
-
-
-@dataclass(frozen=True)
-class Progress:
-    """The state of the current plan at one moment; immutable."""
-
-    plan: Plan | None = None
-    specs: tuple[RunSpec, ...] = ()
-    index: int = 0
-    snapshot: RunSnapshot | None = None
-    finals: tuple[RunSnapshot | None, ...] = ()
-    summaries: tuple[dict[str, Any] | None, ...] = ()
-    state: str = "idle"  # idle, queued, running, stopping, done, stopped, failed
-    error: str | None = None
-    generation: int = 0
-
-    @property
-    def active(self) -> bool:
-        return self.state in ("queued", "running", "stopping")
-
-    @property
-    def finished(self) -> bool:
-        return self.state in ("done", "stopped", "failed")
-
-    @property
-    def spec(self) -> RunSpec | None:
-        return self.specs[self.index] if self.index < len(self.specs) else None
-
-
-class Controller(Protocol):
-    def begin(self, plan: Plan) -> None: ...
-    def poll(self) -> Progress: ...
-    def stop(self) -> None: ...
-    def send(self, command: Control) -> None: ...
-    def shutdown(self, timeout: float = STOP_TIMEOUT_S) -> None: ...
+from gilviz.core.protocol import STOP_TIMEOUT_S, Control, Stop
+from gilviz.core.running.spec import RunSpec
+from gilviz.tui.controllers.base import Plan, Progress
 
 
 @dataclass
@@ -259,71 +206,3 @@ class LiveController:
             generation=seq.generation,
         )
         return self._last
-
-
-class ReplayController:
-    """Plays a recording instead of running anything: each spec of a plan is matched to the
-    recorded run of the same pool. ``finish=False`` holds the first run at its "live"
-    snapshot (a run in progress); ``finish=True`` shows every run ended."""
-
-    def __init__(self, recording: Any, finish: bool = False) -> None:
-        self.recording = recording
-        self.finish = finish
-        self.sent: list[str] = []  # the control lines the runner would have been sent
-        self._progress = Progress()
-        self._generation = 0
-
-    def _recorded(self, spec: RunSpec) -> Any:
-        return self.recording.by_pool(spec.pool) or self.recording.runs[0]
-
-    def begin(self, plan: Plan) -> None:
-        self._generation += 1
-        specs = plan.make_specs(PLACEHOLDER_URL if plan.needs_server else None)
-        recs = [self._recorded(s) for s in specs]
-        if self.finish:
-            summaries = [dict(r.summary) for r in recs]
-            report.fill_speedups(summaries)
-            self._progress = Progress(
-                plan=plan,
-                specs=tuple(specs),
-                index=len(specs) - 1,
-                snapshot=recs[-1].final,
-                finals=tuple(r.final for r in recs),
-                summaries=tuple(summaries),
-                state="done",
-                generation=self._generation,
-            )
-        else:
-            self._progress = Progress(
-                plan=plan,
-                specs=tuple(specs),
-                index=0,
-                snapshot=recs[0].live,
-                finals=(None,) * len(specs),
-                summaries=(None,) * len(specs),
-                state="running",
-                generation=self._generation,
-            )
-
-    def poll(self) -> Progress:
-        return self._progress
-
-    def stop(self) -> None:
-        p = self._progress
-        if p.active:
-            self._progress = Progress(
-                plan=p.plan,
-                specs=p.specs,
-                index=p.index,
-                snapshot=p.snapshot,
-                finals=p.finals,
-                summaries=p.summaries,
-                state="stopped",
-                generation=p.generation,
-            )
-
-    def send(self, command: Control) -> None:
-        self.sent.append(encode_control(command))
-
-    def shutdown(self, timeout: float = STOP_TIMEOUT_S) -> None:
-        self.stop()

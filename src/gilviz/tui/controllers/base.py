@@ -1,0 +1,71 @@
+"""What the screens and the controllers share: a :class:`Plan` (what to run), the
+:class:`Progress` a controller hands out (immutable), and the :class:`Controller` interface
+that live runs, fixtures and recordings each implement.
+
+    screen ──StartPlan(plan)──> app ──begin(plan)──> controller
+    app timer ──poll()──> Progress ──screen.progress (a reactive)──> panels
+
+No Textual import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gilviz.core.model import RunSnapshot
+from gilviz.core.protocol import STOP_TIMEOUT_S, Control
+from gilviz.core.running.spec import RunSpec
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to run: a label for the screen, and the specs (built once the local HTTP server,
+    when the workload needs one, knows its URL)."""
+
+    label: str
+    make_specs: Callable[[str | None], list[RunSpec]]
+    needs_server: bool = False
+    delay_s: float = 0.2
+    preset_name: str | None = None
+    kind: str = "run"  # run (dashboard), race, talk
+    labels: tuple[str, ...] = ()  # how each run is named on screen (default: its pool)
+
+    def label_of(self, i: int, spec: RunSpec) -> str:
+        return self.labels[i] if i < len(self.labels) else spec.pool
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The state of the current plan at one moment; immutable."""
+
+    plan: Plan | None = None
+    specs: tuple[RunSpec, ...] = ()
+    index: int = 0
+    snapshot: RunSnapshot | None = None
+    finals: tuple[RunSnapshot | None, ...] = ()
+    summaries: tuple[dict[str, Any] | None, ...] = ()
+    state: str = "idle"  # idle, queued, running, stopping, done, stopped, failed
+    error: str | None = None
+    generation: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("queued", "running", "stopping")
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "stopped", "failed")
+
+    @property
+    def spec(self) -> RunSpec | None:
+        return self.specs[self.index] if self.index < len(self.specs) else None
+
+
+class Controller(Protocol):
+    def begin(self, plan: Plan) -> None: ...
+    def poll(self) -> Progress: ...
+    def stop(self) -> None: ...
+    def send(self, command: Control) -> None: ...
+    def shutdown(self, timeout: float = STOP_TIMEOUT_S) -> None: ...
