@@ -1,8 +1,9 @@
 """The gilviz app: one controller (one run at a time), one timer that polls it at the panel
 rate, and the screens that draw what it hands out.
 
-    timer (--fps, default 4 Hz) ─> controller.poll() ─> Progress ─> active screen.show_progress()
-    keys/palette ─> screen actions ─> app.begin(plan) ─> controller (main thread: Run.start)
+    timer (--fps, default 4 Hz) ─> controller.poll() ─> Progress ─> screen.progress (reactive)
+    keys/palette ─> screen actions ─> StartPlan / StopRun / SendToRunner / OpenRace messages
+        ─> app ─> controller (in the main thread: Run.start arms PR_SET_PDEATHSIG there)
 
 Quitting (q, ctrl+c, SIGTERM, SIGHUP) stops the run and every child before the app exits,
 and the terminal is restored by Textual's normal exit path; when the terminal itself is gone
@@ -29,7 +30,8 @@ from gilviz.core.teaching import reference
 from gilviz.core.teaching.presets import Preset
 from gilviz.tui.controllers.base import Controller, Plan, Progress
 from gilviz.tui.machine import Machine
-from gilviz.tui.messages import OpenPreset, OpenScreen
+from gilviz.tui.messages import OpenPreset, OpenRace, OpenScreen, SendToRunner, StartPlan, StopRun
+from gilviz.tui.screens.base import GilvizScreen
 from gilviz.tui.style import Look
 
 
@@ -212,8 +214,19 @@ class GilvizApp(App[int]):
 
     # --- runs ----------------------------------------------------------------------------
 
-    def begin(self, plan: Plan) -> None:
-        self.controller.begin(plan)
+    def on_start_plan(self, message: StartPlan) -> None:
+        self.controller.begin(message.plan)
+        self.tick()
+
+    def on_stop_run(self, message: StopRun) -> None:
+        self.controller.stop()
+        self.tick()
+
+    def on_send_to_runner(self, message: SendToRunner) -> None:
+        self.controller.send(message.command)
+
+    def on_open_race(self, message: OpenRace) -> None:
+        self.open_race(message.plan)
 
     def tick(self) -> None:
         """Poll the controller once and hand the progress to the screen on top."""
@@ -221,9 +234,9 @@ class GilvizApp(App[int]):
             return
         p = self.progress = self.controller.poll()
         self._maybe_record(p)
-        show = getattr(self.screen, "show_progress", None)
-        if show is not None:
-            show(p)
+        screen = self.screen
+        if isinstance(screen, GilvizScreen):
+            screen.progress = p
 
     def _maybe_record(self, p: Progress) -> None:
         if not self.record_results or p.state != "done" or self._recorded == p.generation:
@@ -300,10 +313,21 @@ class GilvizApp(App[int]):
         self.open_screen(name)
 
     def action_help(self) -> None:
+        from gilviz.tui.screens.dashboard import DashboardScreen
         from gilviz.tui.screens.help import HelpScreen
+        from gilviz.tui.screens.race import RaceScreen
+        from gilviz.tui.screens.reference import ReferenceScreen
+        from gilviz.tui.screens.talk import TalkScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            sections = [
+                ("Everywhere", GilvizApp.BINDINGS),
+                ("Dashboard", DashboardScreen.BINDINGS),
+                ("Race", RaceScreen.BINDINGS),
+                ("Reference", ReferenceScreen.BINDINGS),
+                ("Talk mode (gilviz talk)", TalkScreen.BINDINGS),
+            ]
+            self.push_screen(HelpScreen([(t, list(b)) for t, b in sections]))
 
     def on_open_preset(self, message: OpenPreset) -> None:
         self.open_preset(message.name, message.start)

@@ -1,11 +1,13 @@
 """What every screen shares: a body that hides when the terminal is too small to draw it,
-with a clear message instead, and the footer of main keys."""
+with a clear message instead, the footer of main keys, and the run's ``progress``, a
+reactive the app sets at the panel rate."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.events import Resize
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -15,6 +17,10 @@ MIN_W, MIN_H = 80, 24
 
 
 class GilvizScreen(Screen):
+    #: The current plan's progress. Set at every tick: a snapshot moves on even when nothing
+    #: else does, and comparing two snapshots would cost more than drawing them.
+    progress: reactive[Progress] = reactive(Progress(), always_update=True, init=False)
+
     def compose(self) -> ComposeResult:
         with Vertical(id="body"):
             yield from self.compose_body()
@@ -38,5 +44,8 @@ class GilvizScreen(Screen):
     def fit_to(self, width: int, height: int) -> None:
         """Adapt panel heights to the terminal (subclasses)."""
 
+    def watch_progress(self, progress: Progress) -> None:
+        self.show_progress(progress)
+
     def show_progress(self, progress: Progress) -> None:
-        """Called by the app at the panel rate with the current run's progress."""
+        """Draw the current run's progress (subclasses)."""

@@ -16,8 +16,9 @@ from gilviz.core.running.spec import POOLS, RunSpec, build_spec
 from gilviz.core.teaching.presets import Preset
 from gilviz.tui import deck as gdeck
 from gilviz.tui.controllers.base import Plan, Progress
-from gilviz.tui.screens.base import GilvizScreen
-from gilviz.tui.widgets.info import ControlsBar, LivePanels, StatusLine, TitleBar, status_text
+from gilviz.tui.messages import OpenRace
+from gilviz.tui.screens.live import LiveRunScreen
+from gilviz.tui.widgets.info import ControlsBar, TitleBar, status_text
 
 MAX_WORKERS = 256
 
@@ -30,7 +31,9 @@ def compact(n: int) -> str:
     return str(n)
 
 
-class DashboardScreen(GilvizScreen):
+class DashboardScreen(LiveRunScreen):
+    title_bar: TitleBar | None = None
+
     BINDINGS = [
         Binding("s", "start_stop", "start/stop"),
         Binding("p", "cycle_pool", "pool"),
@@ -68,12 +71,10 @@ class DashboardScreen(GilvizScreen):
         app = self.app
         self.title_bar = TitleBar(app.machine, look=app.look)
         self.controls = ControlsBar(look=app.look)
-        self.status = StatusLine(look=app.look)
-        self.panels = LivePanels(app.machine, app.look, app.sample_hz, app.chart_hz)
         yield self.title_bar
         yield self.controls
-        yield self.status
-        yield self.panels
+        yield self.make_status()
+        yield self.make_panels()
 
     def on_mount(self) -> None:
         if self._initial_preset is not None:
@@ -115,7 +116,7 @@ class DashboardScreen(GilvizScreen):
             self.task_size = w.default_size
 
     def _update_texts(self) -> None:
-        if not hasattr(self, "title_bar"):  # not composed yet
+        if self.title_bar is None:  # not composed yet: on_mount draws them
             return
         p = self.preset
         if p is not None:
@@ -180,18 +181,14 @@ class DashboardScreen(GilvizScreen):
         i = names.index(self.preset.name) if self.preset and self.preset.name in names else -1
         self.load_preset(deck[(i + delta) % len(deck)])
 
-    def action_scroll_workers(self, delta: int) -> None:
-        self.panels.timelines.scroll_rows(delta)
-
     def action_race(self) -> None:
-        self.app.open_race(self.race_plan())
+        self.post_message(OpenRace(self.race_plan()))
 
     def action_start_stop(self) -> None:
         if self._progress.active:
-            self.app.controller.stop()
+            self.stop_run()
         else:
-            self.app.begin(self.run_plan())
-        self.app.tick()
+            self.start_plan(self.run_plan())
 
     # --- plans ---------------------------------------------------------------------------
 
@@ -259,9 +256,6 @@ class DashboardScreen(GilvizScreen):
 
     # --- live ----------------------------------------------------------------------------
 
-    def fit_to(self, width: int, height: int) -> None:
-        self.panels.fit_to(width, height)
-
     def show_progress(self, progress: Progress) -> None:
         was_active = self._progress.active
         self._progress = progress
@@ -272,7 +266,7 @@ class DashboardScreen(GilvizScreen):
             state = "starting"
         text = status_text(snap) if snap else "no run yet: press s to start"
         if len(progress.specs) > 1 and progress.active:
-            text = f"run {progress.index + 1}/{len(progress.specs)} · " + text
+            text = self.run_of(progress) + text
         self.status.set(state, text, progress.error or (snap.error if snap else None))
         if was_active != progress.active:
             self._update_texts()

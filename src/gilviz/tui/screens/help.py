@@ -1,4 +1,5 @@
-"""Every key of every screen, generated from the bindings themselves (so it cannot drift)."""
+"""Every key of every screen, generated from the bindings themselves (so it cannot drift);
+the app hands the screen its sections, so the help knows no screen and no app."""
 
 from __future__ import annotations
 
@@ -57,13 +58,11 @@ class HelpScreen(ModalScreen):
     }
     """
 
-    def compose(self) -> ComposeResult:
-        from gilviz.tui.app import GilvizApp
-        from gilviz.tui.screens.dashboard import DashboardScreen
-        from gilviz.tui.screens.race import RaceScreen
-        from gilviz.tui.screens.reference import ReferenceScreen
-        from gilviz.tui.screens.talk import TalkScreen
+    def __init__(self, sections: list[tuple[str, list[Binding]]], **kw) -> None:
+        super().__init__(**kw)
+        self.sections = sections
 
+    def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(
                 Text.assemble(
@@ -71,12 +70,6 @@ class HelpScreen(ModalScreen):
                     "  (esc closes; ctrl+p opens the command palette: presets and screens)",
                 )
             )
-            for title, bindings in (
-                ("Everywhere", GilvizApp.BINDINGS),
-                ("Dashboard", DashboardScreen.BINDINGS),
-                ("Race", RaceScreen.BINDINGS),
-                ("Reference", ReferenceScreen.BINDINGS),
-                ("Talk mode (gilviz talk)", TalkScreen.BINDINGS),
-            ):
-                yield Static(bindings_table(title, list(bindings)))
+            for title, bindings in self.sections:
+                yield Static(bindings_table(title, bindings))
         yield Footer()

@@ -9,10 +9,10 @@ from textual.binding import Binding
 from gilviz.core import report
 from gilviz.tui.controllers.base import Plan, Progress
 from gilviz.tui.messages import OpenScreen
-from gilviz.tui.screens.base import GilvizScreen
+from gilviz.tui.screens.live import LiveRunScreen
 from gilviz.tui.style import DIM, ERROR, GOOD, LABEL
 from gilviz.tui.widgets.base import Line, LinesWidget, fit
-from gilviz.tui.widgets.info import LivePanels, StatusLine, TitleBar, status_text
+from gilviz.tui.widgets.info import TitleBar, status_text
 
 
 def outcome_text(outcome: dict) -> str:
@@ -112,7 +112,9 @@ class RaceBoard(LinesWidget):
         return lines
 
 
-class RaceScreen(GilvizScreen):
+class RaceScreen(LiveRunScreen):
+    title_bar: TitleBar | None = None
+
     BINDINGS = [
         Binding("s", "start_stop", "start/stop"),
         Binding("escape", "to_dashboard", "dashboard"),
@@ -124,18 +126,15 @@ class RaceScreen(GilvizScreen):
         super().__init__(**kw)
         self.plan = plan
         self._progress = Progress()
-        self._mine = -1  # the generation of the race this screen started
 
     def compose_body(self) -> ComposeResult:
         app = self.app
         self.title_bar = TitleBar(app.machine, look=app.look)
         self.board = RaceBoard(look=app.look)
-        self.status = StatusLine(look=app.look)
-        self.panels = LivePanels(app.machine, app.look, app.sample_hz, app.chart_hz)
         yield self.title_bar
         yield self.board
-        yield self.status
-        yield self.panels
+        yield self.make_status()
+        yield self.make_panels()
 
     def on_mount(self) -> None:
         self._titles()
@@ -150,31 +149,22 @@ class RaceScreen(GilvizScreen):
     def start(self, plan: Plan | None = None) -> None:
         if plan is not None:
             self.plan = plan
-            if hasattr(self, "title_bar"):
+            if self.title_bar is not None:
                 self._titles()
         if self.plan is not None:
-            self.app.begin(self.plan)
-            self._mine = self.app.controller.poll().generation
-            self.app.tick()
+            self.start_plan(self.plan)
 
     def action_start_stop(self) -> None:
         if self._progress.active:
-            self.app.controller.stop()
-            self.app.tick()
+            self.stop_run()
         else:
             self.start()
 
     def action_to_dashboard(self) -> None:
         self.post_message(OpenScreen("dashboard"))
 
-    def action_scroll_workers(self, delta: int) -> None:
-        self.panels.timelines.scroll_rows(delta)
-
-    def fit_to(self, width: int, height: int) -> None:
-        self.panels.fit_to(width, height)
-
     def show_progress(self, progress: Progress) -> None:
-        if progress.generation != self._mine and progress.plan and progress.plan.kind != "race":
+        if not self.is_mine(progress) and progress.plan and progress.plan.kind != "race":
             return
         self._progress = progress
         self.board.show(progress)
@@ -182,5 +172,5 @@ class RaceScreen(GilvizScreen):
         self.panels.show(snap)
         text = status_text(snap) if snap else "press s to start the race"
         if progress.specs and progress.active:
-            text = f"run {progress.index + 1}/{len(progress.specs)} · " + text
+            text = self.run_of(progress) + text
         self.status.set(progress.state, text, progress.error)

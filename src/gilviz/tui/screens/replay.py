@@ -44,7 +44,7 @@ class ReplayScreen(DashboardScreen):
         pass  # a replay shows the recording, not a preset
 
     def _update_texts(self) -> None:
-        if not hasattr(self, "title_bar"):
+        if self.title_bar is None:
             return
         player = self.player
         spec = self._progress.spec or (player.tracks[0].source.spec if player.tracks else None)

@@ -20,10 +20,10 @@ from gilviz.core.protocol import Switch
 from gilviz.core.teaching.presets import ClaimResult, Preset
 from gilviz.tui import deck as gdeck
 from gilviz.tui.controllers.base import Plan, Progress
-from gilviz.tui.screens.base import GilvizScreen
+from gilviz.tui.screens.live import LiveRunScreen
 from gilviz.tui.style import DIM, ERROR, GOOD
 from gilviz.tui.widgets.base import Line, LinesWidget, fit
-from gilviz.tui.widgets.info import LivePanels, StatusLine, TitleBar, status_text
+from gilviz.tui.widgets.info import TitleBar, status_text
 
 BANNER = Style(bold=True, color="#282c34", bgcolor="#e5c07b")
 BANNER_DIM = Style(color="#3e4451", bgcolor="#e5c07b")
@@ -97,7 +97,7 @@ class BlankScreen(ModalScreen):
         yield Static("")
 
 
-class TalkScreen(GilvizScreen):
+class TalkScreen(LiveRunScreen):
     BINDINGS = [
         Binding("n,space,right", "step(1)", "next"),
         Binding("p,left", "step(-1)", "previous"),
@@ -114,7 +114,6 @@ class TalkScreen(GilvizScreen):
         super().__init__(**kw)
         self.index = start
         self._progress = Progress()
-        self._mine = -1
         self._claim_for = -1
         self.switch_s: float | None = None  # chosen live by the presenter
         self._switch_sent: tuple[int, int] | None = None
@@ -128,13 +127,11 @@ class TalkScreen(GilvizScreen):
         app = self.app
         self.banner = Banner(look=app.look)
         self.narration = TitleBar(app.machine, narration_lines=3, look=app.look)
-        self.status = StatusLine(look=app.look)
-        self.panels = LivePanels(app.machine, app.look, app.sample_hz, app.chart_hz)
         self.claim = ClaimLine(look=app.look)
         yield self.banner
         yield self.narration
-        yield self.status
-        yield self.panels
+        yield self.make_status()
+        yield self.make_panels()
         yield self.claim
 
     def on_mount(self) -> None:
@@ -173,10 +170,8 @@ class TalkScreen(GilvizScreen):
         self.switch_s = None
         self._switch_sent = None
         self.claim.set("", "running… the claim is checked against the measurement at the end", DIM)
-        self.app.begin(self.plan(p))
-        self._mine = self.app.controller.poll().generation
         self._claim_for = -1
-        self.app.tick()
+        self.start_plan(self.plan(p))
 
     def action_step(self, delta: int) -> None:
         self.go(self.index + delta)
@@ -185,14 +180,10 @@ class TalkScreen(GilvizScreen):
         self.go(self.index)
 
     def action_stop(self) -> None:
-        self.app.controller.stop()
-        self.app.tick()
+        self.stop_run()
 
     def action_blank(self) -> None:
         self.app.push_screen(BlankScreen())
-
-    def action_scroll_workers(self, delta: int) -> None:
-        self.panels.timelines.scroll_rows(delta)
 
     def action_switch(self, factor: float) -> None:
         if not gdeck.is_live_switch(self.preset):
@@ -212,20 +203,17 @@ class TalkScreen(GilvizScreen):
             return
         key = (p.generation, p.index)
         if force or key != self._switch_sent:
-            self.app.controller.send(Switch(self.switch_s))
+            self.send_to_runner(Switch(self.switch_s))
             self._switch_sent = key
 
     # --- live ----------------------------------------------------------------------------
-
-    def fit_to(self, width: int, height: int) -> None:
-        self.panels.fit_to(width, height)
 
     def _update_status(self) -> None:
         p = self._progress
         snap = p.snapshot
         text = status_text(snap) if snap else "starting…"
         if p.specs:
-            text = f"run {p.index + 1}/{len(p.specs)} · " + text
+            text = self.run_of(p) + text
         extra = ""
         if gdeck.is_live_switch(self.preset):
             spec = p.spec
@@ -235,7 +223,7 @@ class TalkScreen(GilvizScreen):
         self.status.set(p.state, text, p.error, extra)
 
     def show_progress(self, progress: Progress) -> None:
-        if progress.generation != self._mine:
+        if not self.is_mine(progress):
             return
         self._progress = progress
         self._send_switch()
