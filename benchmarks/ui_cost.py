@@ -7,7 +7,7 @@ the terminal. The program's CPU is utime+stime of its pid in /proc/PID/stat (all
 threads, not its children) over the same window, as % of one core.
 
 Load: gilviz's dashboard runs crunch on a pool of 8 workers (thread by default, --pool) (started at once with
-``python -m gilviz.tui.launch ... --start``); htop and btop draw beside it, in the same
+``gilviz crunch --pool thread --workers 8 ... --start``); htop and btop draw beside it, in the same
 window of time, so all three show the same busy machine. Phase 1 is gilviz at its default
 rate (4 Hz panels, charts 1 Hz); phase 2 is gilviz with ``--fps`` lowered (default 1).
 gilviz's CPU includes its /proc sampler (50 Hz, 8 worker threads) and the reader of the
@@ -178,7 +178,7 @@ POOL = "thread"
 
 def gilviz_cmd(fps: float | None) -> str:
     cmd = (
-        f"{PY} -m gilviz.tui.launch --workload crunch --pool {POOL} --workers 8 "
+        f"{PY} -m gilviz crunch --pool {POOL} --workers 8 "
         "--tasks 100000 --size 20000000 --start"
     )
     return cmd + (f" --fps {fps:g}" if fps else "")

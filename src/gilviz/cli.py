@@ -448,6 +448,37 @@ def cmd_tui(args: argparse.Namespace) -> int:
     return run_tui(args)
 
 
+def build_workload_parser() -> argparse.ArgumentParser:
+    """``gilviz WORKLOAD [options] [--start]``: the dashboard set up on a workload."""
+    p = _Parser(prog="gilviz WORKLOAD", description="The dashboard, set up on a workload.")
+    p.add_argument("workload", help="built-in name, module:function or path/to/file.py:function")
+    p.add_argument("--pool", default="thread", help="serial, thread, process, ...")
+    p.add_argument("--workers", default="4", help="pool size")
+    p.add_argument("--tasks", help="number of tasks (default: the workload's)")
+    p.add_argument("--size", help="each task's size parameter")
+    p.add_argument("--start", action="store_true", help="start the run at once")
+    _add_tui_options(p)
+    return p
+
+
+def _names_a_workload(word: str) -> bool:
+    """A built-in workload or ``module:function`` (anything else is a command, or a typo
+    of one that the command parser reports)."""
+    from gilviz.core.running.workloads import BUILTINS
+
+    return word not in COMMANDS and (word in BUILTINS or (":" in word and word[0] != "-"))
+
+
+def cmd_workload_tui(args: argparse.Namespace) -> int:
+    from gilviz.core.running.spec import MAX_TASKS, MAX_WORKERS, parse_int
+    from gilviz.tui.launch import run_workload
+
+    workers = parse_int(args.workers, "--workers", 1, MAX_WORKERS)
+    tasks = None if args.tasks is None else parse_int(args.tasks, "--tasks", 1, MAX_TASKS)
+    size = None if args.size is None else parse_int(args.size, "--size", 0, 2**62)
+    return run_workload(args, args.workload, args.pool, workers, tasks, size, args.start)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "compare": cmd_compare,
@@ -479,6 +510,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError, RuntimeError):  # stderr without a file descriptor
             dump_on = None
     try:
+        argv = list(sys.argv[1:] if argv is None else argv)
+        if argv and _names_a_workload(argv[0]):
+            return cmd_workload_tui(build_workload_parser().parse_args(argv))
         args = build_parser().parse_args(argv)
         handler = COMMANDS.get(args.command, cmd_tui)
         return handler(args)

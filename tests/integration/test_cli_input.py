@@ -30,6 +30,9 @@ from tests.helpers import run_cli
         (["frobnicate"], "invalid choice"),
         (["run", "crunch", "--bogus"], "unrecognized arguments"),
         (["doctor", "--python", "/no/such/python"], "no such file"),
+        (["crunch", "--workers", "two"], "--workers must be a whole number"),
+        (["crunch", "--start", "--bogus"], "unrecognized arguments"),
+        (["crunch", "--start"], "the TUI needs a terminal"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, needle):

@@ -1,13 +1,9 @@
-"""Entry points from the command line: ``gilviz`` (dashboard), ``gilviz talk [DECK]`` and
-``gilviz replay FILE.jsonl``.
-
-Also ``python -m gilviz.tui.launch --workload crunch --pool thread --workers 8 --start``:
-the dashboard on settings given as flags and started at once (benchmarks, screenshots).
+"""Entry points from the command line (which parses the arguments): ``gilviz`` (dashboard),
+``gilviz WORKLOAD ... [--start]``, ``gilviz talk [DECK]`` and ``gilviz replay FILE.jsonl``.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import sys
@@ -137,41 +133,30 @@ def run_replay(args: Any, rec: Any) -> int:
     return int(app.return_code or 0)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m gilviz.tui.launch")
-    p.add_argument("--workload", default="crunch")
-    p.add_argument("--pool", default="thread")
-    p.add_argument("--workers", type=int, default=4)
-    p.add_argument("--tasks", type=int)
-    p.add_argument("--size", type=int)
-    p.add_argument("--fps")
-    p.add_argument("--hz", dest="tui_hz", default="50")
-    p.add_argument("--ascii", action="store_true")
-    p.add_argument("--start", action="store_true", help="start the run at once")
-    args = p.parse_args(argv)
-    from gilviz.core.running.session import stop_all
+def run_workload(
+    args: Any,
+    workload: str,
+    pool: str,
+    workers: int,
+    tasks: int | None,
+    size: int | None,
+    start: bool,
+) -> int:
+    """``gilviz WORKLOAD [--pool P] [--workers N] [--tasks N] [--size N] [--start]``: the
+    dashboard on these settings (a preset of them, first in the deck), started at once with
+    ``--start``."""
     from gilviz.core.teaching.presets import PoolChoice, Preset
     from gilviz.tui import deck as gdeck
 
     custom = Preset(
         name="flags",
-        title=f"{args.workload} on {args.pool} ×{args.workers}",
-        workload=args.workload,
+        title=f"{workload} on {pool} ×{workers}",
+        workload=workload,
         teaches="",
-        narration=(gdeck.narration_line(None, args.workload),),
-        pools=(PoolChoice(args.pool, workers=args.workers),),
-        size=args.size,
-        tasks=args.tasks,
+        narration=(gdeck.narration_line(None, workload),),
+        pools=(PoolChoice(pool, workers=workers),),
+        size=size,
+        tasks=tasks,
     )
     args.tui_preset = "flags"
-    try:
-        return _launch(args, talk=False, deck_path=None, extra=[custom], autostart=args.start)
-    except BadInput as exc:
-        print(f"gilviz: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        stop_all()
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return _launch(args, talk=False, deck_path=None, extra=[custom], autostart=start)
