@@ -24,6 +24,18 @@ from typing import Any, NamedTuple
 #: The states a worker can be in, in the order views draw them.
 STATES: tuple[str, ...] = ("running", "gil_wait", "io_wait", "lock_wait", "runnable", "idle")
 
+#: One letter per state (and "?" for a sample that cannot be split): stored timelines and
+#: the --ascii look.
+STATE_LETTER: dict[str, str] = {
+    "running": "R",
+    "gil_wait": "G",
+    "io_wait": "I",
+    "lock_wait": "L",
+    "runnable": "q",
+    "idle": ".",
+    "n/a": "?",
+}
+
 #: Pool kinds, and how prose names the workers of each.
 POOLS: tuple[str, ...] = ("serial", "thread", "process", "interpreter", "free-threaded")
 POOL_NAMES: dict[str, str] = {

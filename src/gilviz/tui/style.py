@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from rich.style import Style
 
-from gilviz.core.measuring.samples import STATES
+from gilviz.core.protocol import STATE_LETTER, STATES
 
 STATE_LABEL = {
     "running": "running",
@@ -50,15 +50,7 @@ STATE_ANSI = {
     "idle": "bright_black",
     "n/a": "bright_black",
 }
-STATE_GLYPH_ASCII = {
-    "running": "R",
-    "gil_wait": "G",
-    "io_wait": "I",
-    "lock_wait": "L",
-    "runnable": "q",
-    "idle": ".",
-    "n/a": "?",
-}
+STATE_GLYPH_ASCII = STATE_LETTER
 STATE_GLYPH_COLOR = {
     "running": "█",
     "gil_wait": "█",

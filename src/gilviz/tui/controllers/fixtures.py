@@ -8,27 +8,19 @@ synthetic 128-core machine) so that pictures are deterministic. No Textual impor
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from gilviz.core import report
 from gilviz.core.model import CoreView, RunSnapshot, WorkerView
-from gilviz.core.protocol import STOP_TIMEOUT_S, Control, encode_control
+from gilviz.core.protocol import STATE_LETTER, STOP_TIMEOUT_S, Control, encode_control
 from gilviz.core.running.spec import PLACEHOLDER_URL, RunSpec
 from gilviz.tui.controllers.base import Plan, Progress
 from gilviz.tui.machine import Machine
 
 #: One letter per state in stored timelines (a 600-sample timeline is then 600 bytes).
-STATE_CODE = {
-    "running": "R",
-    "gil_wait": "G",
-    "io_wait": "I",
-    "lock_wait": "L",
-    "runnable": "q",
-    "idle": ".",
-    "n/a": "?",
-}
+STATE_CODE = STATE_LETTER
 CODE_STATE = {v: k for k, v in STATE_CODE.items()}
 
 
@@ -161,16 +153,7 @@ class ReplayController:
     def stop(self) -> None:
         p = self._progress
         if p.active:
-            self._progress = Progress(
-                plan=p.plan,
-                specs=p.specs,
-                index=p.index,
-                snapshot=p.snapshot,
-                finals=p.finals,
-                summaries=p.summaries,
-                state="stopped",
-                generation=p.generation,
-            )
+            self._progress = replace(p, state="stopped")
 
     def send(self, command: Control) -> None:
         self.sent.append(encode_control(command))
