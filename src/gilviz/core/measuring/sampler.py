@@ -784,16 +784,14 @@ class SamplerLoop(threading.Thread):
     ``batch_s``, tick by tick, in order. Each reading keeps the time it was taken, so the
     samples are the same; they only reach the model up to ``batch_s`` later (well inside
     its fold lag). Why: after 20 ms of sleep beside busy workers, the sampling thread's
-    code and data are out of the CPU caches: a tick that takes 79 µs in a tight loop took
-    430-860 µs between real ticks. The reads stay cold; parsing five ticks in a row pays
-    the parsing's share once (16 workers: 3.34% -> 2.74% of a core; docs/measurement.md,
-    "Cost").
+    code and data are out of the CPU caches, and a tick costs several times what it does in
+    a tight loop. The reads stay cold; parsing five ticks in a row pays the parsing's share
+    once (docs/measurement.md, "Cost", has the figures).
 
     ``stop()`` sets an Event and releases the lock the loop waits on between ticks, so it
     returns within one tick's work, and the delivery of what was read before it. (A held
     lock acquired with a timeout is an interruptible sleep at the cost of one syscall;
-    Event.wait() runs a Condition in Python, ~30 µs of CPU per tick more, 0.15% of a core
-    at 50 Hz.)
+    Event.wait() runs a Condition in Python, which costs more CPU at every tick.)
     An exception from the sampler or ``on_tick`` is logged and kept in ``last_error``; the
     loop goes on (a UI must not lose its sampler to one bad tick).
     """

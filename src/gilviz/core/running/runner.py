@@ -314,7 +314,8 @@ def _proc_init(
     # be seen (and sampled) as such.
     queue.put(ProcHello(os.getpid(), threading.get_native_id()))
     # One heartbeat per pool, in the first worker to start: every worker process has the
-    # same shape (one task thread), and a heartbeat in each cost ~4% of crunch throughput.
+    # same shape (one task thread), and a heartbeat in each costs the work it measures
+    # (docs/measurement.md, "Cost").
     if heartbeat is not None:
         with heartbeat.get_lock():
             mine = heartbeat.value == 0
