@@ -34,7 +34,7 @@ from gilviz.tui.launch import SERVE_PID_ENV
 #: bounded by the runs' grace (two seconds, then kill) plus its exit.
 SESSION_GRACE_S = 5.0
 
-#: The font link of textual-serve's template, replaced by the local font below.
+#: A <link> to an outside host: textual-serve's template has one, for the web font.
 _FONT_LINK = re.compile(r"<link[^>]*?href=\"https?://[^\"]*\"[^>]*?/?>", re.S)
 
 _LOCAL_FONT = """
@@ -134,7 +134,11 @@ def make_server(app_args: list[str], host: str, port: int):
                 asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.request_exit)
             except (NotImplementedError, AttributeError):
                 pass
-            await super().on_startup(app)
+            self.console.print(
+                f"gilviz serve: {self.public_url}/ (one session per browser tab; Ctrl+C stops)",
+                highlight=False,
+                soft_wrap=True,
+            )
 
         async def on_shutdown(self, app) -> None:
             await end_sessions(psutil.Process().children())
