@@ -404,24 +404,49 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import shlex
 
     from gilviz.core.running.spec import parse_int
 
     port = parse_int(args.port, "--port", 1, 65535)
     try:
-        from textual_serve.server import Server
+        from gilviz.tui.serve import make_server
     except ImportError:
         raise BadInput("gilviz serve needs textual-serve (pip install textual-serve)") from None
     extra = [a for a in args.app_args if a != "--"]
-    command = shlex.join([sys.executable, "-m", "gilviz", *extra])
+    _check_served_args(extra)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(
             f"gilviz: serving on {args.host}: anyone who can reach it can run work here",
             file=sys.stderr,
         )
-    Server(command, host=args.host, port=port, title="gilviz").serve()
+    make_server(extra, args.host, port).serve()
     return EXIT_OK
+
+
+def _check_served_args(app_args: list[str]) -> None:
+    """The served app's arguments, checked once here rather than failing in every browser
+    session: they must open the TUI (the dashboard, talk or replay) on a deck and preset
+    that exist."""
+    import shlex
+
+    from gilviz.tui.launch import rates
+
+    app = build_parser().parse_args(app_args)
+    if app.command not in (None, "talk", "replay") or getattr(app, "json", False):
+        raise BadInput(
+            f"serve runs the app (the dashboard, talk or replay), not {shlex.join(app_args)!r}"
+        )
+    rates(app)
+    if app.command == "replay":
+        from gilviz.core.recording.reader import read_recording
+
+        read_recording(app.file)
+        return
+    from gilviz.tui import deck as gdeck
+
+    deck = gdeck.load(getattr(app, "deck", None))
+    if getattr(app, "tui_preset", None):
+        gdeck.find(deck, app.tui_preset)
 
 
 def cmd_presets(args: argparse.Namespace) -> int:

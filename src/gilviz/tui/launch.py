@@ -12,6 +12,9 @@ from typing import Any
 from gilviz.core.errors import BadInput
 from gilviz.core.running.spec import parse_float
 
+#: Set by ``gilviz serve`` to its pid: each session it starts is its direct child.
+SERVE_PID_ENV = "GILVIZ_SERVE_PID"
+
 
 def _look(ascii_flag: bool):
     from gilviz.tui.style import Look
@@ -30,6 +33,55 @@ def default_fps(args: Any, environ: dict[str, str] | None = None) -> float:
     return 4.0
 
 
+def rates(args: Any) -> tuple[float, float]:
+    """``--fps`` and ``--hz``, checked (BadInput when out of range)."""
+    fps = parse_float(getattr(args, "fps", None) or default_fps(args), "--fps", 0.2, 30)
+    hz = parse_float(getattr(args, "tui_hz", None) or 50, "--hz", 0, 1000)
+    return fps, hz
+
+
+def web_driver_set(environ: dict[str, str] | None = None) -> bool:
+    """Whether Textual will draw through a web driver (``TEXTUAL_DRIVER``, as textual-serve
+    sets it for each browser session) rather than on a terminal."""
+    env = os.environ if environ is None else environ
+    name = env.get("TEXTUAL_DRIVER")
+    if not name:
+        return False
+    import importlib
+
+    from textual.drivers.web_driver import WebDriver
+
+    module, _, attr = name.partition(":")
+    try:
+        driver = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, ValueError):
+        return False
+    return isinstance(driver, type) and issubclass(driver, WebDriver)
+
+
+def _need_screen(hint: str) -> None:
+    """A terminal on stdin and stdout, or a web driver: without either the app would draw
+    nowhere (or into a pipe), so say what to use instead."""
+    if web_driver_set():
+        _follow_server()
+        return
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise BadInput(hint)
+
+
+def _follow_server() -> None:
+    """A session of ``gilviz serve`` gets SIGTERM when the server ends, however it ends (even
+    SIGKILL), and then quits like on any SIGTERM: its runs stopped, no child left."""
+    pid = os.environ.get(SERVE_PID_ENV)
+    if not pid:
+        return
+    from gilviz.core.running.runner import set_pdeathsig
+
+    set_pdeathsig(signal.SIGTERM)
+    if str(os.getppid()) != pid:  # the server ended before the line above
+        raise BadInput("gilviz serve has stopped")
+
+
 def _launch(
     args: Any,
     *,
@@ -40,17 +92,13 @@ def _launch(
 ) -> int:
     from gilviz.tui import deck as gdeck
 
-    fps = parse_float(getattr(args, "fps", None) or default_fps(args), "--fps", 0.2, 30)
-    hz = parse_float(getattr(args, "tui_hz", None) or 50, "--hz", 0, 1000)
+    fps, hz = rates(args)
     look = _look(getattr(args, "ascii", False))
     deck = list(extra or []) + gdeck.load(deck_path)
     preset = getattr(args, "tui_preset", None)
     if preset:
         gdeck.find(deck, preset)
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise BadInput(
-            "the TUI needs a terminal; use gilviz run or gilviz compare (--json) instead"
-        )
+    _need_screen("the TUI needs a terminal; use gilviz run or gilviz compare (--json) instead")
 
     # plotext builds its documentation when imported (0.1 s idle, seconds on a machine
     # busy with a run): import it now, before any run, not at the first chart.
@@ -106,8 +154,7 @@ def run_replay(args: Any, rec: Any) -> int:
     (space), speed (</>, -/+), seek (←/→) and a banner that says it is a replay."""
     fps = parse_float(getattr(args, "fps", None) or default_fps(args), "--fps", 0.2, 30)
     look = _look(getattr(args, "ascii", False))
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise BadInput("the TUI needs a terminal; use gilviz replay FILE --json instead")
+    _need_screen("the TUI needs a terminal; use gilviz replay FILE --json instead")
     if not rec.models:
         raise BadInput(f"{args.file}: the recording holds no run")
 

@@ -99,7 +99,8 @@ class _Track:
 
 
 class RecordingPlayer:
-    """A controller (see ``tui.runs.Controller``) that plays a ``core.record.Recording``."""
+    """A controller (see ``controllers.base.Controller``) that plays a recording
+    (``core.recording.reader.Recording``)."""
 
     def __init__(
         self,
