@@ -93,9 +93,12 @@ class Run:
         self._reader: threading.Thread | None = None
         self._loop = None
         self._done = threading.Event()
+        self._ending = threading.Lock()  # the reader and abandon() may both end the run
         self._refs: list[ThreadRef] = []
         self.worker_pids: dict[int, float] = {}  # pid -> create time
         self.stopping = False
+        #: why the run was ended before its end message was read (abandon()), else None
+        self.end_lost: str | None = None
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -141,19 +144,26 @@ class Run:
         return self
 
     def _read(self, fd: int) -> None:
-        with os.fdopen(fd, "rb", buffering=1 << 16) as stream:
-            for line in stream:
-                try:
-                    batch = json.loads(line)
-                except ValueError:
-                    continue
-                for msg in batch:
-                    if msg[0] == "worker":
-                        self._add_worker(msg)
-                    self.model.on_message(msg)
-                    if self._on_message is not None:
-                        self._on_message(msg)
-        self._finish()
+        try:
+            with os.fdopen(fd, "rb", buffering=1 << 16) as stream:
+                for line in stream:
+                    if self._done.is_set():  # abandoned: the model is final
+                        return
+                    try:
+                        batch = json.loads(line)
+                    except ValueError:
+                        continue
+                    for msg in batch:
+                        if msg[0] == "worker":
+                            self._add_worker(msg)
+                        self.model.on_message(msg)
+                        if self._on_message is not None:
+                            self._on_message(msg)
+        except Exception as exc:  # the run must end all the same, saying why
+            self.model.fatal = f"gilviz could not read the runner's messages: {exc!r}"
+            self.kill()
+        finally:
+            self._finish()
 
     def _add_worker(self, msg: list[Any]) -> None:
         _, wid, pid, tid = msg
@@ -179,23 +189,51 @@ class Run:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             code = self.proc.wait()
-        if self._loop is not None:
-            self._loop.stop()
-            self.model.sample_hz = self._loop.achieved_hz
-        if self.sampler is not None:
-            self.sampler.close()
-        self._reap_workers()
-        status = "done"
-        if self.model.bad_input:
-            status = "failed"
-        elif self.model.end is None:
-            self.model.fatal = self._death_message(code)
-            status = "failed"
-        elif self.model.error():
-            status = "stopped" if self.model.error().startswith("stopped") else "failed"
-        self.model.finish(status)
-        _live.discard(self)
-        self._done.set()
+        self._end(code)
+
+    def _end(self, code: int | None, lost: str | None = None) -> None:
+        """Stop sampling, reap the workers, give the model its final status: once."""
+        if not self._ending.acquire(blocking=False):
+            return  # the other thread is ending it now
+        try:
+            if self._done.is_set():
+                return
+            if self._loop is not None:
+                self._loop.stop()
+                self.model.sample_hz = self._loop.achieved_hz
+            if self.sampler is not None:
+                self.sampler.close()
+            self._reap_workers()
+            status = "done"
+            if self.model.bad_input or self.model.fatal:
+                status = "failed"
+            elif self.model.end is None:
+                if lost is not None:
+                    self.end_lost = self.model.fatal = lost
+                else:
+                    self.model.fatal = self._death_message(code)
+                status = "failed"
+            elif self.model.error():
+                status = "stopped" if self.model.error().startswith("stopped") else "failed"
+            self.model.finish(status)
+        finally:
+            _live.discard(self)
+            self._done.set()
+            self._ending.release()
+
+    def abandon(self, when: str) -> None:
+        """End the run now, without waiting any longer for its last messages (a deadline
+        ran out ``when``): kill what is left and finish the model with what it has. A
+        reader still blocked on the pipe drops whatever comes later."""
+        self.kill()
+        code = self.proc.poll() if self.proc is not None else None
+        why = (
+            "the runner did not die when killed"
+            if code is None
+            else "the runner has exited but its event pipe is still open"
+            " (held by a process it started?)"
+        )
+        self._end(code, lost=f"no end of run read {when}: {why}")
 
     def _death_message(self, code: int) -> str:
         if self.stopping:
@@ -241,7 +279,8 @@ class Run:
         self.send("stop")
         if not self._done.wait(timeout):
             self.kill()
-            self._done.wait(timeout)
+            if not self._done.wait(timeout):
+                self.abandon(f"{2 * timeout:g} s after the stop")
 
     def kill(self) -> None:
         self.stopping = True
