@@ -7,9 +7,11 @@ other), and the screens poll it for a :class:`Progress` on their own timer.
 
 Starting happens in ``poll()``/``begin()``, which the app calls from the event loop, i.e. the
 main thread: ``Run.start()`` sets PR_SET_PDEATHSIG only there. Stopping never blocks the
-UI: the controller asks the runner to stop, and kills it if it has not ended two seconds
-later. A new plan waits until the previous run has really ended, so two runs never share
-the cores. :class:`ReplayController` has the same interface and plays recorded snapshots
+UI: the controller asks the runner to stop, kills it if it has not ended STOP_GRACE_S
+later, and gives up on reading its end KILL_GRACE_S after that; a stop is therefore settled
+(stopped or failed, saying why) within STOP_BOUND_S. A begun plan is what ``poll()``
+reports from then on ("queued" while the previous run ends, so two runs never share the
+cores). :class:`ReplayController` has the same interface and plays recorded snapshots
 (tests, screenshots). No Textual import here.
 """
 
@@ -25,7 +27,10 @@ from gilviz.core.errors import BadInput
 from gilviz.core.model import RunSnapshot
 from gilviz.core.spec import RunSpec
 
-STOP_GRACE_S = 2.0
+STOP_GRACE_S = 2.0  # a stopping runner's own time to end (it gives its tasks 1 s)
+KILL_GRACE_S = 2.0  # after the kill (or the runner's exit): time to read its last events
+STOP_BOUND_S = STOP_GRACE_S + KILL_GRACE_S  # a stop is settled within this
+QUEUED_TEXT = "waiting for the previous run to end"  # what a queued plan shows
 PLACEHOLDER_URL = "http://127.0.0.1:1/"
 
 
@@ -105,32 +110,43 @@ class LiveController:
         #: core.record.Recorder: every run of the session goes into one recording (--record)
         self.recorder = recorder
         self._record_index: int | None = None
-        self._seq: _Sequence | None = None
-        self._queued: Plan | None = None
-        self._run: Any = None  # core.session.Run in progress
-        self._stop_deadline: float | None = None
+        self._seq: _Sequence | None = None  # the plan poll() reports: the last one begun
+        self._run: Any = None  # core.session.Run in progress, maybe of an earlier plan
+        self._run_seq: _Sequence | None = None  # the plan _run belongs to
+        self._deadline: float | None = None  # waiting for _run to end until then
+        self._killed = False  # the deadline is the last one: then its end is given up
         self._generation = 0
         self._last = Progress()
+        self.clock: Callable[[], float] = time.monotonic  # tests drive the deadlines
 
     # --- commands ------------------------------------------------------------------------
 
     def begin(self, plan: Plan) -> None:
-        """Run ``plan``; the current run, if any, is stopped first."""
-        self._queued = plan
+        """Run ``plan``; the current run, if any, is stopped first. From now on ``poll()``
+        reports ``plan`` (with a new generation), queued until that run has ended."""
+        old = self._seq
+        if old is not None and old.state in ("queued", "running", "stopping"):
+            old.state = "stopped"
+            if old is not self._run_seq:
+                self._close_server(old)
         if self._run is not None and not self._run.done:
             self._request_stop()
+        self._generation += 1
+        self._seq = _Sequence(plan, self._generation)
         self.poll()
 
     def stop(self) -> None:
-        self._queued = None
         seq = self._seq
-        if seq is not None and seq.state in ("queued", "running"):
-            if self._run is not None and not self._run.done:
-                seq.state = "stopping"
-                self._request_stop()
-            else:
-                seq.state = "stopped"
-                self._close_server()
+        if seq is None:
+            return
+        if seq.state == "running" and seq is self._run_seq and not self._run.done:
+            seq.state = "stopping"
+            self._request_stop()
+        elif seq.state in ("queued", "running"):
+            # Not started yet (an earlier run is still ending), or between two runs.
+            seq.state = "stopped"
+            if seq is not self._run_seq:
+                self._close_server(seq)
 
     def send(self, command: str) -> None:
         if self._run is not None and not self._run.done:
@@ -138,11 +154,15 @@ class LiveController:
 
     def shutdown(self, timeout: float = STOP_GRACE_S) -> None:
         """Stop everything now (blocking, at most about 2 x timeout): on quit."""
-        self._queued = None
+        seq = self._seq
+        if seq is not None and seq.state in ("queued", "running", "stopping"):
+            seq.state = "stopped"
         if self._run is not None:
             self._run.stop(timeout)
             self._record_end(self._run)
-        self._close_server()
+        for s in (self._run_seq, seq):
+            if s is not None:
+                self._close_server(s)
         if self.recorder is not None:
             self.recorder.close()
         from gilviz.core.session import stop_all
@@ -154,22 +174,43 @@ class LiveController:
     def _request_stop(self) -> None:
         run = self._run
         run.stopping = True
-        run.send("stop")
-        self._stop_deadline = time.monotonic() + STOP_GRACE_S
+        if self._deadline is None:  # asked already: the first deadline stands
+            run.send("stop")
+            self._deadline = self.clock() + STOP_GRACE_S
+
+    def _watch(self, run: Any) -> None:
+        """Collect the run once it has ended. Every wait for that has a deadline: the
+        stop's grace, then the kill's; a runner that exited by itself gets the kill's grace
+        for its last events. At the last deadline the run is ended without them."""
+        now = self.clock()
+        if run.done:
+            pass
+        elif self._deadline is None:
+            if run.proc is not None and run.proc.poll() is not None:
+                self._killed = True
+                self._deadline = now + KILL_GRACE_S
+        elif now > self._deadline:
+            if not self._killed:
+                run.kill()
+                self._killed = True
+                self._deadline = now + KILL_GRACE_S
+            else:
+                run.abandon(
+                    f"{STOP_BOUND_S:g} s after the stop"
+                    if run.stopping
+                    else f"{KILL_GRACE_S:g} s after the runner exited"
+                )
+        if run.done:
+            self._collect(run)
 
     def poll(self) -> Progress:
-        run = self._run
-        if run is not None:
-            if run.done:
-                self._collect(run)
-            elif self._stop_deadline is not None and time.monotonic() > self._stop_deadline:
-                run.kill()
-                self._stop_deadline = time.monotonic() + STOP_GRACE_S
-        if self._run is None:
-            if self._queued is not None:
-                self._start_plan(self._queued)
-                self._queued = None
-            elif self._seq is not None and self._seq.state in ("running", "queued"):
+        if self._run is not None:
+            self._watch(self._run)
+        seq = self._seq
+        if self._run is None and seq is not None:
+            if seq.state == "queued":
+                self._start_plan(seq)
+            elif seq.state == "running":
                 self._start_next()
         return self._progress()
 
@@ -179,11 +220,14 @@ class LiveController:
             self._record_index = None
 
     def _collect(self, run: Any) -> None:
-        seq = self._seq
-        self._run = None
-        self._stop_deadline = None
+        seq = self._run_seq
+        self._run = self._run_seq = None
+        self._deadline, self._killed = None, False
         self._record_end(run)
         if seq is None:
+            return
+        if seq is not self._seq:  # replaced by a newer plan: nobody shows it any more
+            self._close_server(seq)
             return
         snap = run.model.snapshot()
         summary = run.model.summary()
@@ -192,22 +236,23 @@ class LiveController:
         seq.finals[seq.index] = snap
         seq.summaries[seq.index] = summary
         report.fill_speedups([s for s in seq.summaries if s is not None])
-        if seq.state == "stopping" or self._queued is not None:
+        if run.end_lost:
+            seq.state, seq.error = "failed", summary["error"]
+            self._close_server(seq)
+        elif seq.state in ("stopping", "stopped"):
             seq.state = "stopped"
-            self._close_server()
+            self._close_server(seq)
         elif run.model.bad_input:
             seq.state, seq.error = "failed", run.model.bad_input
-            self._close_server()
+            self._close_server(seq)
         elif seq.index + 1 < len(seq.specs):
             seq.index += 1
         else:
             seq.state = "done"
-            self._close_server()
+            self._close_server(seq)
 
-    def _start_plan(self, plan: Plan) -> None:
-        self._close_server()
-        self._generation += 1
-        seq = self._seq = _Sequence(plan, self._generation)
+    def _start_plan(self, seq: _Sequence) -> None:
+        plan = seq.plan
         try:
             url = None
             if plan.needs_server:
@@ -218,7 +263,7 @@ class LiveController:
             seq.specs = list(plan.make_specs(url))
         except BadInput as exc:
             seq.state, seq.error = "failed", str(exc)
-            self._close_server()
+            self._close_server(seq)
             return
         seq.finals = [None] * len(seq.specs)
         seq.summaries = [None] * len(seq.specs)
@@ -236,14 +281,15 @@ class LiveController:
             if self.recorder is not None:
                 self._record_index = self.recorder.attach(run)
             self._run = run.start()
+            self._run_seq = seq
         except BadInput as exc:
             self._run = None
             seq.state, seq.error = "failed", str(exc)
-            self._close_server()
+            self._close_server(seq)
 
-    def _close_server(self) -> None:
-        seq = self._seq
-        if seq is not None and seq.server is not None:
+    @staticmethod
+    def _close_server(seq: _Sequence) -> None:
+        if seq.server is not None:
             server, seq.server = seq.server, None
             server.__exit__(None, None, None)
 
@@ -251,12 +297,10 @@ class LiveController:
         seq = self._seq
         if seq is None:
             return self._last
-        snap = self._run.model.snapshot() if self._run is not None else None
+        run = self._run if self._run_seq is seq else None
+        snap = run.model.snapshot() if run is not None else None
         if snap is None and seq.finals:
             snap = seq.finals[seq.index]
-        state = seq.state
-        if state == "running" and self._queued is not None:
-            state = "stopping"
         self._last = Progress(
             plan=seq.plan,
             specs=tuple(seq.specs),
@@ -264,7 +308,7 @@ class LiveController:
             snapshot=snap,
             finals=tuple(seq.finals),
             summaries=tuple(dict(s) if s else None for s in seq.summaries),
-            state=state,
+            state=seq.state,
             error=seq.error,
             generation=seq.generation,
         )

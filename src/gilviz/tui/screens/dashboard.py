@@ -15,7 +15,7 @@ from gilviz.core import workloads
 from gilviz.core.presets import Preset
 from gilviz.core.spec import POOLS, RunSpec, build_spec
 from gilviz.tui import deck as gdeck
-from gilviz.tui.runs import Plan, Progress
+from gilviz.tui.runs import QUEUED_TEXT, Plan, Progress
 from gilviz.tui.screens.base import GilvizScreen
 from gilviz.tui.widgets.info import ControlsBar, LivePanels, StatusLine, TitleBar, status_text
 
@@ -271,6 +271,8 @@ class DashboardScreen(GilvizScreen):
         if state == "running" and snap is not None and snap.status == "starting":
             state = "starting"
         text = status_text(snap) if snap else "no run yet: press s to start"
+        if state == "queued":
+            text = QUEUED_TEXT
         if len(progress.specs) > 1 and progress.active:
             text = f"run {progress.index + 1}/{len(progress.specs)} · " + text
         self.status.set(state, text, progress.error or (snap.error if snap else None))

@@ -8,7 +8,7 @@ from textual.binding import Binding
 
 from gilviz.core import report
 from gilviz.tui.messages import OpenScreen
-from gilviz.tui.runs import Plan, Progress
+from gilviz.tui.runs import QUEUED_TEXT, Plan, Progress
 from gilviz.tui.screens.base import GilvizScreen
 from gilviz.tui.style import DIM, ERROR, GOOD, LABEL
 from gilviz.tui.widgets.base import Line, LinesWidget, fit
@@ -181,6 +181,8 @@ class RaceScreen(GilvizScreen):
         snap = progress.snapshot
         self.panels.show(snap)
         text = status_text(snap) if snap else "press s to start the race"
+        if progress.state == "queued":
+            text = QUEUED_TEXT
         if progress.specs and progress.active:
             text = f"run {progress.index + 1}/{len(progress.specs)} · " + text
         self.status.set(progress.state, text, progress.error)

@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 from gilviz.core.presets import ClaimResult, Preset
 from gilviz.tui import deck as gdeck
-from gilviz.tui.runs import Plan, Progress
+from gilviz.tui.runs import QUEUED_TEXT, Plan, Progress
 from gilviz.tui.screens.base import GilvizScreen
 from gilviz.tui.style import DIM, ERROR, GOOD
 from gilviz.tui.widgets.base import Line, LinesWidget, fit
@@ -223,6 +223,8 @@ class TalkScreen(GilvizScreen):
         p = self._progress
         snap = p.snapshot
         text = status_text(snap) if snap else "starting…"
+        if p.state == "queued":
+            text = QUEUED_TEXT
         if p.specs:
             text = f"run {p.index + 1}/{len(p.specs)} · " + text
         extra = ""
