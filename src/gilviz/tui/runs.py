@@ -149,7 +149,8 @@ class LiveController:
                 self._close_server(seq)
 
     def send(self, command: str) -> None:
-        if self._run is not None and not self._run.done:
+        # Only to the run of the plan poll() reports, never to an earlier one still ending.
+        if self._run is not None and self._run_seq is self._seq and not self._run.done:
             self._run.send(command)
 
     def shutdown(self, timeout: float = STOP_GRACE_S) -> None:
@@ -183,13 +184,11 @@ class LiveController:
         stop's grace, then the kill's; a runner that exited by itself gets the kill's grace
         for its last events. At the last deadline the run is ended without them."""
         now = self.clock()
-        if run.done:
-            pass
-        elif self._deadline is None:
+        if not run.done and self._deadline is None:
             if run.proc is not None and run.proc.poll() is not None:
                 self._killed = True
                 self._deadline = now + KILL_GRACE_S
-        elif now > self._deadline:
+        elif not run.done and now > self._deadline:
             if not self._killed:
                 run.kill()
                 self._killed = True
