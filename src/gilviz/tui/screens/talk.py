@@ -207,7 +207,7 @@ class TalkScreen(GilvizScreen):
 
     def _send_switch(self, force: bool = False) -> None:
         p = self._progress
-        if self.switch_s is None or not p.active:
+        if self.switch_s is None or p.state != "running":  # queued: no runner of ours yet
             return
         key = (p.generation, p.index)
         if force or key != self._switch_sent:
