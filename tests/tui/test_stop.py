@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import psutil
 import pytest
 
 from gilviz.core.spec import build_spec
@@ -44,35 +45,54 @@ def workers_up(ctrl: LiveController, n: int = 2) -> bool:
     return snap is not None and len(snap.workers) == n
 
 
+def frozen_run(ctrl: LiveController):
+    """The current run once its workers are up, its runner then stopped (SIGSTOP): it can
+    end only when the controller kills it, i.e. when the test moves the fake clock."""
+    wait_for(lambda: workers_up(ctrl), what="the run's workers")
+    run = ctrl._run
+    psutil.Process(run.proc.pid).suspend()
+    return run
+
+
 def test_a_plan_begun_while_a_run_ends_is_reported_at_once():
     ctrl = LiveController(sample_hz=0)
+    ctrl.clock = clock = FakeClock()
     try:
-        ctrl.begin(slow())
+        ctrl.begin(slow("thread"))
         first = ctrl.poll().generation
-        wait_for(lambda: workers_up(ctrl), what="slow run's workers")
+        old = frozen_run(ctrl)
         nxt = quick()
         ctrl.begin(nxt)
         p = ctrl.poll()
         # The new plan, waiting for the old run to end; never the old run "stopping".
         assert (p.plan, p.generation, p.state, p.snapshot) == (nxt, first + 1, "queued", None)
+        sent = []
+        old.send = sent.append
+        ctrl.send("switch 0.001")
+        assert sent == []  # control lines are for the new plan's run, not yet started
+        clock.now += STOP_GRACE_S + 0.1  # the old run is killed
         wait_for(lambda: ctrl.poll().state == "done", timeout=RUN_TIMEOUT, what="quick done")
         assert ctrl.poll().generation == first + 1
+        assert alive([old.proc.pid]) == []
     finally:
         ctrl.shutdown()
 
 
 def test_stopping_a_queued_plan_settles_at_once_and_the_next_one_runs():
     ctrl = LiveController(sample_hz=0)
+    ctrl.clock = clock = FakeClock()
     try:
-        ctrl.begin(slow())
-        wait_for(lambda: workers_up(ctrl), what="slow run's workers")
-        pids = [ctrl._run.proc.pid, *ctrl._run.worker_pids]
+        ctrl.begin(slow("thread"))
+        old = frozen_run(ctrl)
         ctrl.begin(quick())
+        assert ctrl.poll().state == "queued"
         ctrl.stop()
         assert ctrl.poll().state == "stopped"
         ctrl.begin(quick())
+        assert ctrl.poll().state == "queued"
+        clock.now += STOP_GRACE_S + 0.1
         wait_for(lambda: ctrl.poll().state == "done", timeout=RUN_TIMEOUT, what="quick done")
-        assert alive(pids) == []
+        assert alive([old.proc.pid]) == []
     finally:
         ctrl.shutdown()
 
@@ -136,10 +156,6 @@ def test_a_runner_gone_without_its_end_read_is_not_shown_running(pipe_holder):
         assert p.summaries[0]["tasks_done"] == 1
     finally:
         ctrl.shutdown()
-
-
-def test_the_bound_is_the_grace_then_the_kill():
-    assert STOP_BOUND_S == STOP_GRACE_S + KILL_GRACE_S
 
 
 # --- the screens ------------------------------------------------------------------------
