@@ -84,3 +84,37 @@ def finish(proc: subprocess.Popen, timeout: float = 30) -> tuple[str, str]:
             proc.kill()
             _, err = proc.communicate()
         pytest.fail(f"gilviz did not exit within {timeout} s; its threads:\n{err}")
+
+
+def write_pipe_holder(folder: Path) -> tuple[str, Path]:
+    """A user workload (``path.py:work``, size = seconds to sleep, never checking the cancel
+    flag) whose task starts a helper in its own session that inherits the runner's fds, the
+    event pipe among them: the runner can end, but its pipe stays open. The helper's pid is
+    written to the returned file; kill it with :func:`kill_pidfile`."""
+    pidfile = folder / "helper.pid"
+    tmp = folder / "helper.pid.tmp"
+    path = folder / "holder.py"
+    path.write_text(
+        "import os, subprocess, sys, time\n"
+        "\n"
+        "def work(n):\n"
+        "    helper = subprocess.Popen(\n"
+        "        [sys.executable, '-c', 'import time; time.sleep(300)'],\n"
+        "        close_fds=False, start_new_session=True, stdin=subprocess.DEVNULL,\n"
+        "        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,\n"
+        "    )\n"
+        f"    with open({str(tmp)!r}, 'w') as f:\n"
+        "        f.write(str(helper.pid))\n"
+        f"    os.replace({str(tmp)!r}, {str(pidfile)!r})\n"
+        "    time.sleep(n)\n"
+        "    return n\n"
+    )
+    return f"{path}:work", pidfile
+
+
+def kill_pidfile(pidfile: Path) -> None:
+    if pidfile.exists():
+        try:
+            psutil.Process(int(pidfile.read_text())).kill()
+        except psutil.Error:
+            pass

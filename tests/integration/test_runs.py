@@ -66,10 +66,15 @@ def test_compare_shows_the_seeds_claim():
     runs = {r["pool"]: r for r in doc["runs"]}
     assert list(runs) == ["serial", "thread", "process"]
     assert runs["serial"]["speedup"] == 1.0
-    # Relative checks within one run: processes scale, threads do not.
-    assert runs["process"]["speedup"] > 1.3
-    assert runs["process"]["speedup"] > runs["thread"]["speedup"] * 1.2
-    assert runs["process"]["parallelism"] > runs["thread"]["parallelism"]
+    # The seed's claim, by what was measured rather than by wall time (which depends on
+    # whatever else the machine runs): the threads waited for the GIL, the processes did
+    # not, and the processes' work ran in two processes.
+    thread, process = runs["thread"], runs["process"]
+    assert thread["gil"]["contention"] > 0.2
+    assert process["gil"]["contention"] is not None
+    assert thread["gil"]["contention"] > 4 * process["gil"]["contention"]
+    assert len({w["pid"] for w in process["workers"]}) == 2
+    assert all(r["speedup"] is not None for r in runs.values())
 
 
 def test_compare_text_table():

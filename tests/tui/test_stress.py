@@ -20,8 +20,8 @@ from dataclasses import replace
 import psutil
 import pytest
 
-from gilviz.core.protocol import STOP_TIMEOUT_S
 from gilviz.core.teaching.presets import builtin_presets
+from gilviz.tui.controllers.live import STOP_BOUND_S
 from gilviz.tui.screens.talk import TalkScreen
 
 from .test_pilot import RUN_TIMEOUT, drive, live_app
@@ -30,7 +30,7 @@ SEED = 22
 PRESSES = 100
 SETTLE_EVERY = 50
 # Shared, noisy machines: the UI may lag its own deadlines by a few ticks, never by this.
-BOUND_S = 2 * STOP_TIMEOUT_S + 10
+BOUND_S = STOP_BOUND_S + 10
 FINISHED = ("done", "stopped", "failed")
 TRANSIENT = ("queued", "stopping")
 
@@ -157,7 +157,7 @@ async def schedule(pilot, watch: Watch, keys: dict[str, int], settle) -> None:
         watch.after_press(key)
         await watch.wait(pilot, next(gap))
         if i % SETTLE_EVERY == 0:
-            await settle()
+            await settle(pilot)
 
 
 def check_nothing_left(watch: Watch) -> None:
@@ -189,21 +189,18 @@ def test_talk_under_random_keys_always_settles():
 
     watch = Watch(app, consistent)
 
-    async def settle() -> None:
+    async def settle(pilot) -> None:
         await watch.until(
-            pilot_ref[0],
+            pilot,
             lambda: app.progress.finished and consistent() is None,
             RUN_TIMEOUT + BOUND_S,
             "the step to finish",
         )
 
-    pilot_ref = []
-
     async def script(pilot):
-        pilot_ref.append(pilot)
         keys = {"n": 5, "space": 1, "p": 3, "left": 1, "r": 4, "s": 4, "plus": 1}
         await schedule(pilot, watch, keys, settle)
-        await settle()
+        await settle(pilot)
         await pilot.press("r")  # quit in the middle of a run
         await watch.wait(pilot, 0.3)
         await pilot.press("q")
@@ -219,10 +216,8 @@ def test_dashboard_under_random_keys_always_settles():
         return state_differs(app, app.screen.status.state)
 
     watch = Watch(app, consistent)
-    pilot_ref = []
 
-    async def settle() -> None:
-        pilot = pilot_ref[0]
+    async def settle(pilot) -> None:
         if app.progress.active:
             await pilot.press("s")
             watch.after_press("s")
@@ -234,7 +229,6 @@ def test_dashboard_under_random_keys_always_settles():
         )
 
     async def script(pilot):
-        pilot_ref.append(pilot)
         keys = {
             "s": 8,
             "p": 3,
@@ -247,7 +241,7 @@ def test_dashboard_under_random_keys_always_settles():
             "less_than_sign": 1,
         }
         await schedule(pilot, watch, keys, settle)
-        await settle()
+        await settle(pilot)
         if not app.progress.active:
             await pilot.press("s")  # quit in the middle of a run
         await watch.wait(pilot, 0.3)

@@ -92,6 +92,7 @@ class Failure(_Text):
     UNAVAILABLE = "unavailable"  # this Python cannot run the pool
     RUNNER_ERROR = "runner_error"  # the runner itself raised
     RUNNER_DIED = "runner_died"  # the runner ended without its End message
+    END_LOST = "end_lost"  # gilviz could not read the runner's end (in time, or at all)
     REFUSED = "refused"  # bad input: the workload could not be resolved
 
     @property

@@ -104,6 +104,9 @@ class Run:
         self._reader: threading.Thread | None = None
         self._loop = None
         self._done = threading.Event()
+        self._ending = threading.Lock()  # the reader and abandon() may both end the run
+        #: why the run was ended before its end message was read (abandon()), else None
+        self.end_lost: str | None = None
         self._refs: list[ThreadRef] = []
         self.worker_pids: dict[int, float] = {}  # pid -> create time
         self.stopping = False
@@ -152,22 +155,31 @@ class Run:
         return self
 
     def _read(self, fd: int) -> None:
-        with os.fdopen(fd, "rb", buffering=1 << 16) as stream:
-            for line in stream:
-                try:
-                    batch = json.loads(line)
-                except ValueError:
-                    continue
-                for raw in batch:
-                    msg = decode(raw)
-                    if msg is None:  # a message this gilviz does not know
+        try:
+            with os.fdopen(fd, "rb", buffering=1 << 16) as stream:
+                for line in stream:
+                    if self._done.is_set():  # abandoned: the model is final
+                        return
+                    try:
+                        batch = json.loads(line)
+                    except ValueError:
                         continue
-                    if isinstance(msg, WorkerSeen):
-                        self._add_worker(msg)
-                    self.model.on_message(msg)
-                    if self._on_message is not None:
-                        self._on_message(msg)
-        self._finish()
+                    for raw in batch:
+                        msg = decode(raw)
+                        if msg is None:  # a message this gilviz does not know
+                            continue
+                        if isinstance(msg, WorkerSeen):
+                            self._add_worker(msg)
+                        self.model.on_message(msg)
+                        if self._on_message is not None:
+                            self._on_message(msg)
+        except Exception as exc:  # the run must end all the same, saying why
+            self.model.fail(
+                Failure.END_LOST, f"gilviz could not read the runner's messages: {exc!r}"
+            )
+            self.kill()
+        finally:
+            self._finish()
 
     def _add_worker(self, msg: WorkerSeen) -> None:
         wid, pid, tid = msg
@@ -193,25 +205,54 @@ class Run:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             code = self.proc.wait()
-        if self._loop is not None:
-            self._loop.stop()
-            self.model.sample_hz = self._loop.achieved_hz
-        if self.sampler is not None:
-            self.sampler.close()
-        self._reap_workers()
-        model = self.model
-        if model.end is None and not model.bad_input:
-            model.fail(*self._death(code))
-        failure = model.failure()
-        if model.bad_input:
-            status = RunStatus.FAILED
-        elif failure is not None:
-            status = RunStatus.STOPPED if failure.is_stop else RunStatus.FAILED
-        else:
-            status = RunStatus.FAILED if model.error() else RunStatus.DONE
-        model.finish(status)
-        _live.discard(self)
-        self._done.set()
+        self._end(code)
+
+    def _end(self, code: int | None, lost: str | None = None) -> None:
+        """Stop sampling, reap the workers, give the model its final status: once."""
+        if not self._ending.acquire(blocking=False):
+            return  # the other thread is ending it now
+        try:
+            if self._done.is_set():
+                return
+            if self._loop is not None:
+                self._loop.stop()
+                self.model.sample_hz = self._loop.achieved_hz
+            if self.sampler is not None:
+                self.sampler.close()
+            self._reap_workers()
+            model = self.model
+            if model.end is None and not model.bad_input and not model.fatal:
+                if lost is not None:
+                    self.end_lost = lost
+                    model.fail(Failure.END_LOST, lost)
+                else:
+                    model.fail(*self._death(code if code is not None else 0))
+            failure = model.failure()
+            if model.bad_input:
+                status = RunStatus.FAILED
+            elif failure is not None:
+                status = RunStatus.STOPPED if failure.is_stop else RunStatus.FAILED
+            else:
+                status = RunStatus.FAILED if model.error() else RunStatus.DONE
+            model.finish(status)
+        finally:
+            _live.discard(self)
+            self._done.set()
+            self._ending.release()
+
+    def abandon(self, when: str) -> None:
+        """End the run now, without waiting any longer for its last messages (a deadline
+        ran out ``when``): kill what is left and finish the model with what it has. A
+        reader still blocked on the pipe drops whatever comes later."""
+        self.kill()
+        code = self.proc.poll() if self.proc is not None else None
+        why = (
+            "the runner did not die when killed"
+            if code is None
+            else "the runner has exited but its event pipe is still open"
+            " (held by a process it started?)"
+        )
+        self._end(code, lost=f"no end of run read {when}: {why}")
 
     def _death(self, code: int) -> tuple[Failure, str]:
         """Why the runner ended without its End message."""
@@ -261,7 +302,8 @@ class Run:
         self.send(Stop())
         if not self._done.wait(timeout):
             self.kill()
-            self._done.wait(timeout)
+            if not self._done.wait(timeout):
+                self.abandon(f"{2 * timeout:g} s after the stop")
 
     def kill(self) -> None:
         self.stopping = True

@@ -7,15 +7,18 @@ plan driver (``core.running.plan``), and hands out their :class:`Progress`.
 
 Starting happens in ``poll()``/``begin()``, which the app calls from the event loop, i.e. the
 main thread: ``Run.start()`` sets PR_SET_PDEATHSIG only there. Stopping never blocks the
-UI: the controller asks the runner to stop, and kills it if it has not ended two seconds
-later. A new plan waits until the previous run has really ended, so two runs never share
-the cores. No Textual import here.
+UI: the controller asks the runner to stop, kills it if it has not ended STOP_GRACE_S
+later, and gives up on reading its end KILL_GRACE_S after that; a stop is therefore settled
+(stopped or failed, saying why) within STOP_BOUND_S. A begun plan is what ``poll()``
+reports from then on ("queued" while the previous run ends, so two runs never share the
+cores). No Textual import here.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +28,10 @@ from gilviz.core.model import RunSnapshot
 from gilviz.core.protocol import STOP_TIMEOUT_S, Control, Stop
 from gilviz.core.running.spec import RunSpec
 from gilviz.tui.controllers.base import Plan, Progress
+
+STOP_GRACE_S = STOP_TIMEOUT_S  # a stopping runner's own time to end (it gives its tasks 1 s)
+KILL_GRACE_S = 2.0  # after the kill (or the runner's exit): time to read its last events
+STOP_BOUND_S = STOP_GRACE_S + KILL_GRACE_S  # a stop is settled within this
 
 
 @dataclass
@@ -52,45 +59,61 @@ class LiveController:
         #: core.recording.recorder.Recorder: every run of the session goes into one
         #: recording (--record)
         self.recorder = recorder
-        self._seq: _Sequence | None = None
-        self._queued: Plan | None = None
-        self._run: Any = None  # core.session.Run in progress
-        self._stop_deadline: float | None = None
+        self._seq: _Sequence | None = None  # the plan poll() reports: the last one begun
+        self._run: Any = None  # core.session.Run in progress, maybe of an earlier plan
+        self._run_seq: _Sequence | None = None  # the plan _run belongs to
+        self._deadline: float | None = None  # waiting for _run to end until then
+        self._killed = False  # the deadline is the last one: then its end is given up
         self._generation = 0
         self._last = Progress()
+        self.clock: Callable[[], float] = time.monotonic  # tests drive the deadlines
 
     # --- commands ------------------------------------------------------------------------
 
     def begin(self, plan: Plan) -> None:
-        """Run ``plan``; the current run, if any, is stopped first."""
-        self._queued = plan
+        """Run ``plan``; the current run, if any, is stopped first. From now on ``poll()``
+        reports ``plan`` (with a new generation), queued until that run has ended."""
+        old = self._seq
+        if old is not None and old.state in ("queued", "running", "stopping"):
+            old.state = "stopped"
+            if old is not self._run_seq:
+                self._close_server(old)
         if self._run is not None and not self._run.done:
             self._request_stop()
+        self._generation += 1
+        self._seq = _Sequence(plan, self._generation)
         self.poll()
 
     def stop(self) -> None:
-        self._queued = None
         seq = self._seq
-        if seq is not None and seq.state in ("queued", "running"):
-            if self._run is not None and not self._run.done:
-                seq.state = "stopping"
-                self._request_stop()
-            else:
-                seq.state = "stopped"
-                self._close_server()
+        if seq is None:
+            return
+        if seq.state == "running" and seq is self._run_seq and not self._run.done:
+            seq.state = "stopping"
+            self._request_stop()
+        elif seq.state in ("queued", "running"):
+            # Not started yet (an earlier run is still ending), or between two runs.
+            seq.state = "stopped"
+            if seq is not self._run_seq:
+                self._close_server(seq)
 
     def send(self, command: Control) -> None:
-        if self._run is not None and not self._run.done:
+        # Only to the run of the plan poll() reports, never to an earlier one still ending.
+        if self._run is not None and self._run_seq is self._seq and not self._run.done:
             self._run.send(command)
 
-    def shutdown(self, timeout: float = STOP_TIMEOUT_S) -> None:
+    def shutdown(self, timeout: float = STOP_GRACE_S) -> None:
         """Stop everything now (blocking, at most about 2 x timeout): on quit."""
-        self._queued = None
+        seq = self._seq
+        if seq is not None and seq.state in ("queued", "running", "stopping"):
+            seq.state = "stopped"
         if self._run is not None:
             self._run.stop(timeout)
-            if self._seq is not None and self._seq.driver is not None:
-                self._seq.driver.finish(self._run)
-        self._close_server()
+            if self._run_seq is not None and self._run_seq.driver is not None:
+                self._run_seq.driver.finish(self._run)
+        for s in (self._run_seq, seq):
+            if s is not None:
+                self._close_server(s)
         if self.recorder is not None:
             self.recorder.close()
         from gilviz.core.running.session import stop_all
@@ -102,52 +125,75 @@ class LiveController:
     def _request_stop(self) -> None:
         run = self._run
         run.stopping = True
-        run.send(Stop())
-        self._stop_deadline = time.monotonic() + STOP_TIMEOUT_S
+        if self._deadline is None:  # asked already: the first deadline stands
+            run.send(Stop())
+            self._deadline = self.clock() + STOP_GRACE_S
+
+    def _watch(self, run: Any) -> None:
+        """Collect the run once it has ended. Every wait for that has a deadline: the
+        stop's grace, then the kill's; a runner that exited by itself gets the kill's grace
+        for its last events. At the last deadline the run is ended without them."""
+        now = self.clock()
+        if not run.done and self._deadline is None:
+            if run.proc is not None and run.proc.poll() is not None:
+                self._killed = True
+                self._deadline = now + KILL_GRACE_S
+        elif not run.done and now > self._deadline:
+            if not self._killed:
+                run.kill()
+                self._killed = True
+                self._deadline = now + KILL_GRACE_S
+            else:
+                run.abandon(
+                    f"{STOP_BOUND_S:g} s after the stop"
+                    if run.stopping
+                    else f"{KILL_GRACE_S:g} s after the runner exited"
+                )
+        if run.done:
+            self._collect(run)
 
     def poll(self) -> Progress:
-        run = self._run
-        if run is not None:
-            if run.done:
-                self._collect(run)
-            elif self._stop_deadline is not None and time.monotonic() > self._stop_deadline:
-                run.kill()
-                self._stop_deadline = time.monotonic() + STOP_TIMEOUT_S
-        if self._run is None:
-            if self._queued is not None:
-                self._start_plan(self._queued)
-                self._queued = None
-            elif self._seq is not None and self._seq.state in ("running", "queued"):
+        if self._run is not None:
+            self._watch(self._run)
+        seq = self._seq
+        if self._run is None and seq is not None:
+            if seq.state == "queued":
+                self._start_plan(seq)
+            elif seq.state == "running":
                 self._start_next()
         return self._progress()
 
     def _collect(self, run: Any) -> None:
-        seq = self._seq
-        self._run = None
-        self._stop_deadline = None
+        seq = self._run_seq
+        self._run = self._run_seq = None
+        self._deadline, self._killed = None, False
         if seq is None or seq.driver is None:
             return
-        summary = seq.driver.finish(run)
+        summary = seq.driver.finish(run)  # also records the run's end
+        if seq is not self._seq:  # replaced by a newer plan: nobody shows it any more
+            self._close_server(seq)
+            return
         snap = run.model.snapshot()
         seq.finals[seq.index] = snap
         seq.summaries[seq.index] = summary
         report.fill_speedups([s for s in seq.summaries if s is not None])
-        if seq.state == "stopping" or self._queued is not None:
+        if run.end_lost:
+            seq.state, seq.error = "failed", summary["error"]
+            self._close_server(seq)
+        elif seq.state in ("stopping", "stopped"):
             seq.state = "stopped"
-            self._close_server()
+            self._close_server(seq)
         elif run.model.bad_input:
             seq.state, seq.error = "failed", run.model.bad_input
-            self._close_server()
+            self._close_server(seq)
         elif seq.index + 1 < len(seq.specs):
             seq.index += 1
         else:
             seq.state = "done"
-            self._close_server()
+            self._close_server(seq)
 
-    def _start_plan(self, plan: Plan) -> None:
-        self._close_server()
-        self._generation += 1
-        seq = self._seq = _Sequence(plan, self._generation)
+    def _start_plan(self, seq: _Sequence) -> None:
+        plan = seq.plan
         try:
             from gilviz.core.running.plan import PlanRun
 
@@ -163,7 +209,7 @@ class LiveController:
             seq.specs = list(driver.specs)
         except BadInput as exc:
             seq.state, seq.error = "failed", str(exc)
-            self._close_server()
+            self._close_server(seq)
             return
         seq.finals = [None] * len(seq.specs)
         seq.summaries = [None] * len(seq.specs)
@@ -175,25 +221,25 @@ class LiveController:
         assert seq is not None and seq.driver is not None
         try:
             self._run = seq.driver.start(seq.index)
+            self._run_seq = seq
         except BadInput as exc:
             self._run = None
             seq.state, seq.error = "failed", str(exc)
-            self._close_server()
+            self._close_server(seq)
 
-    def _close_server(self) -> None:
-        if self._seq is not None:
-            self._seq.resources.close()
+    @staticmethod
+    def _close_server(seq: _Sequence) -> None:
+        """Close what the plan holds open (its local server); its run has ended."""
+        seq.resources.close()
 
     def _progress(self) -> Progress:
         seq = self._seq
         if seq is None:
             return self._last
-        snap = self._run.model.snapshot() if self._run is not None else None
+        run = self._run if self._run_seq is seq else None
+        snap = run.model.snapshot() if run is not None else None
         if snap is None and seq.finals:
             snap = seq.finals[seq.index]
-        state = seq.state
-        if state == "running" and self._queued is not None:
-            state = "stopping"
         self._last = Progress(
             plan=seq.plan,
             specs=tuple(seq.specs),
@@ -201,7 +247,7 @@ class LiveController:
             snapshot=snap,
             finals=tuple(seq.finals),
             summaries=tuple(dict(s) if s else None for s in seq.summaries),
-            state=state,
+            state=seq.state,
             error=seq.error,
             generation=seq.generation,
         )

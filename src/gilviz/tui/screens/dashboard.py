@@ -15,7 +15,7 @@ from gilviz.core.running import workloads
 from gilviz.core.running.spec import POOLS, RunSpec, build_spec
 from gilviz.core.teaching.presets import Preset
 from gilviz.tui import deck as gdeck
-from gilviz.tui.controllers.base import Plan, Progress
+from gilviz.tui.controllers.base import QUEUED_TEXT, Plan, Progress
 from gilviz.tui.messages import OpenRace
 from gilviz.tui.screens.live import LiveRunScreen
 from gilviz.tui.widgets.info import ControlsBar, TitleBar, status_text
@@ -265,6 +265,8 @@ class DashboardScreen(LiveRunScreen):
         if state == "running" and snap is not None and snap.status == "starting":
             state = "starting"
         text = status_text(snap) if snap else "no run yet: press s to start"
+        if state == "queued":
+            text = QUEUED_TEXT
         if len(progress.specs) > 1 and progress.active:
             text = self.run_of(progress) + text
         self.status.set(state, text, progress.error or (snap.error if snap else None))

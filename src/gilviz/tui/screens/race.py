@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 
 from gilviz.core import report
-from gilviz.tui.controllers.base import Plan, Progress
+from gilviz.tui.controllers.base import QUEUED_TEXT, Plan, Progress
 from gilviz.tui.messages import OpenScreen
 from gilviz.tui.screens.live import LiveRunScreen
 from gilviz.tui.style import DIM, ERROR, GOOD, LABEL
@@ -171,6 +171,8 @@ class RaceScreen(LiveRunScreen):
         snap = progress.snapshot
         self.panels.show(snap)
         text = status_text(snap) if snap else "press s to start the race"
+        if progress.state == "queued":
+            text = QUEUED_TEXT
         if progress.specs and progress.active:
             text = self.run_of(progress) + text
         self.status.set(progress.state, text, progress.error)

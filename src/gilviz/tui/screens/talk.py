@@ -19,7 +19,7 @@ from textual.widgets import Static
 from gilviz.core.protocol import Switch
 from gilviz.core.teaching.presets import ClaimResult, Preset
 from gilviz.tui import deck as gdeck
-from gilviz.tui.controllers.base import Plan, Progress
+from gilviz.tui.controllers.base import QUEUED_TEXT, Plan, Progress
 from gilviz.tui.screens.live import LiveRunScreen
 from gilviz.tui.style import DIM, ERROR, GOOD
 from gilviz.tui.widgets.base import Line, LinesWidget, fit
@@ -199,7 +199,7 @@ class TalkScreen(LiveRunScreen):
 
     def _send_switch(self, force: bool = False) -> None:
         p = self._progress
-        if self.switch_s is None or not p.active:
+        if self.switch_s is None or p.state != "running":  # queued: no runner of ours yet
             return
         key = (p.generation, p.index)
         if force or key != self._switch_sent:
@@ -212,6 +212,8 @@ class TalkScreen(LiveRunScreen):
         p = self._progress
         snap = p.snapshot
         text = status_text(snap) if snap else "starting…"
+        if p.state == "queued":
+            text = QUEUED_TEXT
         if p.specs:
             text = self.run_of(p) + text
         extra = ""
