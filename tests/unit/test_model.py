@@ -257,3 +257,41 @@ def test_stretches_cut_by_a_flush_join_back_into_one_busy_interval():
     w = m.snapshot().workers[0]
     assert w.tasks == 9  # the failed one is not counted as done
     assert w.states["idle"] == pytest.approx(0.0, abs=1e-4)  # the 50 µs gap would be 2.5e-3
+
+
+def test_a_process_start_that_arrives_after_its_end_is_not_kept():
+    # Process workers' starts and ends reach the runner by two threads: a start can come
+    # second. The worker then has no task, and nothing is kept per task.
+    m = _model()
+    for task in range(1000):
+        t0 = task * 2 * MS
+        m.on_message(decode(["e", 0, task, t0, t0 + MS, MS // 2, True]))
+        m.on_message(decode(["s", 0, task, t0]))
+    assert m.workers[0].open_starts == {}
+    m.on_tick([_sample(0, 2020, {"lock_wait": 1.0})], None)  # well after the last task
+    m.finish("done")
+    w = m.snapshot().workers[0]
+    assert w.current_task is None and w.tasks == 1000
+    assert w.states["idle"] == pytest.approx(1.0)
+
+
+def test_an_end_closes_the_workers_earlier_starts():
+    m = _model()
+    m.on_message(decode(["s", 0, 7, 0]))  # task 7's end is lost (a stop, a crash)
+    m.on_message(decode(["s", 0, 8, 5 * MS]))
+    m.on_message(decode(["e", 0, 8, 5 * MS, 9 * MS, MS, True]))
+    assert m.workers[0].open_starts == {}
+    m.on_message(decode(["s", 0, 9, 10 * MS]))
+    assert m.workers[0].open_starts == {9: 10 * MS}
+
+
+def test_the_end_carries_the_runners_window_into_the_summary():
+    m = _model()
+    flight = {"bound": 512, "peak": 300, "chunk": 1}
+    m.on_message(decode(["end", {"wall_s": 1.0, "tasks_done": 2, "in_flight": flight}]))
+    m.finish("done")
+    summary = report.run_summary(m)["in_flight"]
+    assert {k: summary[k] for k in flight} == flight and summary["method"]
+    old = _model()  # a runner (or recording) from before the window: no figure
+    old.on_message(decode(["end", {"wall_s": 1.0, "tasks_done": 2}]))
+    assert report.run_summary(old)["in_flight"] is None

@@ -79,6 +79,7 @@ def test_a_flusher_racing_the_worker_never_loses_or_repeats_a_stretch():
     t.start()
     try:
         for i in range(30000):
+            runner._left.append(None)  # the task's token, as _run_serial gives it
             runner._local_task(i)
     finally:
         stop.set()

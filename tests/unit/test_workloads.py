@@ -139,3 +139,15 @@ def test_user_file_that_raises_on_import(tmp_path):
     path.write_text("raise RuntimeError('boom at import')\n")
     with pytest.raises(ValueError, match="importing .* failed: RuntimeError: boom at import"):
         workloads.resolve(f"{path}:f")
+
+
+def test_the_counter_tally_keeps_one_figure_a_process():
+    a, b = workloads.CounterTally(), workloads.CounterTally()
+    for counter in (5, 9, 7):
+        a.add({"pid": 1, "counter": counter})
+    b.add({"pid": 2, "counter": 4})
+    b.add({"pid": 1, "counter": 11})
+    a.merge(b)
+    assert a.per_pid == {1: 11, 2: 4}
+    out = a.summary(tasks=3, size=10)
+    assert out["copies"] == 2 and out["per_process"] == [4, 11] and out["expected"] == 30

@@ -101,6 +101,7 @@ class _Worker:
     current_since: int | None = None
     ends: deque = field(default_factory=lambda: deque(maxlen=4096))  # (t0, t1) of tasks
     open_starts: dict[int, int] = field(default_factory=dict)  # task -> t0, no end yet
+    last_end: int = 0  # the latest task end seen: a start before it has ended already
     time_ns: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STATES, 0.0))
     sampled_ns: int = 0
     samples: int = 0
@@ -225,6 +226,11 @@ class RunModel:
     def _on_start(self, msg: TaskStart) -> None:
         w = self.workers.get(msg.wid)
         if w is not None:
+            if msg.t0_ns < w.last_end:
+                # A worker runs one task at a time, so this task has ended (a process
+                # worker's start can come after its end: another thread forwards it).
+                # Kept, it would stay open for ever, busy and one more entry per task.
+                return
             w.open_starts[msg.task] = msg.t0_ns
             w.current, w.current_since = msg.task, msg.t0_ns
             if self.status is RunStatus.STARTING:
@@ -234,7 +240,7 @@ class RunModel:
         w = self.workers.get(msg.wid)
         if w is None:
             return
-        w.open_starts.pop(msg.task, None)
+        self._close_starts(w, msg.t1_ns)
         self._busy(w, msg.t0_ns, msg.t1_ns)
         w.cpu_ns += msg.cpu_ns
         if msg.ok:
@@ -248,15 +254,20 @@ class RunModel:
         if w is None:
             return
         t1 = msg.t1_ns
-        # A local worker runs one task at a time: every start up to t1 has ended.
-        for task, since in list(w.open_starts.items()):
-            if since <= t1:
-                del w.open_starts[task]
+        self._close_starts(w, t1)
         self._busy(w, msg.t0_ns, t1)
         w.tasks += msg.n_ok
         self._done_in_step += msg.n_ok
         if w.current_since is not None and w.current_since <= t1:
             w.current = w.current_since = None
+
+    @staticmethod
+    def _close_starts(w: _Worker, t1: int) -> None:
+        # A worker runs one task at a time: every start up to a task's end has ended.
+        if w.open_starts:
+            for task, since in list(w.open_starts.items()):
+                if since <= t1:
+                    del w.open_starts[task]
 
     def _on_cpu(self, msg: WorkerCpu) -> None:
         w = self.workers.get(msg.wid)
@@ -321,6 +332,8 @@ class RunModel:
             self.status = RunStatus(status)
 
     def _busy(self, w: _Worker, t0: int, t1: int) -> None:
+        if t1 > w.last_end:
+            w.last_end = t1
         if w.ends and 0 <= t0 - w.ends[-1][1] < MERGE_GAP_NS:
             # Back-to-back tiny tasks: one busy stretch, so the bounded deque never drops
             # intervals that samples still waiting to be folded need.
@@ -561,6 +574,10 @@ class RunModel:
     @property
     def pickle(self) -> dict[str, Any] | None:
         return self.end.pickle if self.end is not None else None
+
+    @property
+    def in_flight(self) -> dict[str, Any] | None:
+        return self.end.in_flight if self.end is not None else None
 
 
 def _with_idle(shares: dict[str, float], busy: float) -> dict[str, float]:

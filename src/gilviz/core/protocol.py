@@ -212,6 +212,9 @@ class End(NamedTuple):
     failure: Failure | None = None
     pickle: dict | None = None  # process and interpreter pools: bytes and seconds
     outcome: dict | None = None  # what the workload's summary found (lost updates, ...)
+    #: The runner's window: submissions in flight at most ("bound"), the most there were
+    #: ("peak"), tasks per submission ("chunk"). None from runners that submitted all at once.
+    in_flight: dict | None = None
 
     TAG = "end"
 
@@ -270,6 +273,7 @@ def decode(raw: Any) -> Message | None:
                 Failure.of(body.get("failure")),
                 body.get("pickle"),
                 body.get("outcome"),
+                body.get("in_flight"),
             )
         return cls(*raw[1:])
     except (TypeError, AttributeError, IndexError):

@@ -70,9 +70,20 @@ def run_summary(model: RunModel) -> dict[str, Any]:
             for w in snap.workers
         ],
         "pickle": model.pickle,
+        "in_flight": _in_flight(model.in_flight),
         "outcome": snap.outcome,
         "error": snap.error,
     }
+
+
+IN_FLIGHT_METHOD = (
+    "counted by the runner: submissions not yet finished (bound: its window; peak: the most"
+    " at once)"
+)
+
+
+def _in_flight(counts: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if counts is None else {**counts, "method": IN_FLIGHT_METHOD}
 
 
 def _round(x: float | None, nd: int = 4) -> float | None:

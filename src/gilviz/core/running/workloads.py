@@ -171,26 +171,42 @@ def shared_counter(n: int) -> dict[str, int]:
     return {"pid": os.getpid(), "counter": COUNTER}
 
 
-def _summarize_counter(results: list[Any], tasks: int, size: int) -> dict[str, Any]:
-    per_pid: dict[int, int] = {}
-    for r in results:
-        per_pid[r["pid"]] = max(per_pid.get(r["pid"], 0), r["counter"])
-    expected = tasks * size
-    if per_pid.keys() == {os.getpid()}:  # threads or serial: one counter, shared
-        final = COUNTER
+class CounterTally:
+    """What the shared-counter summary needs of the results, folded as they come: the
+    highest count each process reached (a run of a million tasks keeps one int a process,
+    not a million results)."""
+
+    def __init__(self) -> None:
+        self.per_pid: dict[int, int] = {}
+
+    def add(self, result: dict[str, int]) -> None:
+        pid, counter = result["pid"], result["counter"]
+        if counter > self.per_pid.get(pid, 0):
+            self.per_pid[pid] = counter
+
+    def merge(self, other: CounterTally) -> None:
+        for pid, counter in other.per_pid.items():
+            if counter > self.per_pid.get(pid, 0):
+                self.per_pid[pid] = counter
+
+    def summary(self, tasks: int, size: int) -> dict[str, Any]:
+        per_pid = self.per_pid
+        expected = tasks * size
+        if per_pid.keys() == {os.getpid()}:  # threads or serial: one counter, shared
+            final = COUNTER
+            return {
+                "expected": expected,
+                "final": final,
+                "lost_updates": expected - final,
+                "copies": 1,
+            }
         return {
             "expected": expected,
-            "final": final,
-            "lost_updates": expected - final,
-            "copies": 1,
+            "final": COUNTER,  # the runner's own copy: nobody incremented it
+            "lost_updates": None,
+            "copies": len(per_pid),
+            "per_process": sorted(per_pid.values()),
         }
-    return {
-        "expected": expected,
-        "final": COUNTER,  # the runner's own copy: nobody incremented it
-        "lost_updates": None,
-        "copies": len(per_pid),
-        "per_process": sorted(per_pid.values()),
-    }
 
 
 def segfault(ms: int) -> None:
@@ -216,7 +232,9 @@ class Workload:
     default_tasks: int = 4
     default_workers: int = 4
     needs_server: bool = False
-    summarize: Callable[[list[Any], int, int], dict[str, Any]] | None = None
+    #: Makes the fold of results the workload's summary is drawn from (``add(result)``,
+    #: ``merge(other)``, ``summary(tasks, size)``); None: results are dropped as they come.
+    tally: Callable[[], Any] | None = None
     crashes: bool = False
     #: Builds each task's argument from the size (in the runner); default: the size itself.
     make_arg: Callable[[int], Any] | None = None
@@ -270,7 +288,7 @@ BUILTINS: dict[str, Workload] = {
             200_000,
             1,
             10**9,
-            summarize=_summarize_counter,
+            tally=CounterTally,
         ),
         Workload("segfault", segfault, "ms before the crash", 100, 0, 60_000, crashes=True),
     )

@@ -1,0 +1,154 @@
+"""The runner's window: tasks are submitted a window at a time, so what it holds does not
+grow with the task count. Checked structurally: the executor itself counts what it was
+given and has not finished, and that never passes the runner's bound."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import threading
+
+import pytest
+
+from gilviz.core.running import runner as R
+from gilviz.core.running import workloads
+from tests.helpers import wait_for
+from tests.unit.test_runner_lanes import _Capture, _spec
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cancel_flag():
+    workloads.reset_cancel()
+    yield
+    workloads.reset_cancel()
+
+
+class _Counted:
+    """Mixed into an executor: counts submissions not yet finished, and their maximum."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        with self._count_lock:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+            self.submitted += 1
+        fut = super().submit(fn, *args, **kwargs)
+        fut.add_done_callback(self._finished)  # before the runner's own callback
+        return fut
+
+    def _finished(self, fut: cf.Future) -> None:
+        with self._count_lock:
+            self.in_flight -= 1
+
+    def _start_count(self) -> None:
+        self._count_lock = threading.Lock()
+        self.in_flight = self.most = self.submitted = 0
+
+
+def _counting(base: type, made: list) -> type:
+    class Counting(_Counted, base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._start_count()
+            made.append(self)
+
+    return Counting
+
+
+def _run(spec: dict, monkeypatch, executor: str) -> tuple[dict, R.Runner, _Counted]:
+    made: list = []
+    monkeypatch.setattr(R.cf, executor, _counting(getattr(cf, executor), made))
+    cap = _Capture()
+    runner = R.Runner(spec, cap.emit)
+    runner.run()
+    end = [m for m in cap.close() if m[0] == "end"][-1][1]
+    (pool,) = made
+    return end, runner, pool
+
+
+@pytest.mark.parametrize("tasks", [3000, 30000])
+def test_a_thread_pool_holds_a_window_whatever_the_task_count(tasks, monkeypatch):
+    end, runner, pool = _run(_spec("thread", 3, tasks), monkeypatch, "ThreadPoolExecutor")
+    assert end["error"] is None and end["tasks_done"] == tasks
+    assert pool.submitted == tasks  # one submission per task, as before
+    bound = end["in_flight"]["bound"]
+    assert bound == R.AHEAD_MIN < tasks // 5  # set by the workers, not by the task count
+    assert 0 < end["in_flight"]["peak"] <= bound
+    # A worker pops its task's token just before its future completes: at most one such
+    # task per worker thread is still counted by the executor.
+    assert pool.most <= bound + 3
+
+
+@pytest.mark.parametrize("chunk", [1, 50])
+def test_a_process_pool_holds_a_window_whatever_the_task_count(chunk, monkeypatch):
+    tasks = 4000
+    spec = {**_spec("process", 2, tasks, size=1), "chunksize": chunk, "heartbeat": False}
+    end, runner, pool = _run(spec, monkeypatch, "ProcessPoolExecutor")
+    assert end["error"] is None and end["tasks_done"] == tasks
+    flight = end["in_flight"]
+    assert flight["chunk"] == chunk
+    assert pool.submitted == -(-tasks // chunk)
+    assert flight["bound"] * chunk < tasks
+    assert 0 < flight["peak"] <= flight["bound"]
+    assert pool.most <= flight["bound"]  # the executor's count drops before the runner's
+    assert end["pickle"]["args_bytes"] > 0 and end["pickle"]["results_bytes"] > 0
+
+
+def test_big_arguments_shrink_a_process_pools_window(monkeypatch):
+    monkeypatch.setattr(R, "AHEAD_BYTES", 1 << 20)
+    spec = {**_spec("process", 2, 40, workload="pickle-heavy", size=100_000), "chunksize": 1,
+            "heartbeat": False}  # fmt: skip
+    end, runner, pool = _run(spec, monkeypatch, "ProcessPoolExecutor")
+    assert end["error"] is None and end["tasks_done"] == 40
+    blob = end["pickle"]["args_bytes"] // 40
+    assert blob > (1 << 20) // 8  # so a MiB holds fewer than 8 arguments ...
+    assert end["in_flight"]["bound"] == 2 * 2  # ... and the floor, 2 per worker, applies
+    assert pool.most <= 4
+
+
+def test_a_serial_run_has_one_task_in_flight():
+    cap = _Capture()
+    R.Runner(_spec("serial", 1, 500), cap.emit).run()
+    end = [m for m in cap.close() if m[0] == "end"][-1][1]
+    assert end["tasks_done"] == 500
+    assert end["in_flight"] == {"bound": 1, "peak": 1, "chunk": 1}
+
+
+@pytest.mark.parametrize("pool", ["thread", "process"])
+def test_a_stop_cancels_what_was_not_submitted_yet(pool):
+    # Far more tasks than the window: a stop must end the run without submitting them.
+    spec = {**_spec(pool, 2, 1_000_000, workload="sleep", size=1), "heartbeat": False,
+            "chunksize": 1}  # fmt: skip
+    cap = _Capture()
+    runner = R.Runner(spec, cap.emit)
+    t = threading.Thread(target=runner.run)
+    t.start()
+    try:
+        wait_for(lambda: runner.done > 0 or cap.msgs, what="the run to begin")
+        runner.request_stop()
+        t.join(60)
+        assert not t.is_alive()
+    finally:
+        runner.request_stop()
+        t.join(60)
+    end = [m for m in cap.close() if m[0] == "end"][-1][1]
+    assert end["failure"] == "stopped" and end["error"] == "stopped"
+    assert end["tasks_done"] < 1_000_000
+    assert end["in_flight"]["peak"] <= end["in_flight"]["bound"]
+
+
+_seen = 0
+
+
+def third_raises(n: int) -> int:
+    global _seen
+    _seen += 1
+    if _seen == 3:
+        raise ValueError("the third")
+    return n
+
+
+def test_a_failing_task_in_a_chunk_is_named(monkeypatch):
+    spec = {**_spec("process", 1, 20, workload=f"{__file__}:third_raises", size=0),
+            "chunksize": 5, "heartbeat": False}  # fmt: skip
+    end, runner, pool = _run(spec, monkeypatch, "ProcessPoolExecutor")
+    assert end["failure"] == "task_raised"
+    assert end["error"] == "task 2 raised ValueError: the third"
