@@ -6,6 +6,7 @@ py-spy need it) and print what they measured; they never decide pass/fail by exi
     PerfFutex    perf record of every futex call (-p our own pid, inherited by the runner
                  and its workers) plus a system-wide sched_wakeup, CLOCK_MONOTONIC stamps
     PySpyPoller  py-spy dump --nonblocking --json every 1/hz s: per thread active / owns_gil
+    TreeMemory   RSS and peak RSS of gilviz, its runner and the runner's workers (/proc)
 """
 
 from __future__ import annotations
@@ -43,6 +44,81 @@ def loadavg() -> tuple[float, float, float]:
 
 def fmt_load(load: tuple[float, float, float]) -> str:
     return "/".join(f"{x:.2f}" for x in load)
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def proc_memory(pid: int) -> dict[str, int]:
+    """VmRSS (now) and VmHWM (the kernel's high-water mark of it) of a process, in bytes;
+    empty once it is gone."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    out[line[:5]] = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return out
+
+
+def proc_children(pid: int) -> list[int]:
+    """A process's children, from /proc/PID/task/TID/children of each of its threads."""
+    kids: list[int] = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return kids
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids.extend(int(k) for k in f.read().split())
+        except OSError:
+            continue
+    return kids
+
+
+@dataclass
+class TreeMemory:
+    """Memory of gilviz's process tree, one look at a time: gilviz (``root``), its children
+    (the runner; a fetch server is a thread, not a process) and their descendants (a process
+    pool's workers, a forkserver). Per process, the highest VmHWM read (the kernel's exact
+    peak, up to what it gained since the last look before it exited); per role and for the
+    whole tree, the highest sum of VmRSS seen in one look (pages a fork shares count in each
+    process)."""
+
+    root: int
+    hwm: dict[int, int] = field(default_factory=dict)  # pid -> VmHWM, highest read
+    role: dict[int, str] = field(default_factory=dict)  # pid -> gilviz, runner or worker
+    peak_rss: dict[str, int] = field(default_factory=dict)  # role or "tree" -> peak sum
+    looks: int = 0
+
+    def look(self) -> dict[str, int]:
+        """RSS now, summed per role and over the tree ("tree")."""
+        now: dict[str, int] = {"gilviz": 0, "runner": 0, "worker": 0}
+        todo = [(self.root, "gilviz")]
+        while todo:
+            pid, role = todo.pop()
+            st = proc_memory(pid)
+            if st:
+                self.role.setdefault(pid, role)
+                self.hwm[pid] = max(self.hwm.get(pid, 0), st.get("VmHWM", 0))
+                now[role] += st.get("VmRSS", 0)
+            kid = "runner" if role == "gilviz" else "worker"
+            todo.extend((k, kid) for k in proc_children(pid))
+        now["tree"] = sum(now.values())
+        for k, v in now.items():
+            self.peak_rss[k] = max(self.peak_rss.get(k, 0), v)
+        self.looks += 1
+        return now
+
+    def peak(self, role: str) -> int:
+        """The highest VmHWM of one process in that role."""
+        return max((v for p, v in self.hwm.items() if self.role.get(p) == role), default=0)
+
+    def hwm_sum(self) -> int:
+        return sum(self.hwm.values())
 
 
 def py_spy() -> str | None:

@@ -92,6 +92,29 @@ def test_a_process_pool_holds_a_window_whatever_the_task_count(chunk, monkeypatc
     assert end["pickle"]["args_bytes"] > 0 and end["pickle"]["results_bytes"] > 0
 
 
+def test_an_interpreter_pool_holds_a_window_whatever_the_task_count(monkeypatch):
+    # Python 3.14's InterpreterPoolExecutor is a ThreadPoolExecutor whose workers are
+    # subinterpreters; where there is none, a thread pool stands in for it: the runner
+    # submits and collects the same way (pickled argument in, timings and result out).
+    made: list = []
+    real = getattr(cf, "InterpreterPoolExecutor", None)
+    monkeypatch.setattr(
+        R.cf, "InterpreterPoolExecutor", _counting(real or cf.ThreadPoolExecutor, made),
+        raising=False,
+    )  # fmt: skip
+    tasks = 3000
+    cap = _Capture()
+    R.Runner(_spec("interpreter", 2, tasks, size=1), cap.emit).run()
+    end = [m for m in cap.close() if m[0] == "end"][-1][1]
+    (pool,) = made
+    assert end["error"] is None and end["tasks_done"] == tasks
+    assert pool.submitted == tasks
+    flight = end["in_flight"]
+    assert flight["bound"] < tasks and 0 < flight["peak"] <= flight["bound"]
+    assert pool.most <= flight["bound"]
+    assert end["pickle"]["args_bytes"] > 0
+
+
 def test_big_arguments_shrink_a_process_pools_window(monkeypatch):
     monkeypatch.setattr(R, "AHEAD_BYTES", 1 << 20)
     spec = {**_spec("process", 2, 40, workload="pickle-heavy", size=100_000), "chunksize": 1,

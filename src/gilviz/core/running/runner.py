@@ -12,6 +12,9 @@ away (stdin EOF, PR_SET_PDEATHSIG). Process-pool workers watch their parent the 
 
 Each batch is one JSON line of messages, written every FLUSH_S; the messages, the control
 lines and the worker processes' queue items are those of ``gilviz.core.protocol``.
+
+Tasks are submitted a window at a time and results dropped once measured, so the runner's
+memory does not grow with the task count (a million tasks or ten thousand: see AHEAD_*).
 """
 
 from __future__ import annotations
