@@ -15,12 +15,16 @@ And does submitting a window at a time cost tiny tasks any throughput? (issue 24
    the new gilviz in a fresh random order each round, ``--rounds`` rounds; the figure is
    the runner's own wall time (``wall_s``: pool creation to the last task), the ratio the
    geometric mean of the per-round ratios new / old with its 90% t interval.
+3. **The serial loop in one process.** The old and the new runner's ``_run_serial`` on
+   200,000 tiny tasks, alternating in this process (the old runner imported from the
+   extracted tree), timed by the thread's CPU clock: the per-task cost of the task wrapper and its token, without the
+   noise of a subprocess's start-up or of two threads passing the GIL.
 
 Nothing here exits non-zero because of a figure.
 
     .venv/bin/python benchmarks/memory.py [--tasks 10000,100000,1000000] [--pools thread,process]
-        [--before COMMIT] [--before-max 100000] [--rounds 10] [--every 0.02] [--skip-rss]
-        [--skip-throughput]
+        [--before COMMIT] [--before-max 100000] [--rounds 10] [--only CASE] [--every 0.02]
+        [--skip-rss] [--skip-throughput]
 """
 
 from __future__ import annotations
@@ -141,11 +145,10 @@ def throughput(args, trees: dict[str, Path]) -> None:
         f"2. tiny-task throughput, new / old runner wall time, {args.rounds} rounds in random "
         "order (geometric mean, 90% interval; < 1 is faster)"
     )
-    walls: dict[str, dict[str, list[float]]] = {
-        c[0]: {"before": [], "after": []} for c in THROUGHPUT
-    }
+    cases = [c for c in THROUGHPUT if args.only in c[0]]
+    walls: dict[str, dict[str, list[float]]] = {c[0]: {"before": [], "after": []} for c in cases}
     for _ in range(args.rounds):
-        order = [(c, which) for c in THROUGHPUT for which in trees]
+        order = [(c, which) for c in cases for which in trees]
         random.shuffle(order)
         for (label, pool, workers, tasks), which in order:
             run, _ = gilviz_run(trees[which], pool, workers, tasks)
@@ -162,6 +165,49 @@ def throughput(args, trees: dict[str, Path]) -> None:
         )
 
 
+def hot_path(args, trees: dict[str, Path]) -> None:
+    """The old and the new runner's serial loop in this one process, alternating: the task
+    wrapper and its token, without a subprocess's start-up or a pool's GIL hand-offs."""
+    import importlib.util
+
+    sys.path.insert(0, str(trees["after"]))
+    from gilviz.core.running import runner as new
+
+    spec_obj = importlib.util.spec_from_file_location(
+        "gilviz_old_runner", trees["before"] / "gilviz/core/running/runner.py"
+    )
+    old = importlib.util.module_from_spec(spec_obj)
+    spec_obj.loader.exec_module(old)
+    n = 200_000
+    # By module path: the old runner reads fields of a built-in the new one no longer has.
+    spec = {"workload": "gilviz.core.running.workloads:tiny", "pool": "serial", "workers": 1,
+            "tasks": n, "size": 100, "params": {}, "switch_interval": None}  # fmt: skip
+    fd = os.open(os.devnull, os.O_WRONLY)
+    per: dict[str, list[float]] = {"before": [], "after": []}
+    for _ in range(args.rounds):
+        order = [("before", old), ("after", new)]
+        random.shuffle(order)
+        for which, mod in order:
+            emit = mod.Emitter(fd)
+            r = mod.Runner(dict(spec), emit)
+            # This thread's CPU time: a busy machine's waits for a core are left out.
+            t0 = time.thread_time_ns()
+            r._run_serial()
+            per[which].append((time.thread_time_ns() - t0) / n)
+            emit.close()
+    os.close(fd)
+    ratios = [a / b for a, b in zip(per["after"], per["before"], strict=True)]
+    g, (lo, hi) = geomean(ratios)
+    med = {k: sorted(v)[len(v) // 2] for k, v in per.items()}
+    print()
+    print(
+        f"3. the serial loop in one process, {n:,} tiny tasks, {args.rounds} rounds: "
+        f"old {med['before']:.0f} ns, new {med['after']:.0f} ns of CPU a task (medians), "
+        f"new/old {g:.3f} [{lo:.3f}, {hi:.3f}]",
+        flush=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tasks", default="10000,100000,1000000")
@@ -171,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="largest task count run with the old gilviz too")  # fmt: skip
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--every", type=float, default=0.02, help="seconds between looks")
+    p.add_argument("--only", default="", help="throughput cases whose label has this")
     p.add_argument("--skip-rss", action="store_true")
     p.add_argument("--skip-throughput", action="store_true")
     args = p.parse_args(argv)
@@ -184,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             rss_table(args, trees)
         if not args.skip_throughput:
             throughput(args, trees)
+            hot_path(args, trees)
     print(f"\nload at end {fmt_load(loadavg())}")
     return 0
 

@@ -87,6 +87,7 @@ WATCH_IDLE_S = 0.25
 AHEAD_PER_WORKER = 4
 AHEAD_MIN = 512
 AHEAD_BYTES = 64 << 20
+SERIAL_TOKENS = 1024  # the serial loop hands its tasks tokens a block at a time
 # Messages waiting in the runner for gilviz: past this, the collector of a process pool
 # writes them out itself before it takes more results (the pipe then holds it back while
 # gilviz catches up, and no refill happens meanwhile).
@@ -429,8 +430,9 @@ class Runner:
         # One token per submission in flight (a task, or a chunk of a process pool's),
         # appended before it is submitted and popped once when it ends (by the task itself
         # in local pools, by its future's done-callback in _collect): atomic, no lock. Its
-        # length is what the window bounds.
-        self._left: list[None] = []
+        # length is what the window bounds. A local pool's tokens at the low-water mark and
+        # below are True: popping one wakes the main thread to refill (see _run_pool).
+        self._left: list[bool | None] = []
         self._fail_lock = threading.Lock()
         self._procs: dict[int, Any] = {}  # process pools: pid -> Process, see _known_procs
         self.stop_requested = threading.Event()
@@ -476,8 +478,7 @@ class Runner:
             self._left,
             self._wake,
         )
-        # The window's low-water mark: the main thread refills at it (serial: nobody waits).
-        low, woken = (self.window // 2 if self.spec["pool"] != "serial" else -1), wake.is_set
+        woken = wake.is_set
         cancelled = workloads.Cancelled
 
         def local_task(index: int) -> None:
@@ -520,10 +521,10 @@ class Runner:
                 fail(_task_error(index, exc))
                 raise
             finally:
-                left.pop()  # atomic: one token per task, whatever happened
-                # Half the window has drained (or all of it): once, until the main thread
-                # has looked (it clears the event before it looks).
-                if len(left) <= low and not woken():
+                # Atomic: one token per task, whatever happened. A True one means half the
+                # window has drained; an empty list, all of it. Either wakes the main thread
+                # once, until it has looked (it clears the event before it looks).
+                if (left.pop() is not None or not left) and not woken():
                     wake.set()
 
         return local_task
@@ -611,17 +612,22 @@ class Runner:
         )
 
     def _run_serial(self) -> None:
-        task, stopped, token = self._local_task, self.stop_requested.is_set, self._left.append
-        self.peak = 1
+        task, stopped, tokens = self._local_task, self.stop_requested.is_set, self._left.extend
+        tasks = self.spec["tasks"]
+        self.peak = 1  # one task at a time, whatever tokens the loop hands out ahead
         try:
-            for index in range(self.spec["tasks"]):
-                if stopped():
-                    return
-                token(None)
-                try:
-                    task(index)
-                except BaseException:  # Cancelled, or a failure the task has reported
-                    return
+            # Tokens in blocks: nobody waits on them here, and one append per task would
+            # be a tenth of the wrapper's cost.
+            for start in range(0, tasks, SERIAL_TOKENS):
+                block = range(start, min(start + SERIAL_TOKENS, tasks))
+                tokens(itertools.repeat(None, len(block)))
+                for index in block:
+                    if stopped():
+                        return
+                    try:
+                        task(index)
+                    except BaseException:  # Cancelled, or a failure the task has reported
+                        return
         finally:
             self._gather_local()
 
@@ -645,7 +651,10 @@ class Runner:
                         break
                     if n >= peak:
                         peak = n + 1
-                    token(None)  # before the task can pop it
+                    # Before the task can pop it. If tasks pop between len() and here, a
+                    # True lands lower and a None may land at the mark: the next True, or
+                    # the empty list, wakes us instead (a refill a few tasks late).
+                    token(True if n <= low else None)
                     submit(task, index)
                     index += 1
                 self.peak = peak
@@ -666,7 +675,9 @@ class Runner:
         future per task."""
         executor.shutdown(wait=False, cancel_futures=True)
         deadline = time.monotonic() + RUNNER_STOP_GRACE_S
-        threads = [t for t in threading.enumerate() if t.name.startswith("gilviz-worker")]
+        threads = list(getattr(executor, "_threads", ())) or [
+            t for t in threading.enumerate() if t.name.startswith("gilviz-worker")
+        ]
         for t in threads:
             t.join(max(0.0, deadline - time.monotonic()))
         stuck = sum(t.is_alive() for t in threads)
