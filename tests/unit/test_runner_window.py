@@ -175,3 +175,28 @@ def test_a_failing_task_in_a_chunk_is_named(monkeypatch):
     end, runner, pool = _run(spec, monkeypatch, "ProcessPoolExecutor")
     assert end["failure"] == "task_raised"
     assert end["error"] == "task 2 raised ValueError: the third"
+
+
+def test_a_collector_ahead_of_gilvizs_reading_writes_its_backlog_first(monkeypatch):
+    # Past EMIT_BACKLOG messages waiting, the collector writes them itself before taking
+    # more results (the pipe then holds it back): every task's end still arrives, once.
+    monkeypatch.setattr(R, "EMIT_BACKLOG", 0)
+    flushes: list[tuple[str, int]] = []
+    real_flush = R.Emitter.flush
+
+    def flush(self) -> None:
+        flushes.append((threading.current_thread().name, self.backlog()))
+        real_flush(self)
+
+    monkeypatch.setattr(R.Emitter, "flush", flush)
+    spec = {**_spec("process", 2, 2000, size=1), "chunksize": 1, "heartbeat": False}
+    cap = _Capture()
+    R.Runner(spec, cap.emit).run()
+    msgs = cap.close()
+    end = [m for m in msgs if m[0] == "end"][-1][1]
+    assert end["error"] is None and end["tasks_done"] == 2000
+    assert sorted(m[2] for m in msgs if m[0] == "e") == list(range(2000))
+    # The collector is this thread; it also flushes once per new worker (2), with its
+    # announcement only. Without the backlog rule it would flush nothing else.
+    mine = [n for name, n in flushes if name == threading.current_thread().name and n > 1]
+    assert len(mine) > 2
