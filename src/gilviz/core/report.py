@@ -11,18 +11,25 @@ from typing import Any
 
 import gilviz
 from gilviz.core.measuring import machine
-from gilviz.core.model import RunModel
-from gilviz.core.protocol import STATES
+from gilviz.core.model import RunModel, RunSnapshot, WorkerView
+from gilviz.core.protocol import STATES, WATCH_POOL
 
 HOLDER_METHOD = "GIL holder read from each measured process's memory (_PyRuntime tstate_current)"
 LATENCY_METHOD = "heartbeat: 1 ms sleeps, lateness of each wake-up"
+#: Why a watched program has no latency figure.
+NO_LATENCY = "n/a: no heartbeat thread runs in a program gilviz did not start as its runner"
+#: How a watched program's states are split (added to its method text).
+NO_TASKS = (
+    "no task events: every thread counts as busy while it exists, so waits are I/O or lock "
+    "wait, never idle"
+)
 
 
 def run_summary(model: RunModel) -> dict[str, Any]:
     """One run as the design's JSON ``runs[]`` entry (speedup filled in by fill_speedups)."""
     snap = model.snapshot()
     spec = model.spec
-    return {
+    out = {
         "pool": snap.pool,
         "label": spec.label or snap.pool,
         "pool_size": snap.workers_requested,
@@ -60,6 +67,7 @@ def run_summary(model: RunModel) -> dict[str, Any]:
                 "id": w.wid,
                 "pid": w.pid,
                 "tid": w.tid,
+                "name": w.name,
                 "tasks": w.tasks,
                 "cpu_s": _round(w.cpu_s),
                 "rss_bytes": w.rss_bytes,
@@ -73,6 +81,35 @@ def run_summary(model: RunModel) -> dict[str, Any]:
         "outcome": snap.outcome,
         "error": snap.error,
     }
+    if snap.pool == WATCH_POOL:
+        out["latency_ms"]["why"] = NO_LATENCY
+        out["processes"] = process_table(snap)
+    return out
+
+
+def process_table(snap: RunSnapshot) -> list[dict[str, Any]]:
+    """Per process of a watched program: its threads and its own GIL contention (the share
+    of its threads' busy time spent waiting for its GIL, weighted by time sampled)."""
+    by_pid: dict[int, list[WorkerView]] = {pid: [] for pid, _ in snap.processes}
+    for w in snap.workers:
+        by_pid.setdefault(w.pid, []).append(w)
+    commands = dict(snap.processes)
+    rows = []
+    for pid, workers in by_pid.items():
+        gil = busy = 0.0
+        for w in workers:
+            if w.states:
+                gil += w.states["gil_wait"] * w.sampled_s
+                busy += sum(w.states[k] for k in STATES if k != "idle") * w.sampled_s
+        rows.append(
+            {
+                "pid": pid,
+                "command": commands.get(pid),
+                "threads": len(workers),
+                "gil_contention": _round(gil / busy) if busy > 0 else None,
+            }
+        )
+    return rows
 
 
 def _round(x: float | None, nd: int = 4) -> float | None:
