@@ -68,7 +68,12 @@ def _add_run_options(p: argparse.ArgumentParser, several_pools: bool) -> None:
         p.add_argument("--pool", default="process", help="serial, thread, process, ...")
     p.add_argument("--workers", help="pool size (default: the workload's)")
     p.add_argument("--tasks", help="number of tasks (default: the workload's)")
-    p.add_argument("--size", help="each task's size parameter (see gilviz presets)")
+    p.add_argument("--size", help="each task's size (built-ins: see gilviz workloads)")
+    p.add_argument(
+        "--args",
+        metavar="LITERAL",
+        help="your function's arguments, a Python literal (a tuple gives several)",
+    )
     p.add_argument("--start-method", help="process pools: fork, spawn or forkserver")
     p.add_argument("--chunksize", help="process pools: tasks sent to a worker at once")
     p.add_argument("--switch-interval", help="sys.setswitchinterval in the runner, seconds")
@@ -175,6 +180,7 @@ def _spec_from(args: argparse.Namespace, pool: str, server_url: str | None):
         heartbeat=not args.no_heartbeat,
         python=args.python,
         params=params,
+        args=args.args,
     )
 
 
@@ -378,13 +384,19 @@ def cmd_workloads(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _recorded_cores(header: dict[str, Any]) -> int | None:
+    """The usable cores of the machine a recording was made on (None: unknown)."""
+    cores = (header.get("machine") or {}).get("cores_usable")
+    return cores if isinstance(cores, int) and cores > 0 else None
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from gilviz.core import report
     from gilviz.core.recording.reader import read_recording
 
     rec = read_recording(args.file)
     runs = [report.run_summary(m) for m in rec.models]
-    report.fill_speedups(runs)
+    report.fill_speedups(runs, cores=_recorded_cores(rec.header))
     if args.json:
         print(json.dumps(report.document(runs, rec.header.get("python")), indent=2))
         return EXIT_OK

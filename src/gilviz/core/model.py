@@ -33,6 +33,7 @@ from gilviz.core.protocol import (
     Failure,
     Hello,
     Message,
+    Output,
     ProcessSeen,
     Refused,
     RunStatus,
@@ -191,6 +192,7 @@ class RunModel:
         self.workers: dict[int, _Worker] = {}
         self.hello: Hello | None = None
         self.processes: dict[int, str | None] = {}  # a watched program's, with their commands
+        self.output: list[str] = []  # the last lines the run's code printed
         self.end: End | None = None
         self.bad_input: str | None = None
         self.status = RunStatus.STARTING
@@ -291,6 +293,9 @@ class RunModel:
     def _on_refused(self, msg: Refused) -> None:
         self.bad_input = msg.message
 
+    def _on_output(self, msg: Output) -> None:
+        self.output = list(msg.lines)
+
     def _on_run_end(self, msg: End) -> None:
         self.end = msg
 
@@ -306,6 +311,7 @@ class RunModel:
         Hello: _on_hello,
         Refused: _on_refused,
         End: _on_run_end,
+        Output: _on_output,
     }
 
     def on_tick(

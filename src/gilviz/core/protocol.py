@@ -216,6 +216,15 @@ class WorkerRss(NamedTuple):
     TAG = "rss"
 
 
+class Output(NamedTuple):
+    """The last lines the run's code printed (stdout and stderr, from the runner's log):
+    added by gilviz when the run ends, so a recording keeps them."""
+
+    lines: list
+
+    TAG = "out"
+
+
 class End(NamedTuple):
     """The run is over: the last message the runner sends."""
 
@@ -240,6 +249,7 @@ Message = (
     | WorkerCpu
     | Beats
     | WorkerRss
+    | Output
     | End
 )
 
@@ -247,7 +257,7 @@ _BY_TAG: dict[str, type] = {
     cls.TAG: cls
     for cls in (
         Hello, Refused, WorkerSeen, ProcessSeen, TaskStart, TaskEnd, Stretch, WorkerCpu, Beats,
-        WorkerRss, End,
+        WorkerRss, Output, End,
     )
 }  # fmt: skip
 _AS_OBJECT = (Hello, End)
