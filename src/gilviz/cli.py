@@ -588,6 +588,7 @@ def build_workload_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", default="4", help="pool size")
     p.add_argument("--tasks", help="number of tasks (default: the workload's)")
     p.add_argument("--size", help="each task's size parameter")
+    p.add_argument("--args", metavar="LITERAL", help="your function's arguments (a literal)")
     p.add_argument("--start", action="store_true", help="start the run at once")
     _add_tui_options(p)
     return p
@@ -608,7 +609,14 @@ def cmd_workload_tui(args: argparse.Namespace) -> int:
     workers = parse_int(args.workers, "--workers", 1, MAX_WORKERS)
     tasks = None if args.tasks is None else parse_int(args.tasks, "--tasks", 1, MAX_TASKS)
     size = None if args.size is None else parse_int(args.size, "--size", 0, 2**62)
-    return run_workload(args, args.workload, args.pool, workers, tasks, size, args.start)
+    from gilviz.core.running.spec import build_spec
+
+    # Everything the run will need, checked before the screen opens (exit 2 on bad input).
+    build_spec(args.workload, pool=args.pool, workers=workers, tasks=tasks, size=size,
+               args=args.args)  # fmt: skip
+    return run_workload(
+        args, args.workload, args.pool, workers, tasks, size, args.start, call_args=args.args
+    )
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -208,15 +208,17 @@ def run_workload(
     tasks: int | None,
     size: int | None,
     start: bool,
+    call_args: str | None = None,
 ) -> int:
-    """``gilviz WORKLOAD [--pool P] [--workers N] [--tasks N] [--size N] [--start]``: the
+    """``gilviz WORKLOAD [--pool P] [--workers N] [--tasks N] [--size N | --args L] [--start]``:
+    the
     dashboard on these settings (a preset of them, first in the deck), started at once with
     ``--start``."""
     from gilviz.core.teaching.presets import PoolChoice, Preset
     from gilviz.tui import deck as gdeck
 
     custom = Preset(
-        name="flags",
+        name="your-code",
         title=f"{workload} on {pool} ×{workers}",
         workload=workload,
         teaches="",
@@ -224,6 +226,7 @@ def run_workload(
         pools=(PoolChoice(pool, workers=workers),),
         size=size,
         tasks=tasks,
+        args=call_args,
     )
-    args.tui_preset = "flags"
+    args.tui_preset = "your-code"
     return _launch(args, talk=False, deck_path=None, extra=[custom], autostart=start)

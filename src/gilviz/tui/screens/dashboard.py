@@ -66,7 +66,8 @@ class DashboardScreen(LiveRunScreen):
         self.pool = "thread"
         self.n_workers = 4
         self.tasks = 4
-        self.task_size = 0
+        self.task_size: int | None = 0  # None: a user function given no --size
+        self.user_preset: Preset | None = None  # your own function's settings: in the w cycle
         self._initial_preset = preset
         self._progress = Progress()
 
@@ -108,7 +109,9 @@ class DashboardScreen(LiveRunScreen):
         self.pool = first.pool
         self.n_workers = first.workers or (w.default_workers if w else 4)
         self.tasks = preset.tasks or (w.default_tasks if w else 4)
-        self.task_size = preset.size if preset.size is not None else (w.default_size if w else 0)
+        self.task_size = preset.size if preset.size is not None else (w.default_size if w else None)
+        if w is None:
+            self.user_preset = preset
         self._update_texts()
 
     def _set_workload(self, name: str) -> None:
@@ -140,7 +143,7 @@ class DashboardScreen(LiveRunScreen):
                 ("p", self.pool, "pool"),
                 ("+/-", "1" if self.pool == "serial" else str(self.n_workers), "workers"),
                 ("t/T", compact(self.tasks), "tasks"),
-                ("</>", compact(self.task_size), "size"),
+                self._size_control(),
             ]
         )
 
@@ -171,6 +174,12 @@ class DashboardScreen(LiveRunScreen):
         self.app.notify("watching a program: its pools and sizes are its own", severity="warning")
         return True
 
+    def _size_control(self) -> tuple[str, str, str]:
+        args = self.preset.args if self.preset is not None else None
+        if args is not None:
+            return ("", args, "args")
+        return ("</>", "-" if self.task_size is None else compact(self.task_size), "size")
+
     # --- actions -------------------------------------------------------------------------
 
     def action_cycle_pool(self) -> None:
@@ -197,6 +206,9 @@ class DashboardScreen(LiveRunScreen):
             return
         w = workloads.describe(self.workload)
         lo, hi = (w.min_size, w.max_size) if w else (0, 2**62)
+        if self.preset is not None and self.preset.args is not None:
+            self.app.notify("this function is called with --args: its size is not used")
+            return
         self.task_size = int(
             min(hi, max(lo, round(self.task_size * factor) if self.task_size else 1))
         )
@@ -214,8 +226,14 @@ class DashboardScreen(LiveRunScreen):
         if self._fixed():
             return
         names = [n for n, w in workloads.BUILTINS.items() if not w.crashes]
+        if self.user_preset is not None:
+            names.append(self.user_preset.workload)
         i = names.index(self.workload) if self.workload in names else -1
-        self._set_workload(names[(i + 1) % len(names)])
+        name = names[(i + 1) % len(names)]
+        if self.user_preset is not None and name == self.user_preset.workload:
+            self.load_preset(self.user_preset)
+        else:
+            self._set_workload(name)
         self._update_texts()
 
     def action_preset(self, delta: int) -> None:
@@ -251,6 +269,9 @@ class DashboardScreen(LiveRunScreen):
             self.task_size,
             self.modified,
         )
+
+        if p is not None and p.args is not None:
+            size = None  # the function is called with its --args
 
         def make(url: str | None) -> list[RunSpec]:
             out = []
