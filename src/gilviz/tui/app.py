@@ -17,7 +17,8 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
@@ -105,6 +106,7 @@ class GilvizApp(App[int]):
         record_results: bool = True,
         autostart: bool = False,
         dashboard_cls: type[Screen] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         # ANSI colours pass through as they are: timeline cells then cost a few bytes each
         # and follow the terminal's palette (Textual converts them to RGB by default).
@@ -122,6 +124,7 @@ class GilvizApp(App[int]):
         self.record_results = record_results
         self.autostart = autostart
         self.dashboard_cls = dashboard_cls  # the base screen instead of DashboardScreen (replay)
+        self.clock = clock  # what the panels pace themselves on (an export steps its own)
         self.progress = Progress()
         self._recorded = -1
         self._signals: list[int] = []
