@@ -357,6 +357,29 @@ def test_svg_of_a_talk_at_its_end(talk_rec, tmp_path):
     assert talk_deck()[1].title.upper() in words and "claim:" in words
 
 
+def test_a_replayed_claim_notes_the_recorded_load(talk_rec, tmp_path):
+    """A claim that fails on a busy machine says so, from the load recorded at the run's end,
+    not from the machine that exports."""
+    lines = []
+    for line in talk_rec.read_text().splitlines():
+        obj = json.loads(line)
+        if obj["type"] == "plan" and obj["plan"] == 1:
+            # cannot hold, so the claim fails; a claim about cores notes a busy machine
+            obj["preset"]["claim"].update(min_ratio=1000, needs_cores=2)
+        if obj["type"] == "end":
+            obj["load1"] = 50.0
+        lines.append(json.dumps(obj))
+    busy = tmp_path / "busy.jsonl"
+    busy.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "busy.svg"
+    assert cli.main(["export", str(busy), "--format", "svg", "-o", str(out)]) == 0
+    cores = read_recording(busy).header["machine"]["cores_usable"]
+    if cores < 2:
+        pytest.skip("the claim needs two cores to be decided")
+    assert "✗ claim:" in svg_text(out)
+    assert f"(the machine was busy: load average 50.0 on {cores} cores)" in svg_text(out)
+
+
 # --- bad input -----------------------------------------------------------------------------
 
 

@@ -5,7 +5,8 @@
 {"type": "run", "run": i, "spec", "method", "usable_cpus", "started_ns", "plan": n or absent}
 {"type": "m", "run": i, "m": <a runner message, protocol.encode>}
 {"type": "t", "run": i, "now": ns, "s": [sample rows], "c": core row or null}
-{"type": "end", "run": i, "status", "fatal", "failure", "sample_hz", "ended_ns", "summary"}
+{"type": "end", "run": i, "status", "fatal", "failure", "sample_hz", "ended_ns", "summary",
+ "load1": the 1-minute load average then (absent in older recordings)}
 
 A ``plan`` line (optional, before its first run) says how the runs that name it were shown:
 ``kind`` run (dashboard, or ``gilviz run``), race, talk or compare (``gilviz compare``), the

@@ -31,6 +31,15 @@ from gilviz.core.recording.lines import FORMAT, core_row, sample_row
 FLUSH_S = 0.5
 
 
+def _load1() -> float | None:
+    """The 1-minute load average as a run ends: a claim checked on a replay notes a busy
+    machine as the live one did."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def terminal_size() -> list[int] | None:
     """[columns, rows] of the terminal gilviz runs in (stdout, stderr or stdin), or None:
     exports draw the session at the size it was seen."""
@@ -138,6 +147,7 @@ class Recorder:
                 "sample_hz": model.sample_hz,
                 "ended_ns": model.ended_ns,
                 "summary": summary,
+                "load1": _load1(),
             }
         )
         self.flush()

@@ -656,10 +656,13 @@ def _load() -> float | None:
 
 
 def check_claim(
-    preset: Preset, runs: list[dict[str, Any]], cores: int | None = None
+    preset: Preset,
+    runs: list[dict[str, Any]],
+    cores: int | None = None,
+    load: float | None = None,
 ) -> ClaimResult:
     """The preset's claim decided from the runs' JSON dicts (speedups filled in), on this
-    machine's usable cores and load, or on ``cores`` (a recorded machine's; no load then)."""
+    machine's usable cores and load, or on ``cores`` and ``load`` (a recorded machine's)."""
     if preset.claim is None:
         return ClaimResult(None, "this preset makes no claim")
     names = {c.key: c.display for c in preset.pools}
@@ -669,7 +672,7 @@ def check_claim(
         runs_by_label(preset, runs),
         names,
         machine.cores_usable() if here else cores,
-        _load() if here else None,
+        _load() if here else load,
     )
     return ClaimResult(ok, text)
 

@@ -111,7 +111,8 @@ SCREENS = {"run": "dashboard", "race": "race", "compare": "race", "talk": "talk"
 class Scene:
     """The runs ``first``..``first + count - 1`` of a recording, one plan as it was shown:
     ``screen`` dashboard, race or talk, the plan the progress carries, the preset on screen
-    (None if not recorded), whether its settings had been changed, a talk's step (i, n)."""
+    (None if not recorded), whether its settings had been changed, a talk's step (i, n),
+    the load average as its last run ended (None if not recorded)."""
 
     screen: str
     plan: Plan
@@ -120,6 +121,7 @@ class Scene:
     preset: Preset | None = None
     modified: bool = False
     step: tuple[int, int] | None = None
+    load: float | None = None
 
     @property
     def last(self) -> int:
@@ -128,6 +130,7 @@ class Scene:
 
 def _scene(recording: Any, first: int, count: int, info: dict[str, Any] | None) -> Scene:
     specs = [r.model.spec for r in recording.runs[first : first + count]]
+    last = recording.runs[first + count - 1]
     settings = (recording.header or {}).get("settings") or {}
     info = info or {}
     kind = info.get("kind") or settings.get("command")
@@ -164,6 +167,7 @@ def _scene(recording: Any, first: int, count: int, info: dict[str, Any] | None) 
         preset=preset,
         modified=preset is not None and info.get("preset_name") is None,
         step=plan.step,
+        load=load if isinstance(load := (last.end or {}).get("load1"), int | float) else None,
     )
 
 

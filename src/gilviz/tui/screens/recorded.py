@@ -44,7 +44,7 @@ class RecordedDashboard(DashboardScreen):
 
 class RecordedTalk(TalkScreen):
     """A talk step: its banner, narration and claim, the claim checked on the recorded
-    machine's usable cores (the load average is not recorded)."""
+    machine's usable cores and load average."""
 
     def __init__(self, scene: Scene, cores: int, **kw) -> None:
         i, _ = scene.step or (0, 1)
@@ -64,7 +64,7 @@ class RecordedTalk(TalkScreen):
         self._plan = self.scene.plan  # the progress it draws is the scene's
 
     def check_claim(self, preset: Preset, runs: list[dict]) -> ClaimResult:
-        return gdeck.check(preset, runs, cores=self.cores)
+        return gdeck.check(preset, runs, cores=self.cores, load=self.scene.load)
 
 
 def screen_for(scene: Scene, cores: int) -> Screen:
