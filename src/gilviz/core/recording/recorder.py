@@ -41,9 +41,9 @@ def _load1() -> float | None:
 
 
 def terminal_size() -> list[int] | None:
-    """[columns, rows] of the terminal gilviz runs in (stdout, stderr or stdin), or None:
+    """[columns, rows] of the terminal gilviz writes to (stdout, else stderr), or None:
     exports draw the session at the size it was seen."""
-    for stream in (sys.stdout, sys.stderr, sys.stdin):
+    for stream in (sys.stdout, sys.stderr):
         try:
             size = os.get_terminal_size(stream.fileno())
         except (AttributeError, OSError, ValueError):
