@@ -489,6 +489,10 @@ def _export_screens(args: argparse.Namespace, rec: Any) -> int:
         args.output,
         lambda out: tui_export.write_cast(rec, out, name=name, size=size, fps=fps, speed=speed),
     )
+    if stats.stopped:
+        name = signal.Signals(stats.stopped - 128).name if stats.stopped > 128 else "stopped"
+        print(f"gilviz: {name}; the cast ends at {stats.duration_s:.1f} s", file=sys.stderr)
+        return stats.stopped
     if args.output and sys.stderr.isatty():
         print(
             f"{args.output}: {stats.duration_s:.1f} s, {stats.frames} frames, "

@@ -10,6 +10,8 @@ import html
 import itertools
 import json
 import re
+import signal
+import subprocess
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -24,10 +26,10 @@ from gilviz.core.recording.recorder import Recorder
 from gilviz.core.teaching import presets as cpresets
 from gilviz.tui.app import GilvizApp
 from gilviz.tui.controllers.live import LiveController
-from gilviz.tui.controllers.player import scenes_of
+from gilviz.tui.controllers.player import player_for, scenes_of
 from gilviz.tui.machine import Machine
 from gilviz.tui.style import Look
-from tests.helpers import run_cli
+from tests.helpers import gilviz_cmd, run_cli, wait_for
 
 from .conftest import load_deck
 
@@ -335,6 +337,37 @@ def test_cast_of_a_talk_shows_each_step_and_its_claim(talk_session, tmp_path):
     last = doc["runs"][-1]
     tasks = f"{last['tasks_done']}/{last['tasks']}"
     assert shows(final, status(last["wall_s"], tasks, last["cpu_s"]))
+
+
+def test_sigterm_ends_the_export_with_a_cast_that_plays(compare_rec, tmp_path):
+    """Slowed down (many frames to go), stopped once frames are being written: exit 143, one
+    line, and the cast so far is whole, ending with the terminal put back."""
+    cast = tmp_path / "stopped.cast"
+    proc = subprocess.Popen(
+        gilviz_cmd("export", str(compare_rec), "--format", "asciicast", "--fps", "30",
+                   "--speed", "0.1", "-o", str(cast)),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_for(
+            lambda: cast.exists() and len(cast.read_text().splitlines()) >= 4,
+            timeout=60,
+            what="frames in the cast",
+        )
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("gilviz: SIGTERM; the cast ends at "), err
+    header, events = read_cast(cast)
+    check_well_formed(header, events)
+    assert events[-1][2].endswith("\x1b[?25h")
+    whole = player_for(compare_rec, read_recording(compare_rec)).duration_s / 0.1 + 2.0
+    assert events[-1][0] < whole - 1.0  # cut short
 
 
 # --- svg ---------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ TERM = "xterm-256color"
 # Hide the cursor, no autowrap (a line may end in the last column), clear; and at the end
 # the cursor back, below the picture, as a terminal that plays the cast expects.
 START = "\x1b[0m\x1b[?25l\x1b[?7l\x1b[2J"
+END = "\x1b[0m\x1b[?7h\x1b[{rows};1H\x1b[?25h"
 _SIZE_RE = re.compile(r"^\s*(\d{1,5})\s*[xX×]\s*(\d{1,5})\s*$")
 
 
@@ -101,6 +102,7 @@ class CastStats:
     events: int = 0
     bytes: int = 0
     duration_s: float = 0.0
+    stopped: int | None = None  # the app's return code when a signal cut the export short
 
 
 class _Headless:
@@ -201,7 +203,7 @@ def write_cast(
         line = json.dumps([round(t, 6), "o", data], ensure_ascii=False) + "\n"
         out.write(line)
         stats.events += 1
-        stats.bytes += len(line)
+        stats.bytes += len(line.encode())
         stats.duration_s = t
 
     out.write(json.dumps(header, ensure_ascii=False) + "\n")
@@ -223,6 +225,7 @@ def write_cast(
             t = min(k / fps, cast_s)
             await headless.show(app, pilot, min(t * speed, player.duration_s))
             if app.return_code is not None:  # ended by a signal: what is written stands
+                stats.stopped = app.return_code
                 return
             rows = _lines(app, console)
             data = "".join(
@@ -238,11 +241,17 @@ def write_cast(
                 out.flush()
             prev = rows
             if t >= cast_s:
+                stats.duration_s = cast_s
                 break
             k += 1
-        emit(cast_s, f"\x1b[0m\x1b[?7h\x1b[{h};1H\x1b[?25h")
 
-    asyncio.run(headless.run(body, 0.0))
+    try:
+        asyncio.run(headless.run(body, 0.0))
+    finally:
+        # The terminal that plays the cast gets its cursor and line wrap back, even when a
+        # signal or Ctrl-C cut the export short.
+        emit(stats.duration_s, END.format(rows=h))
+        out.flush()
     return stats
 
 
