@@ -370,6 +370,15 @@ def test_sigterm_ends_the_export_with_a_cast_that_plays(compare_rec, tmp_path):
     assert events[-1][0] < whole - 1.0  # cut short
 
 
+def test_the_same_recording_makes_the_same_cast(talk_rec, tmp_path):
+    """Frames follow the recording's clock only: two exports are byte for byte the same
+    (however busy the machine, and across the change of talk step)."""
+    a, b = tmp_path / "a.cast", tmp_path / "b.cast"
+    export_cast(talk_rec, a, "--fps", "10")
+    export_cast(talk_rec, b, "--fps", "10")
+    assert a.read_bytes() == b.read_bytes()
+
+
 # --- svg ---------------------------------------------------------------------------------
 
 

@@ -107,6 +107,7 @@ class GilvizApp(App[int]):
         autostart: bool = False,
         dashboard_cls: type[Screen] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        ticking: bool = True,
     ) -> None:
         # ANSI colours pass through as they are: timeline cells then cost a few bytes each
         # and follow the terminal's palette (Textual converts them to RGB by default).
@@ -125,6 +126,9 @@ class GilvizApp(App[int]):
         self.autostart = autostart
         self.dashboard_cls = dashboard_cls  # the base screen instead of DashboardScreen (replay)
         self.clock = clock  # what the panels pace themselves on (an export steps its own)
+        #: Whether the app polls its controller by itself at ``fps``; an export ticks once
+        #: a frame instead (the panels keep a few ticks of history, e.g. the cores' owners).
+        self.ticking = ticking
         self.progress = Progress()
         self._recorded = -1
         self._signals: list[int] = []
@@ -154,8 +158,9 @@ class GilvizApp(App[int]):
             self.push_screen(self._dashboard)
             if self.autostart:
                 self.call_after_refresh(self._dashboard.action_start_stop)
-        self.set_interval(1 / self.fps, self.tick, name="gilviz-panels")
-        self.call_after_refresh(self.tick)
+        if self.ticking:
+            self.set_interval(1 / self.fps, self.tick, name="gilviz-panels")
+            self.call_after_refresh(self.tick)
 
     def _install_signals(self) -> None:
         try:

@@ -150,6 +150,7 @@ class _Headless:
             record_results=False,
             dashboard_cls=lambda preset=None: first,
             clock=self.clock,
+            ticking=False,
         )
         async with app.run_test(size=self.size) as pilot:
             await pilot.pause()
@@ -157,12 +158,14 @@ class _Headless:
         return app
 
     async def show(self, app: Any, pilot: Any, pos: float) -> None:
-        """The screen at ``pos`` seconds into the recording, drawn."""
-        self.clock.now = pos
-        k = self.player.scene()
+        """The screen at ``pos`` seconds into the recording, drawn: one tick, as the live
+        app ticks once a frame; the clock moves with it (a chart's timer that fires while
+        the screen changes must not draw the next moment's chart with this one's data)."""
+        k = self.player.scene(pos)
         if k != self._shown:
             await app.switch_screen(self._screen(k))
             await pilot.pause()
+        self.clock.now = pos
         app.tick()
         await pilot.pause()
 
