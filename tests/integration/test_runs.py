@@ -70,7 +70,7 @@ def test_compare_shows_the_seeds_claim():
     # whatever else the machine runs): the threads waited for the GIL, the processes did
     # not, and the processes' work ran in two processes.
     thread, process = runs["thread"], runs["process"]
-    assert thread["gil"]["contention"] > 0.2
+    assert thread["gil"]["contention"] > 0.05
     assert process["gil"]["contention"] is not None
     assert thread["gil"]["contention"] > 4 * process["gil"]["contention"]
     assert len({w["pid"] for w in process["workers"]}) == 2
@@ -196,7 +196,9 @@ def test_user_workloads_by_module_and_by_path(tmp_path):
             "0",
         )
         assert doc["runs"][0]["tasks_done"] == 3, pool
-    env_run = run_json("run", "json:dumps", "--pool", "serial", "--tasks", "2", "--hz", "0")
+    env_run = run_json(
+        "run", "json:dumps", "--args", "[1, 2]", "--pool", "serial", "--tasks", "2", "--hz", "0"
+    )
     assert env_run["runs"][0]["tasks_done"] == 2
 
 

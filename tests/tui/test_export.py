@@ -12,6 +12,7 @@ import json
 import re
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -253,6 +254,21 @@ def test_cast_of_a_run_ends_on_the_dashboard(tmp_path):
     assert "● done crunch on thread ×2 · " in screen
     assert shows(screen, status(run["wall_s"], f"{run['tasks_done']}/4", run["cpu_s"]))
     assert "● done" not in seen[0] and "crunch on thread ×2 · 0.0 s" in seen[0]  # from its start
+
+
+def test_cast_of_a_watched_program(tmp_path):
+    """``gilviz watch``: its dashboard; a command line with a newline in it stays on its row."""
+    path = tmp_path / "watch.jsonl"
+    out = run_cli("watch", "--json", "--record", str(path), "--", sys.executable, "-c",
+                  "import time\ntime.sleep(0.3)")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    header, events = export_cast(path, tmp_path / "watch.cast", "--size", "100x30")
+    check_well_formed(header, events)
+    screen, _ = play(header, events)
+    rows = screen.splitlines()
+    assert rows[0].startswith(" Watching: ")
+    assert rows[3].startswith(" ● done ") and rows[4].startswith(" cores ")  # rows in place
+    assert all("\n" not in e[2] for e in events)
 
 
 def strip_plans(path: Path, out: Path, command: str) -> Path:

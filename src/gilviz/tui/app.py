@@ -108,6 +108,8 @@ class GilvizApp(App[int]):
         dashboard_cls: type[Screen] | None = None,
         clock: Callable[[], float] = time.monotonic,
         ticking: bool = True,
+        fixed_plan: Plan | None = None,
+        watch_log: str | None = None,
     ) -> None:
         # ANSI colours pass through as they are: timeline cells then cost a few bytes each
         # and follow the terminal's palette (Textual converts them to RGB by default).
@@ -129,6 +131,8 @@ class GilvizApp(App[int]):
         #: Whether the app polls its controller by itself at ``fps``; an export ticks once
         #: a frame instead (the panels keep a few ticks of history, e.g. the cores' owners).
         self.ticking = ticking
+        self.fixed_plan = fixed_plan  # the dashboard runs this plan only (a watched program)
+        self.watch_log = watch_log
         self.progress = Progress()
         self._recorded = -1
         self._signals: list[int] = []
@@ -154,7 +158,10 @@ class GilvizApp(App[int]):
                 preset = next((p for p in self.deck if p.name == self.start_preset), None)
             elif self.deck:
                 preset = self.deck[0]
-            self._dashboard = (self.dashboard_cls or DashboardScreen)(preset=preset)
+            if self.fixed_plan is not None:
+                self._dashboard = DashboardScreen(plan=self.fixed_plan, log=self.watch_log)
+            else:
+                self._dashboard = (self.dashboard_cls or DashboardScreen)(preset=preset)
             self.push_screen(self._dashboard)
             if self.autostart:
                 self.call_after_refresh(self._dashboard.action_start_stop)

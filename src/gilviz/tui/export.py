@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from rich.console import Console
+from rich.segment import Segment
+from textual.strip import Strip
 
 from gilviz.core.errors import BadInput
 from gilviz.core.recording.reader import Recording
@@ -170,12 +172,27 @@ class _Headless:
         await pilot.pause()
 
 
+#: Control characters in a cell's text (a watched command's newlines) take no cell on the
+#: screen Textual lays out, but would move a real terminal's cursor: they are left out.
+_CONTROLS = dict.fromkeys([*range(0x20), 0x7F])
+
+
 def _lines(app: Any, console: Console) -> list[str]:
     """The screen as one ANSI string per row (what Textual's screenshot renders)."""
     update = app.screen._compositor.render_update(
         full=True, screen_stack=app._background_screens, simplify=True
     )
-    return ["".join(strip.render(console) for strip in row) for row in update.strips]
+    rows = []
+    for row in update.strips:
+        rows.append(
+            "".join(
+                Strip([Segment(seg.text.translate(_CONTROLS), seg.style) for seg in strip]).render(
+                    console
+                )
+                for strip in row
+            )
+        )
+    return rows
 
 
 def write_cast(

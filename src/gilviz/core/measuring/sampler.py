@@ -402,7 +402,7 @@ class ProcSampler:
                 info.gil = gilsym.locate_gil(pid, self._proc_root)
                 info.machine = info.gil.machine
                 info.reason = None
-            except gilsym.GilNotFound as exc:
+            except (gilsym.GilNotFound, OSError) as exc:  # OSError: it ended meanwhile
                 info.reason = str(exc)
                 info.retry_at_ns = now + _GIL_RETRY_NS
         return info

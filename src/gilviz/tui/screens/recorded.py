@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from textual.screen import Screen
 
+from gilviz.core.protocol import WATCH_POOL
 from gilviz.core.teaching.presets import ClaimResult, Preset
 from gilviz.tui import deck as gdeck
 from gilviz.tui.controllers.player import Scene
@@ -20,10 +21,17 @@ from gilviz.tui.screens.talk import TalkScreen
 
 
 class RecordedDashboard(DashboardScreen):
-    """The dashboard on the settings the scene's (first) run was started with."""
+    """The dashboard on the settings the scene's (first) run was started with; a watched
+    program's (``gilviz watch``, ``attach``) as it was watched."""
 
     def __init__(self, scene: Scene, **kw) -> None:
-        super().__init__(preset=scene.preset, **kw)
+        watched = scene.plan.make_specs(None)[0].pool == WATCH_POOL
+        super().__init__(
+            preset=scene.preset,
+            plan=scene.plan if watched else None,
+            log="not in the recording" if watched else None,
+            **kw,
+        )
         self.scene = scene
 
     def _from_run(self) -> None:
