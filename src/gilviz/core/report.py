@@ -160,19 +160,25 @@ def document(runs: list[dict[str, Any]], python: dict[str, Any] | None = None) -
 
 def fill_speedups(runs: list[dict[str, Any]], cores: int | None = None) -> None:
     """Speedup of each run against the serial run of the same workload, when there is one.
-    A speedup above the usable cores cannot come from the pool: the baseline was slowed by
-    other work, which ``speedup_note`` says."""
+
+    A pool cannot beat the serial run by more than its workers allow, nor, for the part of
+    the serial run that computed (its cpu/wall), by more than the usable cores allow: a
+    speedup above ``min(workers, cores / cpu share)`` (with NOISE to spare) means the serial
+    run was slowed by other work, which ``speedup_note`` says."""
     base = next((r for r in runs if r["pool"] == "serial" and not r["error"]), None)
     if base is None or not base["wall_s"]:
         return
     cores = machine.cores_usable() if cores is None else cores
+    cpu_share = base.get("parallelism") or 0.0
     for r in runs:
         if not r["error"] and r["wall_s"]:
             r["speedup"] = round(base["wall_s"] / r["wall_s"], 3)
-            if r["speedup"] > cores:
+            bound = min(r["pool_size"], cores / cpu_share if cpu_share > 0 else float("inf"))
+            if r["speedup"] > bound * (1 + NOISE):
                 r["speedup_note"] = (
-                    f"{r['speedup']:.2f}x is more than {cores} usable cores allow: the serial "
-                    "run was slowed by other work; rerun"
+                    f"{r['speedup']:.2f}x is more than {r['pool_size']} workers on {cores} "
+                    f"usable cores allow (the serial run computed {cpu_share:.0%} of its time): "
+                    "it was slowed by other work; rerun"
                 )
 
 
