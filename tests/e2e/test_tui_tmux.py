@@ -181,8 +181,15 @@ def test_race_screen_shows_a_verdict(term):
     t.keys("]")
     t.wait_text("[crunch-threads]")
     t.keys("r")
-    wait_for(  # the verdict line, and every lane done
-        lambda: (s := t.screen()) and " fastest, " in s and "faster than" in s and "✓ done" in s,
+    # The verdict line, and every lane done. Crunch on 4 threads against serial on 2 cores
+    # comes out either way: a few % apart on a quiet machine ("about the same", within the
+    # noise of one run each), more under load ("... fastest, 1.12x faster than ...").
+    wait_for(
+        lambda: (
+            (s := t.screen())
+            and "✓ done" in s
+            and ((" fastest, " in s and "faster than" in s) or " about the same (" in s)
+        ),
         timeout=90,
         what="the race's verdict",
     )
