@@ -143,8 +143,13 @@ def test_dashboard_keys_race_and_a_run_then_quit_from_the_browser(browser, tmp_p
         tab.press("f", then=("multiprocessing", "measured here"))
         tab.press("d", then=("+/-",))
         tab.press("r", then=("speedup vs serial",))
-        # sleep-io's three short runs, one after the other, then the verdict.
-        tab.wait_for_text("fastest,", "faster than")
+        # sleep-io's three short runs, one after the other, then the verdict: threads and
+        # processes both overlap the sleeps, so the two fastest may be "about the same".
+        tab.wait_until(
+            lambda: "faster than" in (t := tab.text()) or " about the same (" in t,
+            60,
+            "the race's verdict",
+        )
         wait_for(lambda: not descendants(session.pid), what="the race's runners to end")
         tab.press("Escape", then=("+/-",))
 
