@@ -14,7 +14,9 @@ from gilviz.core.measuring import machine
 from gilviz.core.model import RunModel
 from gilviz.core.protocol import STATES
 
-HOLDER_METHOD = "GIL holder read from each measured process's memory (_PyRuntime tstate_current)"
+HOLDER_METHOD = (
+    "GIL holder read from each measured process's memory (each GIL's last_holder while locked)"
+)
 LATENCY_METHOD = "heartbeat: 1 ms sleeps, lateness of each wake-up"
 
 
