@@ -322,12 +322,18 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         f"cores        {m['cores_logical']} logical, {m['cores_usable']} usable "
         f"(affinity {m['usable_cpus']}, cgroup quota {'none' if quota is None else f'{quota:g} CPUs'})"
     )
-    print(f"python       {py['implementation']} {py['version']} at {py['executable']}")
-    print(
-        f"build        {'free-threaded' if py['free_threaded_build'] else 'with GIL'}, "
-        f"{'shared' if py['shared_libpython'] else 'static'} libpython"
-    )
+    inside = f" (runs {py['executable']})" if py["executable"] != py["path"] else ""
+    print(f"python       {py['implementation']} {py['version']} at {py['path']}{inside}")
+    print(f"build        {py['build']}")
+    gil = rep["gil"]
     print(f"GIL          {'enabled' if py['gil_enabled'] else 'disabled'}")
+    if gil["located"] == "yes":
+        print(f"GIL found    {gil['method']}")
+        print(f"GIL holder   {gil['holder']}")
+    else:
+        print(f"GIL found    {gil['located']}")
+    if "free_threaded" in gil:
+        print(f"free-threaded {gil['free_threaded']}")
     print(f"sampling     {s['method']}: {s['detail']}")
     print(
         f"start methods {', '.join(rep['start_methods'])} (default {rep['default_start_method']})"

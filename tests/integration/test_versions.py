@@ -63,6 +63,7 @@ def test_the_runner_is_the_target_python(python, version, crunch_runs):
     assert doc["python"]["version"].startswith("{}.{}.".format(*version))
     assert doc["python"]["implementation"] == "CPython"
     assert doc["python"]["gil_enabled"] is True
+    assert "libpython" in doc["python"]["build"]  # the build each figure came from
 
 
 def gil_bound(states: dict) -> float:
@@ -70,6 +71,25 @@ def gil_bound(states: dict) -> float:
     GIL. Time spent waiting for a core is left out: on a shared machine it varies with
     everyone else's load, while two pure-Python threads take turns whatever it is."""
     return states["gil_wait"] / ((states["gil_wait"] + states["running"]) or 1.0)
+
+
+def test_doctor_reports_the_targets_own_facts(python, version):
+    out = run_cli("doctor", "--json", "--python", python)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["python"]["version"].startswith("{}.{}.".format(*version))
+    assert doc["python"]["path"] == python
+    # 3.14 made forkserver the default on Linux; gilviz's own interpreter says fork.
+    assert doc["default_start_method"] == ("forkserver" if version >= (3, 14) else "fork")
+    assert doc["gil"]["located"] == "yes"
+    if version >= (3, 11):
+        assert doc["gil"]["holder"].startswith("readable: ")
+        assert ("every interpreter" in doc["gil"]["holder"]) == (version >= (3, 12))
+    else:
+        assert (
+            doc["gil"]["holder"].startswith("n/a: ") and "native_thread_id" in doc["gil"]["holder"]
+        )
+    assert (doc["pools"]["interpreter"] == "available") == (version >= (3, 14))
 
 
 def test_threads_contend_for_the_gil_and_processes_do_not(crunch_runs):

@@ -167,6 +167,15 @@ class RunSnapshot:
     core_hz: float | None = None
     holder_reads: int = 0  # samples with a GIL-holder answer read from memory
     latency_samples: int = 0  # heartbeat wake-ups measured
+    #: Why GIL figures are n/a when they are for a reason other than missing samples.
+    gil_note: str | None = None
+
+
+#: Why a free-threaded run has no GIL figures (gilviz has not been tested on such a build).
+GIL_OFF_NOTE = (
+    "n/a: the runner's interpreter runs without a GIL (free-threaded build, untested by "
+    "gilviz); the other states still split"
+)
 
 
 class RunModel:
@@ -470,7 +479,13 @@ class RunModel:
             return None
         return {k: sum(w.time_ns[k] for w in self.workers.values()) / total for k in STATES}
 
+    def _gil_off(self) -> bool:
+        """The runner said its interpreter runs without a GIL (a free-threaded build)."""
+        return self.hello is not None and self.hello.python.get("gil_enabled") is False
+
     def _contention(self) -> float | None:
+        if self._gil_off():
+            return None  # no GIL to wait for: n/a, not 0 (see gil_note)
         states = self._run_states()
         if states is None:
             return None
@@ -541,6 +556,7 @@ class RunModel:
                 core_hz=len(self._core_dt) * 1e9 / sum(self._core_dt) if self._core_dt else None,
                 holder_reads=sum(w.holder_known for w in self.workers.values()),
                 latency_samples=self._latency.n,
+                gil_note=GIL_OFF_NOTE if self._gil_off() else None,
             )
 
     def error(self) -> str | None:

@@ -49,6 +49,7 @@ def run_summary(model: RunModel) -> dict[str, Any]:
                 if any(w.gil_held is not None for w in snap.workers)
                 else None
             ),
+            "note": snap.gil_note,
         },
         "latency_ms": {
             "p50": _round(snap.latency_p50_ms),

@@ -59,6 +59,7 @@ __all__ = [
     "locate_gil",
     "parse_maps",
     "elf_machine_name",
+    "exe_in_root",
 ]
 
 #: The symbol whose extent contains the GIL (3.11: ``_PyRuntime.ceval.gil``; 3.12+: the
@@ -318,6 +319,25 @@ def _file_in_target(pid: int, path: str) -> str:
     """A path through which we can open the target's file, even across mount namespaces."""
     via_root = f"/proc/{pid}/root{path}"
     return via_root if os.path.exists(via_root) else path
+
+
+def exe_in_root(pid: int, proc_root: str = "/proc") -> tuple[str, str | None]:
+    """``(path, root)`` to run process ``pid``'s own interpreter again: when the process
+    runs in another root folder (a chroot, such as scripts/python-from-debian's), its
+    executable as a path in that root and the root as ``/proc/PID/root`` (a binary built
+    against another root's libraries cannot run in ours); otherwise ``(a path we can
+    open, None)``. Raises OSError when ``/proc/PID/exe`` cannot be read."""
+    exe = _strip_deleted(os.readlink(f"{proc_root}/{pid}/exe"))
+    root_link = f"{proc_root}/{pid}/root"
+    try:
+        theirs, ours = os.stat(root_link), os.stat("/")
+        other = (theirs.st_dev, theirs.st_ino) != (ours.st_dev, ours.st_ino)
+        where = os.readlink(root_link).rstrip("/")
+    except OSError:
+        other, where = False, ""
+    if other and where and exe.startswith(where + "/"):
+        return exe[len(where) :], root_link
+    return _file_in_target(pid, exe), None
 
 
 def locate_gil(pid: int, proc_root: str = "/proc") -> GilLocation:

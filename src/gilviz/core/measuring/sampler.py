@@ -202,22 +202,6 @@ def gils_for(gils: _Gils, machine: str | None) -> tuple[Any, ...]:
     return gils[0], machine, gils[1]
 
 
-def _exe_in_root(proc_root: str, pid: int, exe: str) -> tuple[str, str | None]:
-    """``(path, root)`` to run a process's own interpreter: its executable as a path in
-    its root folder, and that folder when it is not ours (a chroot: a binary built for
-    another root's libraries cannot run in ours). Otherwise ``(path we can open, None)``."""
-    root_link = f"{proc_root}/{pid}/root"
-    try:
-        theirs, ours = os.stat(root_link), os.stat("/")
-        other = (theirs.st_dev, theirs.st_ino) != (ours.st_dev, ours.st_ino)
-        where = os.readlink(root_link)
-    except OSError:
-        other, where = False, "/"
-    if other and where != "/" and exe.startswith(where.rstrip("/") + "/"):
-        return exe[len(where.rstrip("/")) :], root_link
-    return gilsym._file_in_target(pid, exe), None
-
-
 # --------------------------------------------------------------------------- GIL holder
 
 
@@ -468,11 +452,10 @@ class ProcSampler:
         if off is None:
             if info.exe is None:
                 try:
-                    exe = os.readlink(f"{self._proc_root}/{pid}/exe").removesuffix(" (deleted)")
+                    info.exe, info.root = gilsym.exe_in_root(pid, self._proc_root)
                 except OSError as exc:
                     info.holder_reason = f"cannot read /proc/{pid}/exe: {exc.strerror}"
                     return
-                info.exe, info.root = _exe_in_root(self._proc_root, pid, exe)
             res = _CALIBRATOR.get(info.exe, info.gil.end - info.gil.start, info.root)
             if res is None:
                 return  # calibrating in the background

@@ -24,7 +24,6 @@ import multiprocessing.connection
 import multiprocessing.util
 import os
 import pickle
-import platform
 import signal
 import sys
 import threading
@@ -55,6 +54,7 @@ from gilviz.core.protocol import (
     WorkerSeen,
     decode_control,
     encode,
+    python_facts,
 )
 from gilviz.core.running import workloads
 from gilviz.core.running.heartbeat import PROCESS_BURST_S, Heartbeat
@@ -859,11 +859,7 @@ def main(argv: list[str] | None = None) -> int:
         Hello(
             pid=os.getpid(),
             executable=sys.executable,
-            python={
-                "version": sys.version.split()[0],
-                "implementation": platform.python_implementation(),
-                "gil_enabled": bool(getattr(sys, "_is_gil_enabled", lambda: True)()),
-            },
+            python=python_facts(),
         )
     )
     workloads.params.update(spec.get("params") or {})
