@@ -19,6 +19,11 @@ FROM_DEBIAN = ROOT / "scripts" / "python-from-debian"
 PYENV_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
 DEBIAN_VERSIONS = ("3.14", "3.15")
 MATRIX = PYENV_VERSIONS + DEBIAN_VERSIONS
+# Where scripts/python-from-debian keeps its roots, read once at import: the tests give
+# each test its own XDG_CACHE_HOME (conftest.py), which must not hide the made Pythons.
+CACHE = os.environ.get("GILVIZ_CACHE") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gilviz"
+)
 
 
 def pyenv_root() -> str | None:
@@ -42,7 +47,11 @@ def find_python(version: str) -> tuple[str | None, str]:
     """``(path, "")`` of a CPython ``version`` ("3.12"), or ``(None, why there is none)``."""
     if version in DEBIAN_VERSIONS:
         out = subprocess.run(
-            [str(FROM_DEBIAN), "--check", version], capture_output=True, text=True, check=False
+            [str(FROM_DEBIAN), "--check", version],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "GILVIZ_CACHE": CACHE},
         )
         lines = out.stdout.strip().splitlines() or [out.stderr.strip() or "no answer"]
         return (lines[-1], "") if out.returncode == 0 else (None, lines[-1])

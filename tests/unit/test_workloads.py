@@ -47,7 +47,7 @@ def test_pickle_heavy_and_tiny():
 def test_shared_counter_counts_in_one_thread():
     before = workloads.COUNTER
     out = workloads.shared_counter(1000)
-    assert out == {"pid": os.getpid(), "counter": before + 1000}
+    assert out == {"pid": os.getpid(), "interpreter": 0, "counter": before + 1000}
 
 
 def test_cancel_stops_a_long_crunch_and_sleep():

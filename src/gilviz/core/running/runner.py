@@ -56,7 +56,7 @@ from gilviz.core.protocol import (
     encode,
     python_facts,
 )
-from gilviz.core.running import workloads
+from gilviz.core.running import interp_task, workloads
 from gilviz.core.running.heartbeat import PROCESS_BURST_S, Heartbeat
 
 # Every wake-up of a thread in the runner takes the GIL from a local pool's workers (a
@@ -326,22 +326,6 @@ def _proc_init(
             beat.start()
             # Send the last batch when the worker exits (short runs end before a flush).
             multiprocessing.util.Finalize(None, beat.stop, exitpriority=10)
-
-
-def _interp_task(workload: str, index: int, blob: bytes) -> tuple:
-    """A task in a subinterpreter (InterpreterPoolExecutor, Python 3.14+)."""
-    pid, tid = os.getpid(), threading.get_native_id()
-    t0 = time.monotonic_ns()
-    c0 = time.thread_time_ns()
-    p0 = time.perf_counter_ns()
-    arg = pickle.loads(blob)
-    unpickle_ns = time.perf_counter_ns() - p0
-    result = workloads.resolve(workload)(arg)
-    p1 = time.perf_counter_ns()
-    out = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-    pickle_ns = time.perf_counter_ns() - p1
-    cpu = time.thread_time_ns() - c0
-    return pid, tid, index, t0, time.monotonic_ns(), cpu, unpickle_ns, pickle_ns, None, out
 
 
 def _alive(pid: int) -> bool:
@@ -739,7 +723,7 @@ class Runner:
         executor = executor_cls(self.spec["workers"])
         self.executor = executor
         futures = {
-            executor.submit(_interp_task, self.spec["workload"], i, blob): i
+            executor.submit(interp_task.run_task, self.spec["workload"], i, blob): i
             for i, blob in enumerate(self._pickled_args())
         }
         self._collect(futures, self._on_proc_result)
