@@ -34,6 +34,7 @@ SMALL: dict[str, list[str]] = {
     "c-release": ["--size", "8"],
     "pickle-heavy": ["--size", "200000"],
     "tiny-tasks": ["--tasks", "1000"],
+    "start-methods": [],
     "shared-counter": ["--size", "1000000"],  # smaller runs sometimes finish without a race
     "convoy": ["--size", "500000"],
     "switch-interval": ["--size", "500000"],

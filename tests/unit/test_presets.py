@@ -32,6 +32,7 @@ PROMISED = [
     "c-release",
     "pickle-heavy",
     "tiny-tasks",
+    "start-methods",
     "shared-counter",
     "convoy",
     "switch-interval",
@@ -713,7 +714,7 @@ def test_presets_text_lists_every_builtin(capsys):
     for p in presets.builtin_presets():
         row = next(line for line in lines if line.startswith(p.name + " "))
         assert p.workload in row and p.title in row
-    assert "16 presets (built-in deck)" in out
+    assert "17 presets (built-in deck)" in out
 
 
 def test_presets_of_a_user_deck(capsys):

@@ -578,6 +578,11 @@ class RunModel:
     def pickle(self) -> dict[str, Any] | None:
         return self.end.pickle if self.end is not None else None
 
+    @property
+    def startup(self) -> dict[str, Any] | None:
+        """A process or interpreter pool's start-up, measured in the runner (End)."""
+        return self.end.startup if self.end is not None else None
+
 
 def _with_idle(shares: dict[str, float], busy: float) -> dict[str, float]:
     """A sample's shares with ``idle`` added (keys in STATES order). ``busy`` is the part of

@@ -248,6 +248,7 @@ class End(NamedTuple):
     failure: Failure | None = None
     pickle: dict | None = None  # process and interpreter pools: bytes and seconds
     outcome: dict | None = None  # what the workload's summary found (lost updates, ...)
+    startup: dict | None = None  # process and interpreter pools: start-up apart from work
 
     TAG = "end"
 
@@ -306,6 +307,7 @@ def decode(raw: Any) -> Message | None:
                 Failure.of(body.get("failure")),
                 body.get("pickle"),
                 body.get("outcome"),
+                body.get("startup"),
             )
         return cls(*raw[1:])
     except (TypeError, AttributeError, IndexError):

@@ -73,9 +73,16 @@ def run_summary(model: RunModel) -> dict[str, Any]:
             for w in snap.workers
         ],
         "pickle": model.pickle,
+        "startup": _round_startup(model.startup),
         "outcome": snap.outcome,
         "error": snap.error,
     }
+
+
+def _round_startup(st: dict[str, Any] | None) -> dict[str, Any] | None:
+    if st is None:
+        return None
+    return {k: (_round(v) if isinstance(v, float) else v) for k, v in st.items()}
 
 
 def _round(x: float | None, nd: int = 4) -> float | None:
@@ -146,6 +153,14 @@ def run_text(run: dict[str, Any]) -> str:
             f"  pickling: arguments {p['args_bytes'] / 2**20:.1f} MiB in {p['args_s']:.3f} s, "
             f"results {p['results_bytes'] / 2**20:.1f} MiB in {p['results_s']:.3f} s"
         )
+    if run.get("startup"):
+        st = run["startup"]
+        how = f" ({st['start_method']})" if st.get("start_method") else ""
+        lines.append(
+            f"  start-up: pool start {st['pool_start_s']:.3f} s{how}, first task "
+            f"{st['first_task_s']:.3f} s, then {num(st['steady_task_s'], '{:.3f}', ' s')} a task"
+            " (median)"
+        )
     if run.get("outcome"):
         lines.append("  outcome: " + ", ".join(f"{k} {v}" for k, v in run["outcome"].items()))
     if run["error"]:
@@ -172,6 +187,19 @@ def compare_table(runs: list[dict[str, Any]]) -> str:
     if verdict:
         rows += ["", verdict]
     return "\n".join(rows)
+
+
+def startup_line(runs: list[dict[str, Any]]) -> str | None:
+    """The start-up of each process and interpreter pool, in one line (None: no such run)."""
+    parts = []
+    for r in runs:
+        st = r.get("startup")
+        if st:
+            how = f", {st['start_method']}" if st.get("start_method") else ""
+            parts.append(f"{_name(r)} {st['pool_start_s']:.3f} s{how}")
+    if not parts:
+        return None
+    return "pool start (asked for -> first task running): " + "; ".join(parts)
 
 
 def verdict_line(runs: list[dict[str, Any]]) -> str | None:

@@ -292,6 +292,7 @@ class _Tracked:
     files: procfs.ThreadFiles | None
     prev: procfs.ThreadReading | None = None
     last_blocked: str | None = None  # cause of the last blocked sample (for R samples)
+    last_blocked_at: procfs.ThreadReading | None = None  # ... and that sample's reading
     last_cause: tuple[str | None, str | None] = (None, None)  # blocked_cause of prev...
     last_gil: object = None  # ... with this GIL location (it may be found later)
     still: dict[str, float] | None = None  # the shares of the last still-blocked sample
@@ -565,6 +566,7 @@ class ProcSampler:
                     tr.last_gil = gils
                     if cause is not None:
                         tr.last_blocked = cause
+                        tr.last_blocked_at = prev
                 cause, sc_name = tr.last_cause
                 state = cause or tr.last_blocked or "lock_wait"
                 shares = tr.still
@@ -580,10 +582,15 @@ class ProcSampler:
                         self._drop(key)
                     continue
                 tr.prev = cur
+                if tr.last_gil is not gils and tr.last_blocked_at is not None:
+                    # A GIL was found since that wait was seen (a subinterpreter's, say):
+                    # what R samples inherit from it is worked out again.
+                    tr.last_blocked = blocked_cause(tr.last_blocked_at, *gils_for(gils, machine))[0]
                 cause, sc_name = tr.last_cause = blocked_cause(cur, *gils_for(gils, machine))
                 tr.last_gil = gils
                 if cause is not None:
                     tr.last_blocked = cause
+                    tr.last_blocked_at = cur
                 if prev is None:
                     continue
                 dt = cur.t_ns - prev.t_ns

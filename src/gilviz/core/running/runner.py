@@ -383,6 +383,11 @@ class Runner:
         self.failure: Failure | None = None  # what gilviz decides on
         self.done = 0
         self.pickle = {"args_bytes": 0, "args_s": 0.0, "results_bytes": 0, "results_s": 0.0}
+        # Process and interpreter pools: when the pool was asked for, each task's start and
+        # end (monotonic ns, the same clock in every process), and the start method used.
+        self.pool_t0: int | None = None
+        self.task_spans: list[tuple[int, int]] = []
+        self.start_method: str | None = None
         self.executor: cf.Executor | None = None
         self.cancel_sem: Any = None  # process pools: a token per worker on a stop
         self.killed = False
@@ -530,8 +535,26 @@ class Runner:
                 failure=self.failure,
                 pickle=self.pickle if pool in ("process", "interpreter") else None,
                 outcome=outcome,
+                startup=self._startup(),
             )
         )
+
+    def _startup(self) -> dict[str, Any] | None:
+        """A process or interpreter pool's start-up apart from its work: from asking for
+        the pool to its first task's start, that first task's wall time, and the median
+        wall time of the tasks after it (the steady state)."""
+        if self.pool_t0 is None or not self.task_spans:
+            return None
+        spans = sorted(self.task_spans)
+        first_t0, first_t1 = spans[0]
+        rest = sorted(t1 - t0 for t0, t1 in spans[1:])
+        return {
+            "pool_start_s": max(0, first_t0 - self.pool_t0) / 1e9,
+            "first_task_s": (first_t1 - first_t0) / 1e9,
+            "steady_task_s": rest[len(rest) // 2] / 1e9 if rest else None,
+            "start_method": self.start_method,
+            "method": "the runner's monotonic clock: pool asked for, each task's start and end",
+        }
 
     def _keep(self, result: Any) -> None:
         self.done += 1
@@ -621,7 +644,9 @@ class Runner:
             executor.shutdown(wait=True)
 
     def _run_process(self) -> None:
+        self.pool_t0 = time.monotonic_ns()
         ctx = multiprocessing.get_context(self.spec.get("start_method"))
+        self.start_method = ctx.get_start_method()
         queue = ctx.SimpleQueue()
         self.cancel_sem = ctx.Semaphore(0)
         forwarder = threading.Thread(
@@ -683,6 +708,7 @@ class Runner:
 
     def _on_proc_result(self, out: tuple) -> None:
         pid, tid, index, t0, t1, cpu, unpickle_ns, pickle_ns, rss, blob = out
+        self.task_spans.append((t0, t1))
         wid = self.workers.wid(pid, tid)
         self.emit.send(TaskEnd(wid, index, t0, t1, cpu, True))
         if rss is not None:
@@ -720,12 +746,20 @@ class Runner:
         # A subinterpreter shares nothing with this one: each task gets the workload's
         # name and its pickled argument, and returns its own timings, like a process
         # worker (no live start events: the end carries t0).
+        self.pool_t0 = time.monotonic_ns()
         executor = executor_cls(self.spec["workers"])
         self.executor = executor
         futures = {
             executor.submit(interp_task.run_task, self.spec["workload"], i, blob): i
             for i, blob in enumerate(self._pickled_args())
         }
+        # The pool's threads are started by now (a thread's native id is set before
+        # start() returns), and each runs its interpreter's tasks: announce them at once,
+        # so they are sampled from their first task on, not from its end.
+        pid = os.getpid()
+        for thread in list(getattr(executor, "_threads", ())):
+            if thread.native_id is not None:
+                self.workers.wid(pid, thread.native_id)
         self._collect(futures, self._on_proc_result)
         executor.shutdown(wait=not self.stop_requested.is_set(), cancel_futures=True)
 
