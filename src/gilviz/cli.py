@@ -68,7 +68,12 @@ def _add_run_options(p: argparse.ArgumentParser, several_pools: bool) -> None:
         p.add_argument("--pool", default="process", help="serial, thread, process, ...")
     p.add_argument("--workers", help="pool size (default: the workload's)")
     p.add_argument("--tasks", help="number of tasks (default: the workload's)")
-    p.add_argument("--size", help="each task's size parameter (see gilviz presets)")
+    p.add_argument("--size", help="each task's size (built-ins: see gilviz workloads)")
+    p.add_argument(
+        "--args",
+        metavar="LITERAL",
+        help="your function's arguments, a Python literal (a tuple gives several)",
+    )
     p.add_argument("--start-method", help="process pools: fork, spawn or forkserver")
     p.add_argument("--chunksize", help="process pools: tasks sent to a worker at once")
     p.add_argument("--switch-interval", help="sys.setswitchinterval in the runner, seconds")
@@ -121,6 +126,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     serve.add_argument("--port", default="8000", help="port (default 8000)")
     serve.add_argument("app_args", nargs=argparse.REMAINDER, help="arguments for the app")
+    watch = sub.add_parser(
+        "watch",
+        help="start your program and watch every thread of it",
+        usage="gilviz watch [--json] [--record FILE] [--hz N] -- CMD [ARGS...]",
+    )
+    _add_watch_options(watch)
+    watch.add_argument("cmd", nargs=argparse.REMAINDER, help="the command to run, after --")
+    attach = sub.add_parser("attach", help="watch a running Python program (left untouched)")
+    attach.add_argument("pid", help="the process to watch, with its children")
+    attach.add_argument("--duration", help="seconds to watch (default: until q or Ctrl-C)")
+    _add_watch_options(attach)
     talk = sub.add_parser("talk", help="presenter mode: step through a deck of presets")
     talk.add_argument("deck", nargs="?", help="a TOML deck (default: the built-ins)")
     _add_tui_options(talk)
@@ -142,6 +158,12 @@ def _add_tui_options(p: argparse.ArgumentParser, record: bool = True) -> None:
         p.add_argument("--record", metavar="FILE.jsonl", help="record every run of the session")
 
 
+def _add_watch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print the JSON document at the end")
+    p.add_argument("--fallback-sampler", action="store_true", help=argparse.SUPPRESS)
+    _add_tui_options(p)
+
+
 def _spec_from(args: argparse.Namespace, pool: str, server_url: str | None):
     from gilviz.core.running.spec import build_spec
 
@@ -158,6 +180,7 @@ def _spec_from(args: argparse.Namespace, pool: str, server_url: str | None):
         heartbeat=not args.no_heartbeat,
         python=args.python,
         params=params,
+        args=args.args,
     )
 
 
@@ -398,13 +421,19 @@ def cmd_workloads(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _recorded_cores(header: dict[str, Any]) -> int | None:
+    """The usable cores of the machine a recording was made on (None: unknown)."""
+    cores = (header.get("machine") or {}).get("cores_usable")
+    return cores if isinstance(cores, int) and cores > 0 else None
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from gilviz.core import report
     from gilviz.core.recording.reader import read_recording
 
     rec = read_recording(args.file)
     runs = [report.run_summary(m) for m in rec.models]
-    report.fill_speedups(runs)
+    report.fill_speedups(runs, cores=_recorded_cores(rec.header))
     if args.json:
         print(json.dumps(report.document(runs, rec.header.get("python")), indent=2))
         return EXIT_OK
@@ -486,6 +515,84 @@ def _check_served_args(app_args: list[str]) -> None:
         gdeck.find(deck, app.tui_preset)
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    from gilviz.core.running.watch import watch_spec
+
+    argv = list(args.cmd)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise BadInput("give the command to watch after --: gilviz watch -- python app.py")
+    return _watch(args, watch_spec(argv=argv))
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from gilviz.core.running.spec import parse_float, parse_int
+    from gilviz.core.running.watch import check_attachable, watch_spec
+
+    pid = parse_int(args.pid, "PID", 1, 2**22)
+    name = check_attachable(pid)
+    spec = watch_spec(pid=pid, label=f"attach {name}")
+    if args.duration is not None:
+        duration = parse_float(args.duration, "--duration", 0.1, 7 * 24 * 3600)
+        spec = replace(spec, params={**spec.params, "duration_s": duration})
+    return _watch(args, spec)
+
+
+def _watch(args: argparse.Namespace, spec) -> int:
+    """A watched program, headless (``--json``) or on the dashboard."""
+    from gilviz.core.running.spec import parse_float
+
+    if not args.json:
+        from gilviz.tui.launch import run_watch
+
+        return run_watch(args, spec)
+    from gilviz.core import report
+    from gilviz.core.running.plan import PlanRun
+
+    hz = parse_float(args.tui_hz, "--hz", 0, 1000)
+    recorder = None
+    if args.record:
+        from gilviz.core.recording.recorder import Recorder
+
+        recorder = Recorder(
+            args.record, settings={"command": args.command, "hz": hz, "argv": sys.argv[1:]}
+        )
+    # The watched program's output goes to our stderr: stdout is the JSON's alone.
+    plan = PlanRun(
+        lambda url: [spec],
+        server=False,
+        recorder=recorder,
+        sample_hz=hz,
+        force_fallback=args.fallback_sampler,
+        watch_output=sys.stderr.fileno(),
+    )
+    try:
+        with plan:
+            try:
+                runs = plan.run_all()
+            except KeyboardInterrupt:
+                if spec.params.get("pid") is None:
+                    raise
+                # Ctrl-C is how one detaches: the target goes on, the figures are printed.
+                watched = plan.run
+                assert watched is not None
+                watched.stop()
+                plan.finish(watched)
+                runs = [watched]
+    finally:
+        if recorder is not None:
+            recorder.close()
+    watched = runs[0]
+    print(json.dumps(report.document([report.run_summary(watched.model)]), indent=2))
+    code = getattr(watched, "returncode", None)
+    if code is None:
+        return EXIT_OK
+    return 128 - code if code < 0 else code
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     from gilviz.core.teaching import presets
 
@@ -518,6 +625,7 @@ def build_workload_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", default="4", help="pool size")
     p.add_argument("--tasks", help="number of tasks (default: the workload's)")
     p.add_argument("--size", help="each task's size parameter")
+    p.add_argument("--args", metavar="LITERAL", help="your function's arguments (a literal)")
     p.add_argument("--start", action="store_true", help="start the run at once")
     _add_tui_options(p)
     return p
@@ -538,7 +646,14 @@ def cmd_workload_tui(args: argparse.Namespace) -> int:
     workers = parse_int(args.workers, "--workers", 1, MAX_WORKERS)
     tasks = None if args.tasks is None else parse_int(args.tasks, "--tasks", 1, MAX_TASKS)
     size = None if args.size is None else parse_int(args.size, "--size", 0, 2**62)
-    return run_workload(args, args.workload, args.pool, workers, tasks, size, args.start)
+    from gilviz.core.running.spec import build_spec
+
+    # Everything the run will need, checked before the screen opens (exit 2 on bad input).
+    build_spec(args.workload, pool=args.pool, workers=workers, tasks=tasks, size=size,
+               args=args.args)  # fmt: skip
+    return run_workload(
+        args, args.workload, args.pool, workers, tasks, size, args.start, call_args=args.args
+    )
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -551,6 +666,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "talk": cmd_talk,
     "replay": cmd_replay,
     "serve": cmd_serve,
+    "watch": cmd_watch,
+    "attach": cmd_attach,
     "export": cmd_export,
 }
 

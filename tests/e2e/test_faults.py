@@ -32,7 +32,7 @@ def test_worker_os_exit(pool):
 
 @pytest.mark.parametrize("pool", ["process", "thread"])
 def test_task_that_never_returns_is_killed_on_stop(pool):
-    spec = build_spec(f"{WORK}:spin_forever", pool=pool, workers=2, tasks=2)
+    spec = build_spec(f"{WORK}:spin_forever", pool=pool, workers=2, tasks=2, size=0)
     run = Run(spec, sample_hz=0).start()
     wait_for(lambda: len(run.model.snapshot().workers) == 2, what="both workers busy")
     pids = {w.pid for w in run.model.snapshot().workers} | {run.proc.pid}
@@ -44,7 +44,7 @@ def test_task_that_never_returns_is_killed_on_stop(pool):
 
 def test_unpicklable_result_is_the_tasks_error():
     out = run_cli("run", f"{WORK}:unpicklable", "--pool", "process", "--tasks", "1",
-                  "--hz", "0", "--json")  # fmt: skip
+                  "--size", "0", "--hz", "0", "--json")  # fmt: skip
     assert out.returncode == 1
     err = json.loads(out.stdout)["runs"][0]["error"]
     assert "raised TypeError" in err and "pickle" in err
@@ -61,15 +61,30 @@ def test_huge_result_crosses_the_process_boundary():
 
 @pytest.mark.parametrize("pool", ["process", "thread"])
 def test_workers_output_goes_to_the_log_not_the_terminal(pool):
-    out = run_cli("run", f"{WORK}:chatty", "--pool", pool, "--tasks", "2", "--hz", "0", "--json")
+    out = run_cli(
+        "run",
+        f"{WORK}:chatty",
+        "--pool",
+        pool,
+        "--tasks",
+        "2",
+        "--size",
+        "0",
+        "--hz",
+        "0",
+        "--json",
+    )
     assert out.returncode == 0
     json.loads(out.stdout)  # stdout is only the JSON document
-    assert "says hello" not in out.stdout and "says hello" not in out.stderr
+    # Not on the terminal: the last lines are kept, in the JSON, as what the run printed.
+    assert "says hello" not in out.stderr
+    printed = json.loads(out.stdout)["runs"][0]["output"]
+    assert "chatty says hello on stdout" in printed and "chatty says hello on stderr" in printed
 
 
 def test_workers_output_is_in_the_runner_log(tmp_path):
     log = tmp_path / "runner.log"
-    spec = build_spec(f"{WORK}:chatty", pool="process", workers=1, tasks=1)
+    spec = build_spec(f"{WORK}:chatty", pool="process", workers=1, tasks=1, size=0)
     run = Run(spec, sample_hz=0, log_path=str(log)).start()
     assert run.wait(60)
     text = log.read_text()
@@ -99,7 +114,7 @@ def test_signals_during_the_stop_do_not_cut_it_short(pool):
     # first one handled decides the exit (Python handles pending ones in signal order).
     proc = subprocess.Popen(
         gilviz_cmd("run", f"{WORK}:spin_forever", "--pool", pool, "--workers", "2",
-                   "--tasks", "2", "--hz", "20"),
+                   "--tasks", "2", "--size", "0", "--hz", "20"),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     need = 3 if pool == "process" else 1

@@ -68,17 +68,17 @@ def test_compare_shows_the_seeds_claim():
     assert runs["serial"]["speedup"] == 1.0
     # The seed's claim, by what was measured rather than by wall time (which depends on
     # whatever else the machine runs): the threads waited for the GIL, the processes did
-    # not, and the processes' work ran in two processes.
-    # Of the time a worker had a core or wanted the GIL (waiting for a core is left out:
-    # it follows whatever else the machine runs), the threads spent a good part waiting
-    # for the GIL.
+    # not, and the processes' work ran in two processes. Of the time a worker had a core
+    # or wanted the GIL (waiting for a core is left out: it follows whatever else the
+    # machine runs), the threads spent a good part waiting for the GIL.
     thread, process = runs["thread"], runs["process"]
+    assert thread["gil"]["contention"] > 0.05
 
     def gil_bound(run):
         st = run["states"]
         return st["gil_wait"] / ((st["gil_wait"] + st["running"]) or 1.0)
 
-    assert gil_bound(thread) > 0.3, thread["states"]
+    assert gil_bound(thread) > 0.2, thread["states"]
     assert process["gil"]["contention"] is not None
     assert gil_bound(thread) > 2 * gil_bound(process), (thread["states"], process["states"])
     assert len({w["pid"] for w in process["workers"]}) == 2
@@ -204,7 +204,9 @@ def test_user_workloads_by_module_and_by_path(tmp_path):
             "0",
         )
         assert doc["runs"][0]["tasks_done"] == 3, pool
-    env_run = run_json("run", "json:dumps", "--pool", "serial", "--tasks", "2", "--hz", "0")
+    env_run = run_json(
+        "run", "json:dumps", "--args", "[1, 2]", "--pool", "serial", "--tasks", "2", "--hz", "0"
+    )
     assert env_run["runs"][0]["tasks_done"] == 2
 
 

@@ -52,3 +52,33 @@ def test_table_shows_errors_and_na():
     assert "error: the runner process was killed" in text
     assert "n/a" in text
     assert report.verdict_line(runs) is None
+
+
+def test_no_verdict_on_a_run_too_short_to_measure():
+    assert report.too_short(0.05, 100, sampled=True)["hint"] == report.TOO_SHORT_HINT
+    assert report.too_short(1.0, 3, sampled=True)["samples"] == 3
+    assert report.too_short(1.0, 0, sampled=False) is None  # not sampled: the wall decides
+    runs = [_run("serial", 0.001), _run("thread", 0.5)]
+    runs[0]["too_short"] = report.too_short(0.001, 0, sampled=True)
+    verdict = report.verdict_line(runs)
+    assert verdict.startswith("no verdict: serial ran 0.001 s, too short to measure")
+    assert "fastest" not in verdict
+
+
+def test_a_speedup_the_machine_cannot_give_is_flagged_not_presented():
+    cpu_bound = [_run("serial", 2.0), _run("process", 0.5)]  # 4x on 2 cores, all CPU
+    cpu_bound[0]["parallelism"] = 0.99
+    report.fill_speedups(cpu_bound, cores=2)
+    assert "slowed by other work" in cpu_bound[1]["speedup_note"]
+    assert report.verdict_line(cpu_bound).startswith("no verdict: process's 4.00x")
+    waiting = [_run("serial", 0.8), _run("thread", 0.2)]  # sleeps: 4 workers, 4x is fine
+    waiting[0]["parallelism"] = 0.01
+    waiting[1]["pool_size"] = 4
+    report.fill_speedups(waiting, cores=2)
+    assert "speedup_note" not in waiting[1]
+    assert report.verdict_line(waiting).startswith("thread fastest, 4.00x")
+
+
+def test_runs_within_the_noise_are_about_the_same():
+    runs = [_run("serial", 1.0), _run("thread", 1.05)]
+    assert report.verdict_line(runs).startswith("serial and thread about the same (1.05x")

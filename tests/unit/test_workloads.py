@@ -121,7 +121,16 @@ def test_resolve_user_module_and_file(tmp_path, monkeypatch):
     )
     fn = workloads.resolve(f"{path}:double")
     assert fn(21) == 42
-    assert workloads.resolve(f"{path}:no_arg")(5) == "hi"
+    assert workloads.resolve(f"{path}:no_arg", spread=True)(()) == "hi"
+    # How its tasks will call it is checked before any runs: with args, the size, or none.
+    workloads.check_call(f"{path}:no_arg", (), 0)
+    workloads.check_call(f"{path}:double", None, 7)
+    with pytest.raises(ValueError, match="needs an argument.*--size N.*--args LITERAL"):
+        workloads.check_call(f"{path}:double", (), 0)
+    with pytest.raises(ValueError, match="cannot be called with --size 5"):
+        workloads.check_call(f"{path}:no_arg", None, 5)
+    with pytest.raises(ValueError, match=r"cannot be called with --args \(1, 2\)"):
+        workloads.check_call(f"{path}:double", (1, 2), 0)
     monkeypatch.syspath_prepend(str(tmp_path))
     assert workloads.resolve("userwork:double")(2) == 4
     with pytest.raises(ValueError, match="not callable"):

@@ -33,6 +33,8 @@ from gilviz.core.protocol import (
     Failure,
     Hello,
     Message,
+    Output,
+    ProcessSeen,
     Refused,
     RunStatus,
     Stretch,
@@ -92,6 +94,7 @@ class _Worker:
     wid: int
     pid: int
     tid: int
+    name: str | None = None
     tasks: int = 0
     # Local pools: the worker thread's CPU clock ("cpu" messages, absolute). Process pools:
     # the sum of its tasks' thread_time, measured in the worker ("e" messages).
@@ -125,6 +128,8 @@ class WorkerView:
     processor: int | None
     gil_held: float | None = None  # share of samples it held the GIL (read from memory)
     blocked_holding_gil: float | None = None  # share of samples it blocked holding it
+    name: str | None = None  # the thread's own name, where it was read
+    sampled_s: float = 0.0  # the time its states are shares of
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,8 @@ class RunSnapshot:
     #: less often than it samples threads); None before two, and in older recordings.
     core_hz: float | None = None
     holder_reads: int = 0  # samples with a GIL-holder answer read from memory
+    #: A watched program's processes: (pid, command line), in the order they were seen.
+    processes: tuple[tuple[int, str | None], ...] = ()
     latency_samples: int = 0  # heartbeat wake-ups measured
     #: Why GIL figures are n/a when they are for a reason other than missing samples.
     gil_note: str | None = None
@@ -193,6 +200,8 @@ class RunModel:
         self._lock = threading.Lock()
         self.workers: dict[int, _Worker] = {}
         self.hello: Hello | None = None
+        self.processes: dict[int, str | None] = {}  # a watched program's, with their commands
+        self.output: list[str] = []  # the last lines the run's code printed
         self.end: End | None = None
         self.bad_input: str | None = None
         self.status = RunStatus.STARTING
@@ -273,7 +282,10 @@ class RunModel:
             w.cpu_ns = max(w.cpu_ns, msg.cpu_ns)
 
     def _on_worker(self, msg: WorkerSeen) -> None:
-        self.workers[msg.wid] = _Worker(msg.wid, msg.pid, msg.tid)
+        self.workers[msg.wid] = _Worker(msg.wid, msg.pid, msg.tid, msg.name)
+
+    def _on_process(self, msg: ProcessSeen) -> None:
+        self.processes[msg.pid] = msg.command
 
     def _on_beats(self, msg: Beats) -> None:
         self._latency.add(msg.lateness_us)
@@ -290,6 +302,9 @@ class RunModel:
     def _on_refused(self, msg: Refused) -> None:
         self.bad_input = msg.message
 
+    def _on_output(self, msg: Output) -> None:
+        self.output = list(msg.lines)
+
     def _on_run_end(self, msg: End) -> None:
         self.end = msg
 
@@ -299,11 +314,13 @@ class RunModel:
         Stretch: _on_stretch,
         WorkerCpu: _on_cpu,
         WorkerSeen: _on_worker,
+        ProcessSeen: _on_process,
         Beats: _on_beats,
         WorkerRss: _on_rss,
         Hello: _on_hello,
         Refused: _on_refused,
         End: _on_run_end,
+        Output: _on_output,
     }
 
     def on_tick(
@@ -519,6 +536,8 @@ class RunModel:
                     blocked_holding_gil=(
                         w.blocked_holding / w.holder_known if w.holder_known else None
                     ),
+                    name=w.name,
+                    sampled_s=w.sampled_ns / 1e9,
                 )
                 for w in sorted(self.workers.values(), key=lambda w: w.wid)
             )
@@ -557,6 +576,7 @@ class RunModel:
                 holder_reads=sum(w.holder_known for w in self.workers.values()),
                 latency_samples=self._latency.n,
                 gil_note=GIL_OFF_NOTE if self._gil_off() else None,
+                processes=tuple(self.processes.items()),
             )
 
     def error(self) -> str | None:

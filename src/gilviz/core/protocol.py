@@ -45,6 +45,9 @@ POOL_NAMES: dict[str, str] = {
     "interpreter": "interpreters",
     "free-threaded": "free-threaded threads",
 }
+#: The "pool" of a program gilviz watches or attaches to instead of running it.
+WATCH_POOL = "watch"
+
 #: Pools whose workers are threads of the runner itself.
 LOCAL_POOLS: tuple[str, ...] = ("serial", "thread", "free-threaded")
 
@@ -171,8 +174,18 @@ class WorkerSeen(NamedTuple):
     wid: int
     pid: int
     tid: int
+    name: str | None = None  # the thread's name where it can be read (watched programs)
 
     TAG = "worker"
+
+
+class ProcessSeen(NamedTuple):
+    """A process of a watched program, seen for the first time, with its command line."""
+
+    pid: int
+    command: str | None
+
+    TAG = "proc"
 
 
 class TaskStart(NamedTuple):
@@ -239,6 +252,15 @@ class WorkerRss(NamedTuple):
     TAG = "rss"
 
 
+class Output(NamedTuple):
+    """The last lines the run's code printed (stdout and stderr, from the runner's log):
+    added by gilviz when the run ends, so a recording keeps them."""
+
+    lines: list
+
+    TAG = "out"
+
+
 class End(NamedTuple):
     """The run is over: the last message the runner sends."""
 
@@ -257,19 +279,22 @@ Message = (
     Hello
     | Refused
     | WorkerSeen
+    | ProcessSeen
     | TaskStart
     | TaskEnd
     | Stretch
     | WorkerCpu
     | Beats
     | WorkerRss
+    | Output
     | End
 )
 
 _BY_TAG: dict[str, type] = {
     cls.TAG: cls
     for cls in (
-        Hello, Refused, WorkerSeen, TaskStart, TaskEnd, Stretch, WorkerCpu, Beats, WorkerRss, End
+        Hello, Refused, WorkerSeen, ProcessSeen, TaskStart, TaskEnd, Stretch, WorkerCpu, Beats,
+        WorkerRss, Output, End,
     )
 }  # fmt: skip
 _AS_OBJECT = (Hello, End)

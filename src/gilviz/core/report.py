@@ -11,20 +11,27 @@ from typing import Any
 
 import gilviz
 from gilviz.core.measuring import machine
-from gilviz.core.model import RunModel
-from gilviz.core.protocol import STATES
+from gilviz.core.model import RunModel, RunSnapshot, WorkerView
+from gilviz.core.protocol import STATES, WATCH_POOL
 
 HOLDER_METHOD = (
     "GIL holder read from each measured process's memory (each GIL's last_holder while locked)"
 )
 LATENCY_METHOD = "heartbeat: 1 ms sleeps, lateness of each wake-up"
+#: Why a watched program has no latency figure.
+NO_LATENCY = "n/a: no heartbeat thread runs in a program gilviz did not start as its runner"
+#: How a watched program's states are split (added to its method text).
+NO_TASKS = (
+    "no task events: every thread counts as busy while it exists, so waits are I/O or lock "
+    "wait, never idle"
+)
 
 
 def run_summary(model: RunModel) -> dict[str, Any]:
     """One run as the design's JSON ``runs[]`` entry (speedup filled in by fill_speedups)."""
     snap = model.snapshot()
     spec = model.spec
-    return {
+    out = {
         "pool": snap.pool,
         "label": spec.label or snap.pool,
         "pool_size": snap.workers_requested,
@@ -63,6 +70,7 @@ def run_summary(model: RunModel) -> dict[str, Any]:
                 "id": w.wid,
                 "pid": w.pid,
                 "tid": w.tid,
+                "name": w.name,
                 "tasks": w.tasks,
                 "cpu_s": _round(w.cpu_s),
                 "rss_bytes": w.rss_bytes,
@@ -77,6 +85,63 @@ def run_summary(model: RunModel) -> dict[str, Any]:
         "outcome": snap.outcome,
         "error": snap.error,
     }
+    out["output"] = list(model.output)
+    out["too_short"] = too_short(out["wall_s"], snap.gil_samples, snap.method != "none")
+    if spec.args is not None:
+        out["args"] = spec.args
+    if snap.pool == WATCH_POOL:
+        out["latency_ms"]["why"] = NO_LATENCY
+        out["processes"] = process_table(snap)
+    return out
+
+
+#: Below either, a run is too short to measure: no verdict is given on it.
+MIN_WALL_S = 0.2
+MIN_SAMPLES = 20
+#: Runs whose wall times differ by less than this are "about the same": one run each on a
+#: shared machine varies by several percent from one run to the next.
+NOISE = 0.10
+TOO_SHORT_HINT = "raise --size, --tasks or --args"
+
+
+def too_short(wall_s: float | None, samples: int, sampled: bool) -> dict[str, Any] | None:
+    """Why a run is too short to measure (with the figures and the floors), or None."""
+    short_wall = wall_s is None or wall_s < MIN_WALL_S
+    short_samples = sampled and samples < MIN_SAMPLES
+    if not (short_wall or short_samples):
+        return None
+    return {
+        "wall_s": wall_s,
+        "samples": samples if sampled else None,
+        "min_wall_s": MIN_WALL_S,
+        "min_samples": MIN_SAMPLES if sampled else None,
+        "hint": TOO_SHORT_HINT,
+    }
+
+
+def process_table(snap: RunSnapshot) -> list[dict[str, Any]]:
+    """Per process of a watched program: its threads and its own GIL contention (the share
+    of its threads' busy time spent waiting for its GIL, weighted by time sampled)."""
+    by_pid: dict[int, list[WorkerView]] = {pid: [] for pid, _ in snap.processes}
+    for w in snap.workers:
+        by_pid.setdefault(w.pid, []).append(w)
+    commands = dict(snap.processes)
+    rows = []
+    for pid, workers in by_pid.items():
+        gil = busy = 0.0
+        for w in workers:
+            if w.states:
+                gil += w.states["gil_wait"] * w.sampled_s
+                busy += sum(w.states[k] for k in STATES if k != "idle") * w.sampled_s
+        rows.append(
+            {
+                "pid": pid,
+                "command": commands.get(pid),
+                "threads": len(workers),
+                "gil_contention": _round(gil / busy) if busy > 0 else None,
+            }
+        )
+    return rows
 
 
 def _round_startup(st: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -103,14 +168,28 @@ def document(runs: list[dict[str, Any]], python: dict[str, Any] | None = None) -
     }
 
 
-def fill_speedups(runs: list[dict[str, Any]]) -> None:
-    """Speedup of each run against the serial run of the same workload, when there is one."""
+def fill_speedups(runs: list[dict[str, Any]], cores: int | None = None) -> None:
+    """Speedup of each run against the serial run of the same workload, when there is one.
+
+    A pool cannot beat the serial run by more than its workers allow, nor, for the part of
+    the serial run that computed (its cpu/wall), by more than the usable cores allow: a
+    speedup above ``min(workers, cores / cpu share)`` (with NOISE to spare) means the serial
+    run was slowed by other work, which ``speedup_note`` says."""
     base = next((r for r in runs if r["pool"] == "serial" and not r["error"]), None)
     if base is None or not base["wall_s"]:
         return
+    cores = machine.cores_usable() if cores is None else cores
+    cpu_share = base.get("parallelism") or 0.0
     for r in runs:
         if not r["error"] and r["wall_s"]:
             r["speedup"] = round(base["wall_s"] / r["wall_s"], 3)
+            bound = min(r["pool_size"], cores / cpu_share if cpu_share > 0 else float("inf"))
+            if r["speedup"] > bound * (1 + NOISE):
+                r["speedup_note"] = (
+                    f"{r['speedup']:.2f}x is more than {r['pool_size']} workers on {cores} "
+                    f"usable cores allow (the serial run computed {cpu_share:.0%} of its time): "
+                    "it was slowed by other work; rerun"
+                )
 
 
 def pct(x: float | None) -> str:
@@ -132,7 +211,8 @@ def run_text(run: dict[str, Any]) -> str:
     states = run["states"]
     lines = [
         f"{run['workload']} on a {run['pool']} pool of {run['pool_size']}, "
-        f"{run['tasks_done']}/{run['tasks']} tasks, size {run['size']:,}",
+        f"{run['tasks_done']}/{run['tasks']} tasks, "
+        + (f"args {run['args']}" if run.get("args") is not None else f"size {run['size']:,}"),
         f"  wall {run['wall_s']:.3f} s   cpu {run['cpu_s']:.3f} s   "
         f"parallelism {num(run['parallelism'])} (cpu/wall)   "
         f"speedup {num(run['speedup'], '{:.2f}', 'x')}",
@@ -163,6 +243,16 @@ def run_text(run: dict[str, Any]) -> str:
         )
     if run.get("outcome"):
         lines.append("  outcome: " + ", ".join(f"{k} {v}" for k, v in run["outcome"].items()))
+    short = run.get("too_short")
+    if short:
+        lines.append(
+            f"  too short to measure: {run['wall_s']:.3f} s"
+            + (f", {short['samples']} samples" if short["samples"] is not None else "")
+            + f" (floor {MIN_WALL_S:g} s, {MIN_SAMPLES} samples): {TOO_SHORT_HINT}"
+        )
+    if run.get("output"):
+        lines.append("  it printed (last lines):")
+        lines += [f"    | {line}" for line in run["output"]]
     if run["error"]:
         lines.append(f"  error: {run['error']}")
     return "\n".join(lines)
@@ -171,17 +261,27 @@ def run_text(run: dict[str, Any]) -> str:
 def compare_table(runs: list[dict[str, Any]]) -> str:
     """One row per run, then a one-line verdict."""
     wide = max([14] + [len(_name(r)) + 2 for r in runs])
-    header = f"{'pool':<{wide}}{'workers':>8}{'wall s':>9}{'speedup':>9}{'cpu/wall':>10}{'GIL wait':>10}  per-worker cpu s"
+    # Pickling gets a column when it cost a process or interpreter pool measurable time.
+    pickling = any(_pickle_s(r) >= PICKLE_SHOWN_S for r in runs)
+    header = (
+        f"{'pool':<{wide}}{'workers':>8}{'wall s':>9}{'speedup':>9}{'cpu/wall':>10}"
+        f"{'GIL wait':>10}{'pickle s' if pickling else '':>{10 if pickling else 0}}"
+        "  per-worker cpu s"
+    )
     rows = [header, "-" * len(header)]
     for r in runs:
         per_worker = " ".join(f"{w['cpu_s']:.2f}" for w in r["workers"]) or "-"
         if r["error"]:
             rows.append(f"{_name(r):<{wide}}{r['pool_size']:>8}  error: {r['error']}")
             continue
+        if r.get("too_short"):
+            per_worker = f"too short to measure ({TOO_SHORT_HINT})"
         rows.append(
             f"{_name(r):<{wide}}{r['pool_size']:>8}{r['wall_s']:>9.3f}"
             f"{num(r['speedup'], '{:.2f}x'):>9}{num(r['parallelism']):>10}"
-            f"{pct(r['gil']['contention']):>10}  {per_worker}"
+            f"{pct(r['gil']['contention']):>10}"
+            + (f"{_pickle_text(r):>10}" if pickling else "")
+            + f"  {per_worker}"
         )
     verdict = verdict_line(runs)
     if verdict:
@@ -202,15 +302,43 @@ def startup_line(runs: list[dict[str, Any]]) -> str | None:
     return "pool start (asked for -> first task running): " + "; ".join(parts)
 
 
+#: Pickling below this (arguments and results of a whole run) is not worth a column.
+PICKLE_SHOWN_S = 0.001
+
+
+def _pickle_s(run: dict[str, Any]) -> float:
+    p = run.get("pickle")
+    return (p["args_s"] + p["results_s"]) if p else 0.0
+
+
+def _pickle_text(run: dict[str, Any]) -> str:
+    return f"{_pickle_s(run):.3f}" if run.get("pickle") else "-"
+
+
 def verdict_line(runs: list[dict[str, Any]]) -> str | None:
-    """Which pool won, and the measured reason, in one line."""
+    """Which pool won, and the measured reason, in one line; or why there is no verdict."""
     ok = [r for r in runs if not r["error"] and r["wall_s"]]
     if len(ok) < 2:
         return None
+    short = [r for r in ok if r.get("too_short")]
+    if short:
+        r = short[0]
+        return (
+            f"no verdict: {_name(r)} ran {r['wall_s']:.3f} s, too short to measure "
+            f"(floor {MIN_WALL_S:g} s and {MIN_SAMPLES} samples); {TOO_SHORT_HINT}"
+        )
+    noted = next((r for r in ok if r.get("speedup_note")), None)
+    if noted is not None:
+        return f"no verdict: {_name(noted)}'s {noted['speedup_note']}"
     best = min(ok, key=lambda r: r["wall_s"])
     others = [r for r in ok if r is not best]
     runner_up = min(others, key=lambda r: r["wall_s"])
     ratio = runner_up["wall_s"] / best["wall_s"]
+    if ratio < 1 + NOISE:
+        return (
+            f"{_name(best)} and {_name(runner_up)} about the same ({ratio:.2f}x: within "
+            f"{NOISE:.0%}, the run-to-run noise of one run each)"
+        )
     why = []
     thread = next((r for r in ok if r["pool"] == "thread"), None)
     if thread and thread["gil"]["contention"] is not None:

@@ -105,6 +105,8 @@ class GilvizApp(App[int]):
         record_results: bool = True,
         autostart: bool = False,
         dashboard_cls: type[Screen] | None = None,
+        fixed_plan: Plan | None = None,
+        watch_log: str | None = None,
     ) -> None:
         # ANSI colours pass through as they are: timeline cells then cost a few bytes each
         # and follow the terminal's palette (Textual converts them to RGB by default).
@@ -122,6 +124,8 @@ class GilvizApp(App[int]):
         self.record_results = record_results
         self.autostart = autostart
         self.dashboard_cls = dashboard_cls  # the base screen instead of DashboardScreen (replay)
+        self.fixed_plan = fixed_plan  # the dashboard runs this plan only (a watched program)
+        self.watch_log = watch_log
         self.progress = Progress()
         self._recorded = -1
         self._signals: list[int] = []
@@ -147,7 +151,10 @@ class GilvizApp(App[int]):
                 preset = next((p for p in self.deck if p.name == self.start_preset), None)
             elif self.deck:
                 preset = self.deck[0]
-            self._dashboard = (self.dashboard_cls or DashboardScreen)(preset=preset)
+            if self.fixed_plan is not None:
+                self._dashboard = DashboardScreen(plan=self.fixed_plan, log=self.watch_log)
+            else:
+                self._dashboard = (self.dashboard_cls or DashboardScreen)(preset=preset)
             self.push_screen(self._dashboard)
             if self.autostart:
                 self.call_after_refresh(self._dashboard.action_start_stop)

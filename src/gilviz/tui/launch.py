@@ -89,6 +89,7 @@ def _launch(
     deck_path: str | None,
     extra: list | None = None,
     autostart: bool = False,
+    watch: Any = None,
 ) -> int:
     from gilviz.tui import deck as gdeck
 
@@ -116,8 +117,20 @@ def _launch(
             args.record,
             settings={"command": "talk" if talk else "tui", "preset": preset, "hz": hz},
         )
-    controller = LiveController(sample_hz=hz, recorder=recorder)
+    watch_log = None
+    fixed_plan = None
+    if watch is not None:
+        import tempfile
+
+        from gilviz.tui.controllers.base import Plan
+
+        watch_log = os.path.join(tempfile.gettempdir(), f"gilviz-watch-{os.getpid()}.log")
+        fixed_plan = Plan(label=watch.workload, make_specs=lambda url: [watch], kind="run")
+        autostart = True
+    controller = LiveController(sample_hz=hz, recorder=recorder, watch_log=watch_log)
     app = GilvizApp(
+        fixed_plan=fixed_plan,
+        watch_log=watch_log,
         deck=deck,
         controller=controller,
         machine=Machine.here(),
@@ -137,6 +150,13 @@ def _launch(
         for s, h in saved.items():
             signal.signal(s, h)
     return int(code or 0)
+
+
+def run_watch(args: Any, spec: Any) -> int:
+    """``gilviz watch -- CMD`` and ``gilviz attach PID`` on the dashboard: one row per
+    thread; the program's output goes to a log file the screen names."""
+    code = _launch(args, talk=False, deck_path=None, watch=spec)
+    return code
 
 
 def run_tui(args: Any) -> int:
@@ -188,15 +208,17 @@ def run_workload(
     tasks: int | None,
     size: int | None,
     start: bool,
+    call_args: str | None = None,
 ) -> int:
-    """``gilviz WORKLOAD [--pool P] [--workers N] [--tasks N] [--size N] [--start]``: the
+    """``gilviz WORKLOAD [--pool P] [--workers N] [--tasks N] [--size N | --args L] [--start]``:
+    the
     dashboard on these settings (a preset of them, first in the deck), started at once with
     ``--start``."""
     from gilviz.core.teaching.presets import PoolChoice, Preset
     from gilviz.tui import deck as gdeck
 
     custom = Preset(
-        name="flags",
+        name="your-code",
         title=f"{workload} on {pool} ×{workers}",
         workload=workload,
         teaches="",
@@ -204,6 +226,7 @@ def run_workload(
         pools=(PoolChoice(pool, workers=workers),),
         size=size,
         tasks=tasks,
+        args=call_args,
     )
-    args.tui_preset = "flags"
+    args.tui_preset = "your-code"
     return _launch(args, talk=False, deck_path=None, extra=[custom], autostart=start)

@@ -351,10 +351,12 @@ def locate_gil(pid: int, proc_root: str = "/proc") -> GilLocation:
     try:
         with open(f"{proc_root}/{pid}/maps") as f:
             maps_text = f.read()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone before the open, or the read
         raise GilNotFound(f"process {pid} is gone") from None
     except PermissionError:
         raise GilNotFound(f"no permission to read /proc/{pid}/maps") from None
+    except OSError as exc:
+        raise GilNotFound(f"cannot read /proc/{pid}/maps: {exc.strerror or exc}") from None
     try:
         exe: str | None = _strip_deleted(os.readlink(f"{proc_root}/{pid}/exe"))
     except OSError:

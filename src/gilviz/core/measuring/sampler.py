@@ -430,7 +430,7 @@ class ProcSampler:
                 info.machine = info.gil.machine
                 info.reason = None
                 info.gils = (_gil(info.gil), info.sub_gils)
-            except gilsym.GilNotFound as exc:
+            except (gilsym.GilNotFound, OSError) as exc:  # OSError: it ended meanwhile
                 info.reason = str(exc)
                 info.retry_at_ns = now + _GIL_RETRY_NS
         return info

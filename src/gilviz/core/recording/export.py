@@ -116,7 +116,8 @@ def markdown(rec: Recording | str) -> str:
     if isinstance(rec, str):
         rec = read_recording(rec)
     runs = [report.run_summary(m) for m in rec.models]
-    report.fill_speedups(runs)
+    cores = (rec.header.get("machine") or {}).get("cores_usable")
+    report.fill_speedups(runs, cores=cores if isinstance(cores, int) and cores > 0 else None)
     h = rec.header
     py = h.get("python", {})
     machine = h.get("machine", {})

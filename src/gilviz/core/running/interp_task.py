@@ -1,6 +1,6 @@
 """The task an interpreter pool's worker runs, in its own subinterpreter (Python 3.14+).
 
-    runner ──InterpreterPoolExecutor.submit(run_task, workload, index, pickled arg)──>
+    runner ──InterpreterPoolExecutor.submit(run_task, workload, spread, index, pickled arg)──>
         subinterpreter: unpickle, run the workload, pickle the result, time each step
 
 A module of its own, importing only the standard library and ``workloads``: every worker's
@@ -18,15 +18,16 @@ import time
 from gilviz.core.running import workloads
 
 
-def run_task(workload: str, index: int, blob: bytes) -> tuple:
-    """One task; returns what a process worker's task returns (see runner._proc_task)."""
+def run_task(workload: str, spread: bool, index: int, blob: bytes) -> tuple:
+    """One task; returns what a process worker's task returns (see runner._proc_task).
+    ``spread``: the argument is a tuple of arguments (see workloads.resolve)."""
     pid, tid = os.getpid(), threading.get_native_id()
     t0 = time.monotonic_ns()
     c0 = time.thread_time_ns()
     p0 = time.perf_counter_ns()
     arg = pickle.loads(blob)
     unpickle_ns = time.perf_counter_ns() - p0
-    result = workloads.resolve(workload)(arg)
+    result = workloads.resolve(workload, spread)(arg)
     p1 = time.perf_counter_ns()
     out = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
     pickle_ns = time.perf_counter_ns() - p1

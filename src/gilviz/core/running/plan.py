@@ -18,11 +18,13 @@ from typing import Any
 
 from gilviz.core import report
 from gilviz.core.errors import BadInput
+from gilviz.core.protocol import WATCH_POOL
 from gilviz.core.recording.recorder import Recorder
 from gilviz.core.running import workloads
 from gilviz.core.running.fetchserver import FetchServer
 from gilviz.core.running.session import Run
 from gilviz.core.running.spec import PLACEHOLDER_URL, RunSpec
+from gilviz.core.running.watch import Watch
 
 SpecMaker = Callable[[str | None], list[RunSpec]]
 
@@ -44,6 +46,8 @@ class PlanRun:
         recorder: Recorder | None = None,
         sample_hz: float = 50.0,
         force_fallback: bool = False,
+        watch_output: int | None = None,
+        watch_log: str | None = None,
     ) -> None:
         self._make_specs = make_specs
         self._delay_s = delay_s
@@ -52,8 +56,11 @@ class PlanRun:
         self.recorder = recorder
         self.sample_hz = sample_hz
         self.force_fallback = force_fallback
+        #: a watched program's output: this file descriptor, else the log file, else nowhere
+        self.watch_output = watch_output
+        self.watch_log = watch_log
         self.specs: list[RunSpec] = []
-        self.run: Run | None = None  # the run in progress, if any
+        self.run: Run | Watch | None = None  # the run in progress, if any
         self._record_index: int | None = None
         self._stack = contextlib.ExitStack()
 
@@ -85,9 +92,20 @@ class PlanRun:
         finally:
             self._stack.close()
 
-    def start(self, index: int) -> Run:
+    def start(self, index: int) -> Run | Watch:
         """Start the plan's ``index``-th run (from the main thread: PR_SET_PDEATHSIG)."""
-        run = Run(self.specs[index], sample_hz=self.sample_hz, force_fallback=self.force_fallback)
+        spec = self.specs[index]
+        run: Run | Watch
+        if spec.pool == WATCH_POOL:
+            run = Watch(
+                spec,
+                sample_hz=self.sample_hz,
+                force_fallback=self.force_fallback,
+                output=self.watch_output,
+                log_path=self.watch_log,
+            )
+        else:
+            run = Run(spec, sample_hz=self.sample_hz, force_fallback=self.force_fallback)
         if self.recorder is not None:
             self._record_index = self.recorder.attach(run)
         self.run = run
@@ -98,7 +116,7 @@ class PlanRun:
             raise
         return run
 
-    def finish(self, run: Run) -> dict[str, Any]:
+    def finish(self, run: Run | Watch) -> dict[str, Any]:
         """An ended run's summary (the JSON entry); its end goes into the recording."""
         summary = report.run_summary(run.model)
         if run.model.bad_input and not summary["error"]:
@@ -110,7 +128,7 @@ class PlanRun:
                 self._record_index = None
         return summary
 
-    def run_all(self, on_start: Callable[[RunSpec], None] | None = None) -> list[Run]:
+    def run_all(self, on_start: Callable[[RunSpec], None] | None = None) -> list[Run | Watch]:
         """Every run, one after the other, each waited for; BadInput if the runner refused
         a workload. A Ctrl-C or signal raised meanwhile stops the run in order (close)."""
         done = []

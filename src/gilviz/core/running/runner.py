@@ -16,6 +16,7 @@ lines and the worker processes' queue items are those of ``gilviz.core.protocol`
 
 from __future__ import annotations
 
+import ast
 import collections
 import concurrent.futures as cf
 import json
@@ -24,6 +25,7 @@ import multiprocessing.connection
 import multiprocessing.util
 import os
 import pickle
+import re
 import signal
 import sys
 import threading
@@ -266,6 +268,7 @@ def _proc_init(
     queue: Any,
     cancel: Any,
     workload: str,
+    spread: bool,
     params: dict[str, Any],
     heartbeat: Any,  # a shared int: 0 until a worker has claimed the heartbeat; None: off
     switch_interval: float | None,
@@ -278,7 +281,14 @@ def _proc_init(
     parent = os.getppid()
     if not _alive(runner_pid):
         os._exit(1)
-    _w.update(queue=queue, workload=workload, last_send=0, pending=None)
+    _w.update(
+        queue=queue,
+        put_lock=threading.Lock(),
+        workload=workload,
+        spread=spread,
+        last_send=0,
+        pending=None,
+    )
     workloads.params.update(params)
     if switch_interval is not None:
         sys.setswitchinterval(switch_interval)
@@ -307,12 +317,16 @@ def _proc_init(
             ):
                 _w["pending"] = None
                 _w["last_send"] = time.monotonic_ns()
-                queue.put(pending)
+                _put(pending)
 
     threading.Thread(target=watch, name="gilviz-watch", daemon=True).start()
     # Announce ourselves before any task: a worker that never gets one is idle, and must
     # be seen (and sampled) as such.
-    queue.put(ProcHello(os.getpid(), threading.get_native_id()))
+    # A worker that exits while one of its threads is inside queue.put() leaves the queue's
+    # lock (a semaphore shared by every worker) held for good, and the next worker to put
+    # anything hangs: at exit, after the heartbeat's last batch, puts are shut for good.
+    multiprocessing.util.Finalize(None, _shut_puts, exitpriority=5)
+    _put(ProcHello(os.getpid(), threading.get_native_id()))
     # One heartbeat per pool, in the first worker to start: every worker process has the
     # same shape (one task thread), and a heartbeat in each costs the work it measures
     # (docs/measurement.md, "Cost").
@@ -322,10 +336,21 @@ def _proc_init(
             heartbeat.value = 1
         if mine:
             pid = os.getpid()
-            beat = Heartbeat(lambda batch: queue.put(Beats(pid, batch)), PROCESS_BURST_S)
+            beat = Heartbeat(lambda batch: _put(Beats(pid, batch)), PROCESS_BURST_S)
             beat.start()
             # Send the last batch when the worker exits (short runs end before a flush).
             multiprocessing.util.Finalize(None, beat.stop, exitpriority=10)
+
+
+def _put(msg: Any) -> None:
+    """A message to the runner, from any thread of a process worker (see _shut_puts)."""
+    with _w["put_lock"]:
+        _w["queue"].put(msg)
+
+
+def _shut_puts() -> None:
+    # Taken and kept: a daemon thread that puts later waits here, outside the queue's lock.
+    _w["put_lock"].acquire()
 
 
 def _alive(pid: int) -> bool:
@@ -345,14 +370,14 @@ def _proc_task(index: int, blob: bytes) -> tuple:
     if t0 - _w["last_send"] >= PROCESS_START_EVERY_NS:
         _w["last_send"] = t0
         _w["pending"] = None
-        _w["queue"].put(start)
+        _put(start)
     else:
         _w["pending"] = start
     c0 = time.thread_time_ns()
     p0 = time.perf_counter_ns()
     arg = pickle.loads(blob)
     unpickle_ns = time.perf_counter_ns() - p0
-    fn = workloads.resolve(_w["workload"])
+    fn = workloads.resolve(_w["workload"], _w["spread"])
     result = fn(arg)
     p1 = time.perf_counter_ns()
     out = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
@@ -391,10 +416,20 @@ class Runner:
         self.executor: cf.Executor | None = None
         self.cancel_sem: Any = None  # process pools: a token per worker on a stop
         self.killed = False
-        self.fn = workloads.resolve(spec["workload"])
-        builtin = workloads.describe(spec["workload"])
+        name = spec["workload"]
+        builtin = workloads.describe(name)
+        # A user function gets --args (a literal: a tuple gives several arguments), or the
+        # size when only --size was given; the call is checked before any task runs.
+        args = _literal(spec["args"]) if spec.get("args") is not None else None
+        if builtin is None:
+            workloads.check_call(name, args, spec["size"])
+        self.spread = args is not None
+        self.fn = workloads.resolve(name, self.spread)
         make_arg = builtin.make_arg if builtin and builtin.make_arg else None
-        self.arg = make_arg(spec["size"]) if make_arg else spec["size"]
+        if self.spread:
+            self.arg: Any = args
+        else:
+            self.arg = make_arg(spec["size"]) if make_arg else spec["size"]
         self.summarize = builtin.summarize if builtin else None
         self._local_task = self._make_local_task()
 
@@ -661,6 +696,7 @@ class Runner:
                 queue,
                 self.cancel_sem,
                 self.spec["workload"],
+                self.spread,
                 self.spec["params"],
                 ctx.Value("i", 0) if self.spec["heartbeat"] else None,
                 self.spec["switch_interval"],
@@ -750,7 +786,7 @@ class Runner:
         executor = executor_cls(self.spec["workers"])
         self.executor = executor
         futures = {
-            executor.submit(interp_task.run_task, self.spec["workload"], i, blob): i
+            executor.submit(interp_task.run_task, self.spec["workload"], self.spread, i, blob): i
             for i, blob in enumerate(self._pickled_args())
         }
         # The pool's threads are started by now (a thread's native id is set before
@@ -810,6 +846,15 @@ class Runner:
                 pass
 
 
+def _literal(text: str) -> tuple:
+    """--args as the tuple of arguments a task gets (gilviz checked it is a literal)."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
+        raise ValueError(f"--args is not a Python literal: {exc}") from None
+    return value if isinstance(value, tuple) else (value,)
+
+
 def _exit_text(code: int) -> str:
     if code < 0:
         try:
@@ -822,7 +867,30 @@ def _exit_text(code: int) -> str:
 def _task_error(index: int | None, exc: BaseException) -> str:
     where = f"task {index}" if index is not None else "a task"
     msg = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{where} raised {type(exc).__name__}" + (f": {msg}" if msg else "")
+    text = f"{where} raised {type(exc).__name__}" + (f": {msg}" if msg else "")
+    frames = _user_frames(exc)
+    if frames:
+        text += " at " + " <- ".join(reversed(frames[-3:]))
+    return text
+
+
+_OURS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # gilviz/core
+_STDLIB = os.path.dirname(os.path.abspath(os.__file__))
+_FRAME_RE = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
+
+
+def _user_frames(exc: BaseException) -> list[str]:
+    """Where in the user's own code the exception came from ("file.py:12 in f"), outermost
+    first; a process worker's traceback travels as text in the exception's cause."""
+    found = [(f.filename, f.lineno, f.name) for f in traceback.extract_tb(exc.__traceback__)]
+    remote = getattr(exc.__cause__, "tb", None)
+    if isinstance(remote, str):
+        found = [(f, int(n), name) for f, n, name in _FRAME_RE.findall(remote)]
+    return [
+        f"{os.path.basename(path)}:{line} in {name}"
+        for path, line, name in found
+        if not os.path.abspath(path).startswith((_OURS, _STDLIB)) and not path.startswith("<")
+    ]
 
 
 def _lines(fd: int):

@@ -38,6 +38,7 @@ from gilviz.core.protocol import (
     Control,
     Failure,
     Message,
+    Output,
     RunStatus,
     Stop,
     WorkerSeen,
@@ -49,6 +50,10 @@ from gilviz.core.running.spec import RunSpec
 #: The folder that holds the ``gilviz`` package, put on the runner's PYTHONPATH so another
 #: interpreter (``--python``) imports this very runner.
 PACKAGE_ROOT = str(Path(gilviz.__file__).resolve().parent.parent)
+
+#: How much of what a run printed is kept (the rest stays in the log file).
+OUTPUT_LINES = 20
+OUTPUT_BYTES = 16 * 1024
 
 _live: weakref.WeakSet[Run] = weakref.WeakSet()
 
@@ -110,6 +115,7 @@ class Run:
         self._refs: list[ThreadRef] = []
         self.worker_pids: dict[int, float] = {}  # pid -> create time
         self.stopping = False
+        self._log_from = 0
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -117,6 +123,7 @@ class Run:
         python = self.spec.python or sys.executable
         read_fd, write_fd = os.pipe()
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
+        self._log_from = log.seek(0, os.SEEK_END)  # this run's output starts here
         try:
             self.proc = subprocess.Popen(
                 [python, "-m", "gilviz.core.running.runner", str(write_fd)],
@@ -182,7 +189,7 @@ class Run:
             self._finish()
 
     def _add_worker(self, msg: WorkerSeen) -> None:
-        wid, pid, tid = msg
+        wid, pid, tid = msg.wid, msg.pid, msg.tid
         self._refs.append(ThreadRef(wid, pid, tid))
         if self.proc is not None and pid != self.proc.pid and pid not in self.worker_pids:
             # Remember when it started, so a recycled pid is never killed by mistake.
@@ -221,6 +228,9 @@ class Run:
                 self.sampler.close()
             self._reap_workers()
             model = self.model
+            lines = self._output_tail()
+            if lines:
+                model.on_message(Output(lines))
             if model.end is None and not model.bad_input and not model.fatal:
                 if lost is not None:
                     self.end_lost = lost
@@ -239,6 +249,17 @@ class Run:
             _live.discard(self)
             self._done.set()
             self._ending.release()
+
+    def _output_tail(self, keep: int = OUTPUT_LINES) -> list[str]:
+        """The last lines the runner and its workers wrote to the log during this run."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self._log_from)
+                data = f.read()[-OUTPUT_BYTES:]
+        except OSError:
+            return []
+        text = data.decode("utf-8", errors="replace")
+        return [line.rstrip() for line in text.splitlines()[-keep:]]
 
     def abandon(self, when: str) -> None:
         """End the run now, without waiting any longer for its last messages (a deadline

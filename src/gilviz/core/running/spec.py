@@ -7,6 +7,7 @@ reports a failure to import as bad input.
 
 from __future__ import annotations
 
+import ast
 import multiprocessing
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -38,6 +39,9 @@ class RunSpec:
     python: str | None = None  # run the runner under this interpreter
     params: dict[str, Any] = field(default_factory=dict)  # e.g. the fetch server's URL
     label: str | None = None  # how reports name this run (a preset's pool label)
+    #: A user function's arguments, as a Python literal (a tuple gives several); None: it
+    #: is called with the size.
+    args: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,6 +100,7 @@ def build_spec(
     python: str | None = None,
     params: dict[str, Any] | None = None,
     label: str | None = None,
+    args: str | None = None,
 ) -> RunSpec:
     """Validate user input into a RunSpec; raises BadInput with one readable line."""
     builtin = workloads.describe(workload)
@@ -129,6 +134,7 @@ def build_spec(
         )
     else:
         n_size = parse_int(0 if size is None else size, "--size", -(2**62), 2**62)
+    args = _check_args(workload, builtin is not None, size, args)
     n_chunk = parse_int(1 if chunksize is None else chunksize, "--chunksize", 1, MAX_TASKS)
     interval = None
     if switch_interval is not None:
@@ -148,4 +154,25 @@ def build_spec(
         python=python,
         params=dict(params or {}),
         label=label,
+        args=args,
     )
+
+
+def _check_args(workload: str, builtin: bool, size: Any, args: str | None) -> str | None:
+    """A user function is called with --args, or with --size, or with no argument when
+    neither is given (never with a made-up one); a built-in takes --size only."""
+    if args is None:
+        return "()" if not builtin and size is None else None
+    if builtin:
+        raise BadInput(f"{workload} is a built-in workload: it takes --size, not --args")
+    if size is not None:
+        raise BadInput("give --size or --args, not both")
+    try:
+        ast.literal_eval(args)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BadInput(
+            f"--args {args!r} is not a Python literal ({reason}): "
+            "use numbers, strings, tuples, lists, dicts, e.g. --args '(3_000_000, \"x\")'"
+        ) from None
+    return args

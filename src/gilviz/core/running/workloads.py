@@ -298,7 +298,18 @@ def describe(name: str) -> Workload | None:
     return BUILTINS.get(name)
 
 
+_USER: dict[str, Callable[..., Any]] = {}
+
+
 def _load_user(spec: str) -> Callable[..., Any]:
+    """The user's function, imported once (its module's top level runs once)."""
+    fn = _USER.get(spec)
+    if fn is None:
+        fn = _USER[spec] = _import_user(spec)
+    return fn
+
+
+def _import_user(spec: str) -> Callable[..., Any]:
     target, _, func_name = spec.rpartition(":")
     if not target or not func_name:
         raise ValueError(f"workload {spec!r}: expected module:function or path.py:function")
@@ -339,50 +350,60 @@ def _load_user(spec: str) -> Callable[..., Any]:
     return fn
 
 
-_RESOLVED: dict[str, Callable[[int], Any]] = {}
+_RESOLVED: dict[tuple[str, bool], Callable[[Any], Any]] = {}
 
 
-def resolve(name: str) -> Callable[[int], Any]:
-    """The callable a task runs, ``fn(size)``; raises ValueError with a one-line reason."""
-    fn = _RESOLVED.get(name)
+def resolve(name: str, spread: bool = False) -> Callable[[Any], Any]:
+    """The callable a task runs with its one argument: the size, or with ``spread`` (a user
+    function given ``--args``, or nothing) the tuple of arguments to call it with. Raises
+    ValueError with a one-line reason."""
+    fn = _RESOLVED.get((name, spread))
     if fn is not None:
         return fn
     if name in BUILTINS:
         fn = BUILTINS[name].fn
     elif is_user_spec(name):
-        user = _load_user(name)
-        fn = _adapt(user, name)
+        fn = _load_user(name)
+        if spread:
+            fn = _Spread(fn)
     else:
         raise ValueError(f"unknown workload {name!r} (built-ins: {', '.join(BUILTINS)})")
-    _RESOLVED[name] = fn
+    _RESOLVED[(name, spread)] = fn
     return fn
 
 
-def _adapt(user: Callable[..., Any], name: str) -> Callable[[int], Any]:
+def check_call(name: str, args: tuple | None, size: int) -> None:
+    """That a user function can be called the way its tasks will call it: with ``args``, or
+    with the size when ``args`` is None. ValueError with what to change, before any task."""
+    user = _load_user(name)
     try:
         sig = inspect.signature(user)
-    except (TypeError, ValueError):
-        return user
-    positional = [
-        p
-        for p in sig.parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
-    ]
-    if positional:
-        return user
-    required = [
-        p for p in sig.parameters.values() if p.default is p.empty and p.kind != p.VAR_KEYWORD
-    ]
-    if required:
-        raise ValueError(f"workload {name!r}: it must take the size as its one argument")
-    return _NoArg(user)
+    except (TypeError, ValueError):  # a builtin or C function: its first call will tell
+        return
+    call = args if args is not None else (size,)
+    try:
+        sig.bind(*call)
+    except TypeError as exc:
+        if args == ():
+            raise ValueError(
+                f"workload {name!r} needs an argument{_params(sig)}: give --size N (one int) "
+                "or --args LITERAL (a Python literal; a tuple gives several)"
+            ) from None
+        given = f"--args {args!r}" if args is not None else f"--size {size}"
+        raise ValueError(
+            f"workload {name!r} cannot be called with {given}{_params(sig)}: {exc}"
+        ) from None
 
 
-class _NoArg:
-    """Calls a function that takes no argument, ignoring the size (picklable by reference)."""
+def _params(sig: inspect.Signature) -> str:
+    return f" (it takes {sig})"
 
-    def __init__(self, fn: Callable[[], Any]) -> None:
+
+class _Spread:
+    """Calls a user function with a tuple of arguments (picklable by reference)."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
 
-    def __call__(self, size: int) -> Any:
-        return self.fn()
+    def __call__(self, args: tuple) -> Any:
+        return self.fn(*args)

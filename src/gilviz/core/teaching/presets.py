@@ -82,6 +82,8 @@ class Preset:
     #: The seed rows it teaches, each one of SEED_ROWS; ``teaches`` is them joined.
     rows: tuple[str, ...] = ()
     line: int = 0  # line of its [[preset]] header in ``source`` (0: unknown)
+    #: A user function's arguments (``gilviz WORKLOAD --args``), a Python literal.
+    args: str | None = None
 
 
 #: The rows of the seed's quick-reference table a preset can teach.
@@ -612,6 +614,7 @@ def preset_specs(
             python=python,
             params=params,
             label=c.key,
+            args=preset.args,
         )
         for c in preset.pools
     ]

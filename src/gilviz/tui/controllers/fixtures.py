@@ -124,7 +124,7 @@ class ReplayController:
         recs = [self._recorded(s) for s in specs]
         if self.finish:
             summaries = [dict(r.summary) for r in recs]
-            report.fill_speedups(summaries)
+            report.fill_speedups(summaries, cores=self.recording.machine.cores_usable)
             self._progress = Progress(
                 plan=plan,
                 specs=tuple(specs),

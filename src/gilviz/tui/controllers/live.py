@@ -52,8 +52,13 @@ class LiveController:
     """Starts real runs (core.session.Run) and hands out their snapshots."""
 
     def __init__(
-        self, sample_hz: float = 50.0, force_fallback: bool = False, recorder: Any = None
+        self,
+        sample_hz: float = 50.0,
+        force_fallback: bool = False,
+        recorder: Any = None,
+        watch_log: str | None = None,
     ) -> None:
+        self.watch_log = watch_log  # where a watched program's output goes
         self.sample_hz = sample_hz
         self.force_fallback = force_fallback
         #: core.recording.recorder.Recorder: every run of the session goes into one
@@ -204,6 +209,7 @@ class LiveController:
                 recorder=self.recorder,
                 sample_hz=self.sample_hz,
                 force_fallback=self.force_fallback,
+                watch_log=self.watch_log,
             )
             seq.driver = seq.resources.enter_context(driver)
             seq.specs = list(driver.specs)

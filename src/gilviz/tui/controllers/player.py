@@ -113,6 +113,7 @@ class RecordingPlayer:
     ) -> None:
         self.recording = recording
         self.name = name
+        self.machine = machine_of(recording)  # speedups are judged against its cores
         self._clock = clock
         self.tracks = [_Track(r) for r in recording.runs]
         self.offsets: list[float] = []
@@ -223,7 +224,7 @@ class RecordingPlayer:
             track.advance_to(track.started_ns + int((pos - self.offsets[index]) * 1e9))
         snap = finals[index] if end else track.snapshot()
         done = [dict(s) for s in summaries if s is not None]
-        report.fill_speedups(done)
+        report.fill_speedups(done, cores=self.machine.cores_usable)
         it = iter(done)
         summaries = [next(it) if s is not None else None for s in summaries]
         error = None

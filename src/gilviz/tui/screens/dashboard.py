@@ -53,15 +53,21 @@ class DashboardScreen(LiveRunScreen):
         Binding("r", "race", "race"),
     ]
 
-    def __init__(self, preset: Preset | None = None, **kw) -> None:
+    def __init__(
+        self, preset: Preset | None = None, plan: Plan | None = None, log: str | None = None, **kw
+    ) -> None:
         super().__init__(**kw)
+        #: a watched program: the one plan this dashboard runs, and where its output goes
+        self.fixed_plan = plan
+        self.output_log = log
         self.preset: Preset | None = None
         self.modified = False
         self.workload = "crunch"
         self.pool = "thread"
         self.n_workers = 4
         self.tasks = 4
-        self.task_size = 0
+        self.task_size: int | None = 0  # None: a user function given no --size
+        self.user_preset: Preset | None = None  # your own function's settings: in the w cycle
         self._initial_preset = preset
         self._progress = Progress()
 
@@ -103,7 +109,9 @@ class DashboardScreen(LiveRunScreen):
         self.pool = first.pool
         self.n_workers = first.workers or (w.default_workers if w else 4)
         self.tasks = preset.tasks or (w.default_tasks if w else 4)
-        self.task_size = preset.size if preset.size is not None else (w.default_size if w else 0)
+        self.task_size = preset.size if preset.size is not None else (w.default_size if w else None)
+        if w is None:
+            self.user_preset = preset
         self._update_texts()
 
     def _set_workload(self, name: str) -> None:
@@ -117,6 +125,9 @@ class DashboardScreen(LiveRunScreen):
 
     def _update_texts(self) -> None:
         if self.title_bar is None:  # not composed yet: on_mount draws them
+            return
+        if self.fixed_plan is not None:
+            self._watch_texts()
             return
         p = self.preset
         if p is not None:
@@ -132,13 +143,48 @@ class DashboardScreen(LiveRunScreen):
                 ("p", self.pool, "pool"),
                 ("+/-", "1" if self.pool == "serial" else str(self.n_workers), "workers"),
                 ("t/T", compact(self.tasks), "tasks"),
-                ("</>", compact(self.task_size), "size"),
+                self._size_control(),
             ]
         )
+
+    def _watch_texts(self) -> None:
+        assert self.fixed_plan is not None and self.title_bar is not None
+        spec = self.fixed_plan.make_specs(None)[0]
+        attach = spec.params.get("pid") is not None
+        title = f"{'Attached to' if attach else 'Watching'}: {spec.workload}"
+        where = (
+            "left running and untouched when you quit"
+            if attach
+            else f"its output: {self.output_log}"
+            if self.output_log
+            else "its output is discarded"
+        )
+        self.title_bar.set(
+            title, f"Every thread of every CPython process in its tree, one row each; {where}."
+        )
+        active = self._progress.active
+        self.controls.set(
+            [("s", "stop" if active else ("attach" if attach else "start"), ""), ("", "watch", "")]
+        )
+
+    def _fixed(self) -> bool:
+        """A watched program has its own settings: the keys that change them say so."""
+        if self.fixed_plan is None:
+            return False
+        self.app.notify("watching a program: its pools and sizes are its own", severity="warning")
+        return True
+
+    def _size_control(self) -> tuple[str, str, str]:
+        args = self.preset.args if self.preset is not None else None
+        if args is not None:
+            return ("", args, "args")
+        return ("</>", "-" if self.task_size is None else compact(self.task_size), "size")
 
     # --- actions -------------------------------------------------------------------------
 
     def action_cycle_pool(self) -> None:
+        if self._fixed():
+            return
         pools = self._pools()
         i = pools.index(self.pool) if self.pool in pools else -1
         self.pool = pools[(i + 1) % len(pools)]
@@ -149,13 +195,20 @@ class DashboardScreen(LiveRunScreen):
         self._update_texts()
 
     def action_workers(self, delta: int) -> None:
+        if self._fixed():
+            return
         self.n_workers = min(MAX_WORKERS, max(1, self.n_workers + delta))
         self.modified = True
         self._update_texts()
 
     def action_size(self, factor: float) -> None:
+        if self._fixed():
+            return
         w = workloads.describe(self.workload)
         lo, hi = (w.min_size, w.max_size) if w else (0, 2**62)
+        if self.preset is not None and self.preset.args is not None:
+            self.app.notify("this function is called with --args: its size is not used")
+            return
         self.task_size = int(
             min(hi, max(lo, round(self.task_size * factor) if self.task_size else 1))
         )
@@ -163,17 +216,29 @@ class DashboardScreen(LiveRunScreen):
         self._update_texts()
 
     def action_tasks(self, factor: float) -> None:
+        if self._fixed():
+            return
         self.tasks = int(min(1_000_000, max(1, round(self.tasks * factor))))
         self.modified = True
         self._update_texts()
 
     def action_cycle_workload(self) -> None:
+        if self._fixed():
+            return
         names = [n for n, w in workloads.BUILTINS.items() if not w.crashes]
+        if self.user_preset is not None:
+            names.append(self.user_preset.workload)
         i = names.index(self.workload) if self.workload in names else -1
-        self._set_workload(names[(i + 1) % len(names)])
+        name = names[(i + 1) % len(names)]
+        if self.user_preset is not None and name == self.user_preset.workload:
+            self.load_preset(self.user_preset)
+        else:
+            self._set_workload(name)
         self._update_texts()
 
     def action_preset(self, delta: int) -> None:
+        if self._fixed():
+            return
         deck = self.app.deck
         if not deck:
             return
@@ -182,6 +247,8 @@ class DashboardScreen(LiveRunScreen):
         self.load_preset(deck[(i + delta) % len(deck)])
 
     def action_race(self) -> None:
+        if self._fixed():
+            return
         self.post_message(OpenRace(self.race_plan()))
 
     def action_start_stop(self) -> None:
@@ -203,6 +270,9 @@ class DashboardScreen(LiveRunScreen):
             self.modified,
         )
 
+        if p is not None and p.args is not None:
+            size = None  # the function is called with its --args
+
         def make(url: str | None) -> list[RunSpec]:
             out = []
             preset_specs = gdeck.specs(p, url, size=size, tasks=tasks) if p is not None else []
@@ -221,6 +291,8 @@ class DashboardScreen(LiveRunScreen):
         return make
 
     def run_plan(self) -> Plan:
+        if self.fixed_plan is not None:
+            return self.fixed_plan
         pool = self.pool
         return Plan(
             label=f"{self.workload} on {pool}",

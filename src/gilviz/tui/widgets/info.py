@@ -8,7 +8,9 @@ from rich.style import Style
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 
+from gilviz.core import report
 from gilviz.core.model import RunSnapshot
+from gilviz.core.protocol import RunStatus
 from gilviz.tui.machine import Machine
 from gilviz.tui.style import DIM, ERROR, GOOD, LABEL
 from gilviz.tui.widgets.base import Line, LinesWidget, fit
@@ -144,6 +146,10 @@ def status_text(snap: RunSnapshot | None) -> str:
     ]
     if snap.outcome:
         parts.append(", ".join(f"{k} {v}" for k, v in snap.outcome.items()))
+    if RunStatus(snap.status).ended and report.too_short(
+        snap.elapsed_s, snap.gil_samples, snap.method != "none"
+    ):
+        parts.append(f"too short to measure: {report.TOO_SHORT_HINT}")
     return " · ".join(parts)
 
 

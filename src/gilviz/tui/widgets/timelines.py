@@ -14,6 +14,7 @@ from gilviz.tui.style import DIM, LABEL, STATE_LABEL, STATE_SHORT, pct
 from gilviz.tui.widgets.base import Line, LinesWidget, fit
 
 LABEL_W = 5  # "w12 "
+NAMED_LABEL_W = 16  # "12345 worker-3 ": a watched program's threads, by tid and name
 SHARE_W = 4
 TASKS_W = 6
 
@@ -76,11 +77,16 @@ class TimelinesPanel(LinesWidget):
     def _columns(self, width: int) -> tuple[int, bool]:
         """Timeline width, and whether the share columns fit."""
         shares = width >= 60
-        tw = width - LABEL_W - TASKS_W - (1 + SHARE_W * len(STATES) if shares else 0)
+        tw = width - self.label_w - TASKS_W - (1 + SHARE_W * len(STATES) if shares else 0)
         return max(1, tw), shares
+
+    #: the label column's width: wider when the threads have names (a watched program)
+    label_w = LABEL_W
 
     def build(self, width: int, height: int) -> list[Line]:
         snap = self.snapshot
+        named = snap is not None and any(w.name for w in snap.workers)
+        self.label_w = NAMED_LABEL_W if named else LABEL_W
         tw, shares = self._columns(width)
         lines = [self._legend(width)]
         step_ms = 1000 / self.sample_hz if self.sample_hz else 0
@@ -90,8 +96,8 @@ class TimelinesPanel(LinesWidget):
                     f"1 cell = 1 sample ({step_ms:g} ms), newest right",
                     "dominant state of each sample",
                 ],
-                tw + LABEL_W,
-            ).ljust(tw + LABEL_W),
+                tw + self.label_w,
+            ).ljust(tw + self.label_w),
             DIM,
         )
         if shares:
@@ -116,7 +122,11 @@ class TimelinesPanel(LinesWidget):
 
     def _row(self, w: WorkerView, tw: int, shares: bool) -> Line:
         look = self.look
-        line = Line().add(f"w{w.wid:<{LABEL_W - 2}} ", DIM)
+        if self.label_w == LABEL_W:
+            label = f"w{w.wid}"
+        else:
+            label = f"{w.tid} {w.name or ''}"[: self.label_w - 1]
+        line = Line().add(label.ljust(self.label_w), DIM)
         cells = w.timeline[-tw:]
         if len(cells) < tw:
             line.add(" " * (tw - len(cells)))
