@@ -6,6 +6,9 @@ py-spy need it) and print what they measured; they never decide pass/fail by exi
     PerfFutex    perf record of every futex call (-p our own pid, inherited by the runner
                  and its workers) plus a system-wide sched_wakeup, CLOCK_MONOTONIC stamps
     PySpyPoller  py-spy dump --nonblocking --json every 1/hz s: per thread active / owns_gil
+    thread_perf  one thread's GIL / lock / sleep shares from perf's calls over its windows
+    thread_spy   one thread's py-spy idle / owns_gil shares over its windows
+    OtherLoad    the CPU that processes outside the benchmark's own tree used meanwhile
 """
 
 from __future__ import annotations
@@ -89,6 +92,37 @@ def overlap(a: int, b: int, windows: list[tuple[int, int]]) -> int:
 
 def inside(t: int, windows: list[tuple[int, int]]) -> bool:
     return any(lo <= t < hi for lo, hi in windows)
+
+
+# --------------------------------------------------------------------------- other load
+
+
+def _cpu_busy_jiffies() -> tuple[int, int]:
+    with open("/proc/stat") as f:
+        parts = f.readline().split()[1:]
+    vals = [int(x) for x in parts[:8]]
+    idle = vals[3] + vals[4]
+    return sum(vals) - idle, sum(vals)
+
+
+def _own_cpu_s() -> float:
+    t = os.times()  # children included once waited for: the benchmark's own tree
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class OtherLoad:
+    """Cores used by processes outside this benchmark's tree between ``__init__`` and
+    ``cores()``: /proc/stat's busy time minus our own and our waited-for children's."""
+
+    def __init__(self) -> None:
+        self._j0, self._own0 = _cpu_busy_jiffies(), _own_cpu_s()
+
+    def cores(self) -> float:
+        j1, own1 = _cpu_busy_jiffies(), _own_cpu_s()
+        hz = os.sysconf("SC_CLK_TCK")
+        elapsed = (j1[1] - self._j0[1]) / hz / max(1, len(os.sched_getaffinity(0)))
+        others = (j1[0] - self._j0[0]) / hz - (own1 - self._own0)
+        return max(0.0, others) / max(elapsed, 1e-9)
 
 
 # --------------------------------------------------------------------------- perf
@@ -298,6 +332,38 @@ class PerfFutex:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class PerfShares:
+    """Shares of a thread's windows it spent asleep in each kind of call, from perf."""
+
+    blk: float  # asleep in a GIL futex wait: enter to wake-up (gilviz's gil_wait)
+    ret: float  # in a GIL futex wait, enter to return: adds the runqueue after the wake-up
+    lock: float  # asleep in any other futex wait
+    sleep: float  # asleep in nanosleep / clock_nanosleep
+
+
+def thread_perf(
+    calls: list[FutexCall], windows: list[tuple[int, int]], gil: tuple[int, int]
+) -> PerfShares | None:
+    """One thread's perf shares over the disjoint sorted ``windows``; a GIL wait is a
+    futex WAIT/WAIT_BITSET on an address in ``gil`` = [start, end) of its process's
+    ``_PyRuntime`` (``gilsym.locate_gil``). None when the windows are empty."""
+    total = length(windows)
+    if total <= 0:
+        return None
+    blk = ret = lock = sleep = 0
+    for c in calls:
+        asleep = overlap(c.enter_ns, c.enter_ns + c.blocked_ns, windows)
+        if c.is_sleep:
+            sleep += asleep
+        elif c.is_wait and gil[0] <= c.uaddr < gil[1]:
+            blk += asleep
+            ret += overlap(c.enter_ns, c.exit_ns, windows)
+        elif c.is_wait:
+            lock += asleep
+    return PerfShares(blk / total, ret / total, lock / total, sleep / total)
+
+
 # --------------------------------------------------------------------------- py-spy
 
 
@@ -353,3 +419,14 @@ class PySpyPoller(threading.Thread):
     def stop(self) -> None:
         self._stop_event.set()
         self.join(10)
+
+
+def thread_spy(
+    samples: list[SpySample], windows: list[tuple[int, int]]
+) -> tuple[float | None, float | None, int]:
+    """(idle share, owns-GIL share, dumps) of one thread's py-spy dumps inside ``windows``."""
+    dumps = [s for s in samples if inside(s.t_ns, windows)]
+    if not dumps:
+        return None, None, 0
+    n = len(dumps)
+    return sum(not s.active for s in dumps) / n, sum(s.owns_gil for s in dumps) / n, n

@@ -47,15 +47,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from _common import (  # noqa: E402
     NOISY_LOAD,
     WORKLOADS,
+    OtherLoad,
     PerfFutex,
     PySpyPoller,
     clip,
     fmt_load,
-    inside,
     length,
     loadavg,
     merge,
-    overlap,
+    thread_perf,
+    thread_spy,
 )
 from gilviz.core import protocol  # noqa: E402
 from gilviz.core.measuring import gilsym  # noqa: E402
@@ -200,19 +201,6 @@ class CaseResult:
     errors: list[str] = field(default_factory=list)
 
 
-def _cpu_busy_jiffies() -> tuple[int, int]:
-    with open("/proc/stat") as f:
-        parts = f.readline().split()[1:]
-    vals = [int(x) for x in parts[:8]]
-    idle = vals[3] + vals[4]
-    return sum(vals) - idle, sum(vals)
-
-
-def _own_cpu_s() -> float:
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-
-
 def run_case(case: Case, scale: float, hz: float, perf_ok: bool, stress: int = 0) -> CaseResult:
     size = int(case.size * scale) if case.scaled else case.size
     spec = build_spec(
@@ -255,7 +243,7 @@ def run_case(case: Case, scale: float, hz: float, perf_ok: bool, stress: int = 0
                 cur[1] = b
 
     load_start = loadavg()
-    j0, own0 = _cpu_busy_jiffies(), _own_cpu_s()
+    other_load = OtherLoad()
     perf = PerfFutex() if perf_ok else None
     res_errors: list[str] = []
     if perf is not None:
@@ -298,11 +286,8 @@ def run_case(case: Case, scale: float, hz: float, perf_ok: bool, stress: int = 0
         if perf is not None:
             perf.stop()
     end_ns = time.monotonic_ns()
-    j1, own1 = _cpu_busy_jiffies(), _own_cpu_s()
+    others = other_load.cores()
     load_end = loadavg()
-    hz_ticks = os.sysconf("SC_CLK_TCK")
-    elapsed = (j1[1] - j0[1]) / hz_ticks / max(1, len(os.sched_getaffinity(0)))
-    others = max(0.0, (j1[0] - j0[0]) / hz_ticks - (own1 - own0)) / max(elapsed, 1e-9)
 
     snap = run.model.snapshot()
     if snap.error:
@@ -338,26 +323,16 @@ def run_case(case: Case, scale: float, hz: float, perf_ok: bool, stress: int = 0
             gv = {k: wv.states[k] / b for k in BUSY} if b > 0 else None
         blk = ret = lck = slp = None
         rng = gil.get(pid) or runner_gil  # forked workers keep the runner's layout
-        if perf_res is not None and busy > 0 and rng is not None:
-            sb = sr = sl = ss = 0
-            for c in perf_res.calls.get(tid, []):
-                asleep = overlap(c.enter_ns, c.enter_ns + c.blocked_ns, windows)
-                if c.is_sleep:
-                    ss += asleep
-                elif c.is_wait and rng[0] <= c.uaddr < rng[1]:
-                    sb += asleep
-                    sr += overlap(c.enter_ns, c.exit_ns, windows)
-                elif c.is_wait:
-                    sl += asleep
-            blk, ret, lck, slp = sb / busy, sr / busy, sl / busy, ss / busy
+        if perf_res is not None and rng is not None:
+            ps = thread_perf(perf_res.calls.get(tid, []), windows, rng)
+            if ps is not None:
+                blk, ret, lck, slp = ps.blk, ps.ret, ps.lock, ps.sleep
         sched_run = sampler_run = None
         acc = runs_.get(wv.wid)
         if acc is not None and acc[3] > 0 and acc[1][0] > acc[0][0]:
             sched_run = (acc[1][1] - acc[0][1]) / (acc[1][0] - acc[0][0])
             sampler_run = acc[2] / acc[3]
-        dumps = [s for s in spy.samples.get(tid, []) if inside(s.t_ns, windows)]
-        spy_idle = sum(not s.active for s in dumps) / len(dumps) if dumps else None
-        spy_gil = sum(s.owns_gil for s in dumps) / len(dumps) if dumps else None
+        spy_idle, spy_gil, spy_n = thread_spy(spy.samples.get(tid, []), windows)
         figs.append(
             WorkerFig(
                 wv.wid,
@@ -372,7 +347,7 @@ def run_case(case: Case, scale: float, hz: float, perf_ok: bool, stress: int = 0
                 slp,
                 spy_idle,
                 spy_gil,
-                len(dumps),
+                spy_n,
                 sched_run,
                 sampler_run,
             )

@@ -177,10 +177,7 @@ POOL = "thread"
 
 
 def gilviz_cmd(fps: float | None) -> str:
-    cmd = (
-        f"{PY} -m gilviz crunch --pool {POOL} --workers 8 "
-        "--tasks 100000 --size 20000000 --start"
-    )
+    cmd = f"{PY} -m gilviz crunch --pool {POOL} --workers 8 --tasks 100000 --size 20000000 --start"
     return cmd + (f" --fps {fps:g}" if fps else "")
 
 

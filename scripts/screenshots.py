@@ -1,4 +1,5 @@
-"""Regenerate the SVG pictures of every screen, from the real app, into screenshots/.
+"""Regenerate the SVG pictures of every screen, from the real app, into screenshots/, and
+a real asciinema cast of a talk step (screenshots/talk.cast, from screenshots/talk.jsonl).
 
     .venv/bin/python scripts/screenshots.py          # fed from the recorded runs (stable)
     .venv/bin/python scripts/screenshots.py --live   # run the presets here and now
@@ -8,6 +9,11 @@ recorded on a 2-core machine) and ``big.json`` (a synthetic 128-core machine wit
 workers, drawn only to show the layout at that scale), with the built-in presets' words.
 ``--live`` starts real runs of the built-in crunch presets on this machine instead (the
 pictures then show this machine's figures).
+
+The cast is ``gilviz export talk.jsonl --format asciicast``: the recording is of one talk
+step (the built-in crunch-processes preset, made small) run here through the real app with
+``--record``; it is made once and kept, so that the cast stays the same, and made again with
+``--live`` (or when it is missing).
 """
 
 from __future__ import annotations
@@ -79,6 +85,50 @@ def replay_app(rec: Recording, deck, preset: str, finish: bool, **kw) -> GilvizA
     )
 
 
+def record_talk(path: Path) -> None:
+    """One talk step run here, recorded as ``gilviz talk --record`` records it."""
+    from gilviz.core.recording.recorder import Recorder
+
+    step = replace(cpresets.get_preset("crunch-processes"), size=3_000_000, tasks=8)
+    recorder = Recorder(
+        path,
+        settings={"command": "talk", "preset": step.name, "hz": 50.0, "fps": 4.0,
+                  "terminal": [120, 40]},
+    )  # fmt: skip
+    app = GilvizApp(
+        deck=[step],
+        controller=LiveController(recorder=recorder),
+        machine=Machine.here(),
+        talk=True,
+        record_results=False,
+    )
+
+    async def go() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            deadline = time.monotonic() + 300
+            while not (app.progress.state == "done" and app.screen.claim.mark):
+                if time.monotonic() > deadline:
+                    raise SystemExit("talk.jsonl: timed out")
+                await pilot.pause(0.2)
+
+    try:
+        asyncio.run(go())
+    finally:
+        app.controller.shutdown()
+
+
+def talk_cast(live: bool) -> list[Path]:
+    from gilviz import cli
+
+    rec, cast = OUT / "talk.jsonl", OUT / "talk.cast"
+    if live or not rec.exists():
+        record_talk(rec)
+    code = cli.main(["export", str(rec), "--format", "asciicast", "-o", str(cast)])
+    if code != 0:
+        raise SystemExit(f"talk.cast: gilviz export exited {code}")
+    return [rec, cast]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--live", action="store_true", help="run the presets on this machine")
@@ -134,6 +184,8 @@ def main() -> None:
     run(shoot(replay_app(crunch, deck, "crunch-threads", False, autostart=True,
                          look=Look(ascii=True, color=False)),
               "ascii-no-color", (80, 24)))  # fmt: skip
+    os.environ.pop("NO_COLOR", None)
+    made.extend(talk_cast(args.live))
     for p in made:
         print(p.relative_to(ROOT))
 

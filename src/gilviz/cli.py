@@ -118,10 +118,29 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("file", help="a recording made with --record")
     replay.add_argument("--json", action="store_true", help="print the recorded runs' JSON")
     _add_tui_options(replay, record=False)
-    export = sub.add_parser("export", help="turn a recording into a trace or a report")
+    export = sub.add_parser(
+        "export", help="turn a recording into a trace, a report, a cast or a picture"
+    )
     export.add_argument("file", help="a recording made with --record")
-    export.add_argument("--format", choices=["perfetto", "markdown"], required=True)
+    export.add_argument(
+        "--format",
+        choices=["perfetto", "markdown", "asciicast", "svg"],
+        required=True,
+        help="perfetto trace, markdown report, asciicast v2 (asciinema), or svg of one moment",
+    )
     export.add_argument("-o", "--output", help="output file (default: stdout)")
+    export.add_argument(
+        "--size",
+        metavar="COLSxROWS",
+        help="asciicast, svg: the terminal size (default: the recorded one, else 120x40)",
+    )
+    export.add_argument(
+        "--fps", help="asciicast: frames a second (default: the session's panel rate, else 4)"
+    )
+    export.add_argument("--speed", help="asciicast: play the recording this many times as fast")
+    moment = export.add_mutually_exclusive_group()
+    moment.add_argument("--at", metavar="SECONDS", help="svg: the moment, s into the replay")
+    moment.add_argument("--end", action="store_true", help="svg: the end (the default)")
     serve = sub.add_parser("serve", help="the same app in a web browser (textual-serve)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     serve.add_argument("--port", default="8000", help="port (default 8000)")
@@ -246,9 +265,10 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
     delay = parse_float(delay_ms, "--delay-ms", 0, 600_000) / 1000
     port = parse_int(args.port, "--port", 0, 65535)
     make_specs(PLACEHOLDER_URL)  # validates everything before anything is created or runs
-    recorder = None
+    recorder = record_plan = None
     if args.record:
-        from gilviz.core.recording.recorder import Recorder
+        from gilviz.core.recording.recorder import Recorder, terminal_size
+        from gilviz.core.teaching.presets import preset_json
 
         recorder = Recorder(
             args.record,
@@ -257,8 +277,20 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
                 "preset": preset.name if preset else None,
                 "hz": hz,
                 "argv": sys.argv[1:],
+                "terminal": terminal_size(),
             },
         )
+        specs = make_specs(PLACEHOLDER_URL)
+        record_plan = {
+            "kind": args.command,
+            "label": preset.name
+            if preset
+            else f"{specs[0].workload} on {', '.join(s.pool for s in specs)}",
+            "labels": [s.label or s.pool for s in specs],
+            "preset": preset_json(preset) if preset else None,
+            "preset_name": preset.name if preset else None,
+            "step": None,
+        }
 
     def announce(spec) -> None:
         if not args.json and sys.stderr.isatty():
@@ -272,6 +304,7 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
             recorder=recorder,
             sample_hz=hz,
             force_fallback=args.fallback_sampler,
+            record_plan=record_plan,
         )
         with plan:
             runs = plan.run_all(on_start=announce)
@@ -452,20 +485,86 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: The export options that apply to some formats only.
+_EXPORT_ONLY = {
+    "size": ("asciicast", "svg"),
+    "fps": ("asciicast",),
+    "speed": ("asciicast",),
+    "at": ("svg",),
+    "end": ("svg",),
+}
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from gilviz.core.recording import export
     from gilviz.core.recording.reader import read_recording
 
+    for option, formats in _EXPORT_ONLY.items():
+        if getattr(args, option) not in (None, False) and args.format not in formats:
+            raise BadInput(f"--{option} applies to --format {' and '.join(formats)} only")
     rec = read_recording(args.file)
+    if args.format in ("asciicast", "svg"):
+        return _export_screens(args, rec)
     text = export.perfetto(rec) if args.format == "perfetto" else export.markdown(rec)
-    if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8") as out:
-                out.write(text)
-        except OSError as exc:
-            raise BadInput(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    _write_out(args.output, lambda out: out.write(text))
+    return EXIT_OK
+
+
+def _write_out(path: str | None, write: Callable[[Any], Any]) -> Any:
+    """``write(file)`` on the output file, or on stdout; BadInput if it cannot be written."""
+    if not path:
+        return write(sys.stdout)
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            return write(out)
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _export_screens(args: argparse.Namespace, rec: Any) -> int:
+    """``--format asciicast|svg``: the recording through the screens that showed it."""
+    from pathlib import Path
+
+    from gilviz.core.running.spec import parse_float
+
+    try:
+        from gilviz.tui import export as tui_export
+    except ImportError as exc:
+        raise BadInput(f"--format {args.format} needs the TUI's packages: {exc}") from None
+    # Every argument is checked before anything is said or written.
+    note = None
+    if args.size:
+        size = tui_export.parse_size(args.size)
     else:
-        sys.stdout.write(text)
+        size, note = tui_export.recorded_size(rec)
+    name = Path(args.file).name
+    if not rec.runs:
+        raise BadInput(f"{args.file}: the recording holds no run")
+    at = None
+    if args.format == "svg" and args.at is not None:
+        at = tui_export.check_moment(rec, name, parse_float(args.at, "--at", 0, 10**9))
+    fps = parse_float(args.fps, "--fps", 0.2, 30) if args.fps else tui_export.recorded_fps(rec)
+    speed = parse_float(args.speed or 1, "--speed", 0.1, 100)
+    if note:
+        print(f"gilviz: {note}", file=sys.stderr)
+    if args.format == "svg":
+        picture = tui_export.svg(rec, name=name, size=size, at=at)
+        _write_out(args.output, lambda out: out.write(picture))
+        return EXIT_OK
+    stats = _write_out(
+        args.output,
+        lambda out: tui_export.write_cast(rec, out, name=name, size=size, fps=fps, speed=speed),
+    )
+    if stats.stopped:
+        name = signal.Signals(stats.stopped - 128).name if stats.stopped > 128 else "stopped"
+        print(f"gilviz: {name}; the cast ends at {stats.duration_s:.1f} s", file=sys.stderr)
+        return stats.stopped
+    if args.output and sys.stderr.isatty():
+        print(
+            f"{args.output}: {stats.duration_s:.1f} s, {stats.frames} frames, "
+            f"{stats.bytes / 1024:.0f} KiB",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -555,10 +654,16 @@ def _watch(args: argparse.Namespace, spec) -> int:
     hz = parse_float(args.tui_hz, "--hz", 0, 1000)
     recorder = None
     if args.record:
-        from gilviz.core.recording.recorder import Recorder
+        from gilviz.core.recording.recorder import Recorder, terminal_size
 
         recorder = Recorder(
-            args.record, settings={"command": args.command, "hz": hz, "argv": sys.argv[1:]}
+            args.record,
+            settings={
+                "command": args.command,
+                "hz": hz,
+                "argv": sys.argv[1:],
+                "terminal": terminal_size(),
+            },
         )
     # The watched program's output goes to our stderr: stdout is the JSON's alone.
     plan = PlanRun(

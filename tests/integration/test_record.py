@@ -42,8 +42,18 @@ def test_recording_is_versioned_jsonl(recorded):
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert lines[0]["type"] == "header" and lines[0]["format"] == 1
     kinds = {line["type"] for line in lines}
-    assert kinds == {"header", "run", "m", "t", "end"}
+    assert kinds == {"header", "plan", "run", "m", "t", "end"}
     assert sum(1 for line in lines if line["type"] == "run") == 2
+    # How the runs were shown: one plan, named by both runs, before them.
+    (plan,) = [line for line in lines if line["type"] == "plan"]
+    assert lines.index(plan) == 1
+    assert (plan["plan"], plan["kind"], plan["label"], plan["labels"], plan["preset"]) == (
+        0, "compare", "crunch on serial, thread", ["serial", "thread"], None
+    )  # fmt: skip
+    assert [line["plan"] for line in lines if line["type"] == "run"] == [0, 0]
+    # The terminal's size (none here: the output is a pipe) and each run's load at its end.
+    assert lines[0]["settings"]["terminal"] is None
+    assert all(isinstance(e["load1"], float) for e in lines if e["type"] == "end")
 
 
 def test_truncated_last_line_is_tolerated(recorded, tmp_path):

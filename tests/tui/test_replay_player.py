@@ -95,6 +95,37 @@ def test_player_ends_with_the_recorded_figures(rec_path, capsys):
     assert [r["wall_s"] for r in doc["runs"]] == [s["wall_s"] for s in p.summaries]
 
 
+def test_scenes_play_one_plan_at_a_time_and_hold_their_end(rec_path):
+    """Each run as a scene of its own (two plans), each end held 1 s: the progress is the
+    scene's, done during the hold, and the next scene starts from its own first run."""
+    from gilviz.tui.controllers.base import Plan
+    from gilviz.tui.controllers.player import Scene
+
+    rec = read_recording(rec_path)
+    plans = [Plan(f"plan {i}", lambda url: [], kind="race") for i in range(2)]
+    scenes = [Scene("race", plans[0], 0, 1), Scene("race", plans[1], 1, 1)]
+    clock = Clock()
+    player = player_for(rec_path, rec, clock=clock, scenes=scenes, hold_s=1.0)
+    first, second = (t.duration_ns / 1e9 for t in player.tracks)
+    assert player.duration_s == pytest.approx(first + second + 2.0)
+    assert player.offsets == [0.0, pytest.approx(first + 1.0)]
+    player.seek_to(0.0)
+    p = player.poll()
+    assert (p.plan, p.state, p.index, len(p.specs)) == (plans[0], "running", 0, 1)
+    clock.advance(first + 0.5)  # within the first scene's hold
+    p = player.poll()
+    assert (p.plan, p.state, player.scene()) == (plans[0], "done", 0)
+    assert p.summaries[0]["wall_s"] == recorded_summaries(rec_path)[0]["wall_s"]
+    player.seek_to(player.offsets[1])  # the hold is over: the second plan, from its start
+    p = player.poll()
+    assert (p.plan, p.state, p.index, player.scene()) == (plans[1], "running", 0, 1)
+    assert p.summaries == (None,) and p.snapshot.tasks_done == 0
+    clock.advance(player.duration_s)
+    p = player.poll()
+    assert (p.plan, p.state) == (plans[1], "done")
+    assert p.summaries[0]["wall_s"] == recorded_summaries(rec_path)[1]["wall_s"]
+
+
 def test_seeking_back_rebuilds_the_same_state(rec_path):
     clock = Clock()
     player = player_for(rec_path, read_recording(rec_path), clock=clock, paused=True)

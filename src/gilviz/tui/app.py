@@ -17,7 +17,8 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
@@ -105,6 +106,8 @@ class GilvizApp(App[int]):
         record_results: bool = True,
         autostart: bool = False,
         dashboard_cls: type[Screen] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        ticking: bool = True,
         fixed_plan: Plan | None = None,
         watch_log: str | None = None,
     ) -> None:
@@ -124,6 +127,10 @@ class GilvizApp(App[int]):
         self.record_results = record_results
         self.autostart = autostart
         self.dashboard_cls = dashboard_cls  # the base screen instead of DashboardScreen (replay)
+        self.clock = clock  # what the panels pace themselves on (an export steps its own)
+        #: Whether the app polls its controller by itself at ``fps``; an export ticks once
+        #: a frame instead (the panels keep a few ticks of history, e.g. the cores' owners).
+        self.ticking = ticking
         self.fixed_plan = fixed_plan  # the dashboard runs this plan only (a watched program)
         self.watch_log = watch_log
         self.progress = Progress()
@@ -158,8 +165,9 @@ class GilvizApp(App[int]):
             self.push_screen(self._dashboard)
             if self.autostart:
                 self.call_after_refresh(self._dashboard.action_start_stop)
-        self.set_interval(1 / self.fps, self.tick, name="gilviz-panels")
-        self.call_after_refresh(self.tick)
+        if self.ticking:
+            self.set_interval(1 / self.fps, self.tick, name="gilviz-panels")
+            self.call_after_refresh(self.tick)
 
     def _install_signals(self) -> None:
         try:

@@ -70,9 +70,16 @@ def specs(
     )
 
 
-def check(preset: Preset, runs: list[dict[str, Any]]) -> ClaimResult:
+def check(
+    preset: Preset,
+    runs: list[dict[str, Any]],
+    cores: int | None = None,
+    load: float | None = None,
+) -> ClaimResult:
+    """The claim checked here (or on a recorded machine's ``cores`` and ``load``), never
+    raising."""
     try:
-        return cpresets.check_claim(preset, runs)
+        return cpresets.check_claim(preset, runs, cores, load)
     except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
         return ClaimResult(None, f"claim not checked: {type(exc).__name__}: {exc}")
 

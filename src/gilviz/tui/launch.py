@@ -111,11 +111,17 @@ def _launch(
 
     recorder = None
     if getattr(args, "record", None):
-        from gilviz.core.recording.recorder import Recorder
+        from gilviz.core.recording.recorder import Recorder, terminal_size
 
         recorder = Recorder(
             args.record,
-            settings={"command": "talk" if talk else "tui", "preset": preset, "hz": hz},
+            settings={
+                "command": "talk" if talk else "tui",
+                "preset": preset,
+                "hz": hz,
+                "fps": fps,
+                "terminal": terminal_size(),
+            },
         )
     watch_log = None
     fixed_plan = None

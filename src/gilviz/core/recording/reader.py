@@ -36,6 +36,7 @@ class RunRecord:
     log: list[tuple[str, Any]] = field(default_factory=list)
     last_now: int = 0
     end: dict[str, Any] | None = None
+    plan: int | None = None  # the recorded plan it belongs to (Recording.plans)
 
     def refold(self, fold_tap=None) -> RunModel:
         """A fresh model fed the same log and finished the same way."""
@@ -58,6 +59,8 @@ class RunRecord:
 class Recording:
     header: dict[str, Any]
     runs: list[RunRecord] = field(default_factory=list)
+    #: The ``plan`` lines by index: how their runs were shown (recordings before them: {}).
+    plans: dict[int, dict[str, Any]] = field(default_factory=dict)
     truncated: bool = False
     skipped_lines: int = 0
 
@@ -118,7 +121,20 @@ def _apply(rec: Recording, obj: dict[str, Any]) -> None:
     if kind == "run":
         spec = RunSpec.from_json(obj["spec"])
         model = RunModel(spec, obj["method"], obj["usable_cpus"], started_ns=obj["started_ns"])
-        rec.runs.append(RunRecord(model, last_now=obj["started_ns"]))
+        plan = obj.get("plan")
+        rec.runs.append(
+            RunRecord(
+                model,
+                last_now=obj["started_ns"],
+                plan=plan if isinstance(plan, int) and plan in rec.plans else None,
+            )
+        )
+        return
+    if kind == "plan":
+        if isinstance(obj.get("plan"), int):
+            rec.plans[obj["plan"]] = obj
+        else:
+            rec.skipped_lines += 1
         return
     index = obj.get("run")
     if not isinstance(index, int) or not 0 <= index < len(rec.runs):

@@ -4,7 +4,8 @@
     Run.model.tap ──> Recorder (in-memory queue) ──flusher thread, every 0.5 s──> FILE.jsonl
 
 Lines: a ``header`` (format version, gilviz and Python versions, machine, preset, settings),
-then per run a ``run`` line (spec, sampler method, usable CPUs, start time), ``m`` lines
+a ``plan`` line before the first run of each plan (how its runs were shown), then per run a
+``run`` line (spec, sampler method, usable CPUs, start time), ``m`` lines
 (runner messages), ``t`` lines (sampler ticks with the model's clock), and an ``end`` line
 (status, fatal error, achieved sampling rate, end time, the summary as printed). A killed
 gilviz loses at most the last second; a truncated last line is skipped on replay.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -27,6 +29,28 @@ from gilviz.core.protocol import encode
 from gilviz.core.recording.lines import FORMAT, core_row, sample_row
 
 FLUSH_S = 0.5
+
+
+def _load1() -> float | None:
+    """The 1-minute load average as a run ends: a claim checked on a replay notes a busy
+    machine as the live one did."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+def terminal_size() -> list[int] | None:
+    """[columns, rows] of the terminal gilviz writes to (stdout, else stderr), or None:
+    exports draw the session at the size it was seen."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            size = os.get_terminal_size(stream.fileno())
+        except (AttributeError, OSError, ValueError):
+            continue
+        if size.columns > 0 and size.lines > 0:
+            return [size.columns, size.lines]
+    return None
 
 
 class Recorder:
@@ -46,6 +70,7 @@ class Recorder:
         self.error: str | None = None
         self.lines_written = 0
         self._runs = 0
+        self._plans = 0
         self._put(
             {
                 "type": "header",
@@ -66,21 +91,31 @@ class Recorder:
         with self._lock:
             self._lines.append(line)
 
-    def attach(self, run: Any) -> int:
-        """Record this session.Run (call before it starts); returns its index."""
+    def plan(self, info: dict[str, Any]) -> int:
+        """Record how the runs of a plan are shown (see ``lines``); returns its index, for
+        ``attach``."""
+        index = self._plans
+        self._plans += 1
+        self._put({"type": "plan", "plan": index, **info})
+        return index
+
+    def attach(self, run: Any, plan: int | None = None) -> int:
+        """Record this session.Run (call before it starts), of the plan ``plan`` if given;
+        returns its index."""
         index = self._runs
         self._runs += 1
         model: RunModel = run.model
-        self._put(
-            {
-                "type": "run",
-                "run": index,
-                "spec": run.spec.to_json(),
-                "method": model.method,
-                "usable_cpus": sorted(model.cores),
-                "started_ns": model.started_ns,
-            }
-        )
+        line = {
+            "type": "run",
+            "run": index,
+            "spec": run.spec.to_json(),
+            "method": model.method,
+            "usable_cpus": sorted(model.cores),
+            "started_ns": model.started_ns,
+        }
+        if plan is not None:
+            line["plan"] = plan
+        self._put(line)
 
         def tap(kind: str, payload: Any) -> None:
             if kind == "msg":
@@ -112,6 +147,7 @@ class Recorder:
                 "sample_hz": model.sample_hz,
                 "ended_ns": model.ended_ns,
                 "summary": summary,
+                "load1": _load1(),
             }
         )
         self.flush()

@@ -46,6 +46,7 @@ class PlanRun:
         recorder: Recorder | None = None,
         sample_hz: float = 50.0,
         force_fallback: bool = False,
+        record_plan: dict[str, Any] | None = None,
         watch_output: int | None = None,
         watch_log: str | None = None,
     ) -> None:
@@ -62,6 +63,9 @@ class PlanRun:
         self.specs: list[RunSpec] = []
         self.run: Run | Watch | None = None  # the run in progress, if any
         self._record_index: int | None = None
+        #: How the runs are shown (a recording's ``plan`` line), written before the first.
+        self._record_plan = record_plan
+        self._plan_index: int | None = None
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> PlanRun:
@@ -107,7 +111,9 @@ class PlanRun:
         else:
             run = Run(spec, sample_hz=self.sample_hz, force_fallback=self.force_fallback)
         if self.recorder is not None:
-            self._record_index = self.recorder.attach(run)
+            if self._record_plan is not None and self._plan_index is None:
+                self._plan_index = self.recorder.plan(self._record_plan)
+            self._record_index = self.recorder.attach(run, plan=self._plan_index)
         self.run = run
         try:
             run.start()

@@ -658,13 +658,24 @@ def _load() -> float | None:
         return None
 
 
-def check_claim(preset: Preset, runs: list[dict[str, Any]]) -> ClaimResult:
-    """The preset's claim decided from the runs' JSON dicts (speedups filled in)."""
+def check_claim(
+    preset: Preset,
+    runs: list[dict[str, Any]],
+    cores: int | None = None,
+    load: float | None = None,
+) -> ClaimResult:
+    """The preset's claim decided from the runs' JSON dicts (speedups filled in), on this
+    machine's usable cores and load, or on ``cores`` and ``load`` (a recorded machine's)."""
     if preset.claim is None:
         return ClaimResult(None, "this preset makes no claim")
     names = {c.key: c.display for c in preset.pools}
+    here = cores is None
     ok, text = claims_mod.evaluate(
-        preset.claim, runs_by_label(preset, runs), names, machine.cores_usable(), _load()
+        preset.claim,
+        runs_by_label(preset, runs),
+        names,
+        machine.cores_usable() if here else cores,
+        _load() if here else load,
     )
     return ClaimResult(ok, text)
 
@@ -698,6 +709,40 @@ def preset_json(p: Preset) -> dict[str, Any]:
         "source": p.source,
         "line": p.line,
     }
+
+
+def preset_from_json(d: dict[str, Any]) -> Preset:
+    """The preset ``preset_json`` wrote (as a recording holds it); KeyError, TypeError or
+    ValueError when ``d`` is not one."""
+    rows = tuple(str(r) for r in d.get("teaches") or ())
+    pools = tuple(
+        PoolChoice(
+            pool=str(c["pool"]),
+            workers=c.get("workers"),
+            start_method=c.get("start_method"),
+            chunksize=c.get("chunksize"),
+            switch_interval=c.get("switch_interval"),
+            label=c.get("label") if c.get("label") not in (None, c["pool"]) else None,
+        )
+        for c in d["pools"]
+    )
+    if not pools:
+        raise ValueError("a preset without pools")
+    return Preset(
+        name=str(d["name"]),
+        title=str(d["title"]),
+        workload=str(d["workload"]),
+        teaches=", ".join(rows),
+        narration=tuple(str(n) for n in d.get("narration") or ()),
+        pools=pools,
+        size=d.get("size"),
+        tasks=d.get("tasks"),
+        params=dict(d.get("params") or {}),
+        claim=d.get("claim"),
+        source=str(d.get("source") or "built-in"),
+        rows=rows,
+        line=int(d.get("line") or 0),
+    )
 
 
 def cli_presets(args: argparse.Namespace) -> int:

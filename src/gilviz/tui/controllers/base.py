@@ -31,6 +31,23 @@ class Plan:
     preset_name: str | None = None
     kind: str = "run"  # run (dashboard), race, talk
     labels: tuple[str, ...] = ()  # how each run is named on screen (default: its pool)
+    #: The preset on screen (preset_name is None when its settings were changed), and a
+    #: talk's step (i, n): kept in a recording, to show the runs as they were shown.
+    preset: Any = None
+    step: tuple[int, int] | None = None
+
+    def record(self) -> dict[str, Any]:
+        """This plan as a recording's ``plan`` line (core.recording.lines)."""
+        from gilviz.core.teaching.presets import preset_json
+
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "labels": list(self.labels),
+            "preset": preset_json(self.preset) if self.preset is not None else None,
+            "preset_name": self.preset_name,
+            "step": list(self.step) if self.step else None,
+        }
 
     def label_of(self, i: int, spec: RunSpec) -> str:
         return self.labels[i] if i < len(self.labels) else spec.pool

@@ -209,6 +209,7 @@ class LiveController:
                 recorder=self.recorder,
                 sample_hz=self.sample_hz,
                 force_fallback=self.force_fallback,
+                record_plan=plan.record() if self.recorder is not None else None,
                 watch_log=self.watch_log,
             )
             seq.driver = seq.resources.enter_context(driver)

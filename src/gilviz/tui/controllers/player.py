@@ -5,18 +5,21 @@
             up to started_ns + pos ─> Progress (same interface as LiveController)
 
 The runs of a recording play one after the other (the gaps between them are skipped), so
-the recording lasts the sum of the runs' durations. Seeking forward feeds more of the log;
-seeking back rebuilds the model from the start (fine for bounded recordings). At the end,
-each model is finished exactly as ``read_recording`` finished it, so the figures are the
-recorded ones. The clock is injectable (tests advance it by hand). The screen that shows
-it is ``screens.replay.ReplayScreen``. No Textual import.
+the recording lasts the sum of the runs' durations. They are grouped in scenes
+(:class:`Scene`), the runs of one recorded plan as they were shown (dashboard, race or talk
+step): the progress is that of the scene playing, and an export may hold each scene's end
+for ``hold_s``. Seeking forward feeds more of the log; seeking back rebuilds the model from
+the start (fine for bounded recordings). At the end, each model is finished exactly as
+``read_recording`` finished it, so the figures are the recorded ones. The clock is
+injectable (tests and exports advance it by hand). ``screens.replay.ReplayScreen`` shows a
+replay; ``tui.export`` draws scenes on the screens that showed them. No Textual import.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ from gilviz.core import report
 from gilviz.core.model import RunModel, RunSnapshot
 from gilviz.core.protocol import STOP_TIMEOUT_S, Control
 from gilviz.core.recording.reader import RunRecord
+from gilviz.core.teaching.presets import Preset, preset_from_json
 from gilviz.tui.controllers.base import Plan, Progress
 from gilviz.tui.machine import Machine
 
@@ -98,9 +102,95 @@ class _Track:
         return self._final
 
 
+#: The screen that showed each kind of recorded plan (``gilviz run`` and ``compare`` had
+#: none: their TUI counterparts, the dashboard and the race, show them).
+SCREENS = {"run": "dashboard", "race": "race", "compare": "race", "talk": "talk"}
+
+
+@dataclass(frozen=True)
+class Scene:
+    """The runs ``first``..``first + count - 1`` of a recording, one plan as it was shown:
+    ``screen`` dashboard, race or talk, the plan the progress carries, the preset on screen
+    (None if not recorded), whether its settings had been changed, a talk's step (i, n),
+    the load average as its last run ended (None if not recorded)."""
+
+    screen: str
+    plan: Plan
+    first: int
+    count: int
+    preset: Preset | None = None
+    modified: bool = False
+    step: tuple[int, int] | None = None
+    load: float | None = None
+
+    @property
+    def last(self) -> int:
+        return self.first + self.count - 1
+
+
+def _scene(recording: Any, first: int, count: int, info: dict[str, Any] | None) -> Scene:
+    specs = [r.model.spec for r in recording.runs[first : first + count]]
+    last = recording.runs[first + count - 1]
+    settings = (recording.header or {}).get("settings") or {}
+    info = info or {}
+    kind = info.get("kind") or settings.get("command")
+    preset = None
+    if isinstance(info.get("preset"), dict):
+        try:
+            preset = preset_from_json(info["preset"])
+        except (KeyError, TypeError, ValueError):
+            preset = None
+    screen = SCREENS.get(kind, "dashboard")
+    if kind == "run" and count > 1:
+        screen = "race"  # `gilviz run --preset` runs each of the preset's pools
+    if screen == "talk" and preset is None:
+        screen = "dashboard"  # a talk step without its preset: its runs on the dashboard
+    step = info.get("step")
+    labels = info.get("labels")
+    if not (isinstance(labels, list) and len(labels) == count):
+        labels = [s.label or s.pool for s in specs]
+    label = info.get("label") or f"{specs[0].workload} on {', '.join(s.pool for s in specs)}"
+    plan = Plan(
+        label=str(label),
+        make_specs=lambda url: list(specs),
+        preset_name=None,  # never written into the reference table
+        kind="race" if screen == "race" else screen if screen == "talk" else "run",
+        labels=tuple(str(x) for x in labels),
+        preset=preset,
+        step=(int(step[0]), int(step[1])) if isinstance(step, list) and len(step) == 2 else None,
+    )
+    return Scene(
+        screen=screen,
+        plan=plan,
+        first=first,
+        count=count,
+        preset=preset,
+        modified=preset is not None and info.get("preset_name") is None,
+        step=plan.step,
+        load=load if isinstance(load := (last.end or {}).get("load1"), int | float) else None,
+    )
+
+
+def scenes_of(recording: Any) -> list[Scene]:
+    """The recording's runs grouped by the plan they were recorded in; recordings without
+    ``plan`` lines make one scene, shown as their command showed it."""
+    groups: list[tuple[int | None, int, int]] = []  # (plan, first, count)
+    for i, run in enumerate(recording.runs):
+        if groups and groups[-1][0] == run.plan:
+            plan, first, count = groups[-1]
+            groups[-1] = (plan, first, count + 1)
+        else:
+            groups.append((run.plan, i, 1))
+    return [
+        _scene(recording, first, count, recording.plans.get(plan) if plan is not None else None)
+        for plan, first, count in groups
+    ]
+
+
 class RecordingPlayer:
     """A controller (see ``controllers.base.Controller``) that plays a recording
-    (``core.recording.reader.Recording``)."""
+    (``core.recording.reader.Recording``): by default as one scene of all its runs (``gilviz
+    replay``), or as ``scenes`` each held ``hold_s`` at its end (exports)."""
 
     def __init__(
         self,
@@ -110,23 +200,14 @@ class RecordingPlayer:
         clock: Callable[[], float] = time.monotonic,
         speed: float = 1.0,
         paused: bool = False,
+        scenes: list[Scene] | None = None,
+        hold_s: float = 0.0,
     ) -> None:
         self.recording = recording
         self.name = name
         self.machine = machine_of(recording)  # speedups are judged against its cores
         self._clock = clock
         self.tracks = [_Track(r) for r in recording.runs]
-        self.offsets: list[float] = []
-        total = 0.0
-        for t in self.tracks:
-            self.offsets.append(total)
-            total += t.duration_ns / 1e9
-        self.duration_s = total
-        self.speed = speed
-        self.paused = paused
-        self._anchor_pos = 0.0
-        self._anchor_wall = clock()
-        self._started = False  # the clock starts at the first poll (the app is up)
         specs = [t.source.spec for t in self.tracks]
         self.plan = Plan(
             label=f"replay: {name}",
@@ -135,6 +216,28 @@ class RecordingPlayer:
             kind="run",
             labels=tuple(s.label or s.pool for s in specs),
         )
+        if scenes is None:
+            scenes = [Scene("dashboard", self.plan, 0, len(self.tracks))] if self.tracks else []
+        self.scenes = scenes
+        self._scene_of = [0] * len(self.tracks)
+        for k, scene in enumerate(scenes):
+            for i in range(scene.first, scene.first + scene.count):
+                self._scene_of[i] = k
+        self.offsets: list[float] = []
+        self.ends: list[float] = []  # where each run's end is reached
+        total = 0.0
+        for i, t in enumerate(self.tracks):
+            self.offsets.append(total)
+            total += t.duration_ns / 1e9
+            self.ends.append(total)
+            if i == scenes[self._scene_of[i]].last:
+                total += hold_s
+        self.duration_s = total
+        self.speed = speed
+        self.paused = paused
+        self._anchor_pos = 0.0
+        self._anchor_wall = clock()
+        self._started = False  # the clock starts at the first poll (the app is up)
 
     # --- the virtual clock ---------------------------------------------------------------
 
@@ -205,41 +308,48 @@ class RecordingPlayer:
                 return i
         return 0
 
+    def scene(self, pos: float | None = None) -> int:
+        """The index of the scene playing at ``pos`` (default: now)."""
+        return self._scene_of[self.current(pos)] if self.tracks else 0
+
     def poll(self) -> Progress:
-        n = len(self.tracks)
-        if n == 0:
+        if not self.tracks:
             return Progress(plan=self.plan, state="failed", error="no run in this recording")
         if not self._started:
             self._anchor(self._anchor_pos)
         pos = self.position
-        end = pos >= self.duration_s
         index = self.current(pos)
-        finals: list[RunSnapshot | None] = [None] * n
-        summaries: list[dict[str, Any] | None] = [None] * n
-        for i, track in enumerate(self.tracks):
-            if i < index or (end and i == index):
+        scene = self.scenes[self._scene_of[index]]
+        ended = pos >= self.ends[index] or pos >= self.duration_s  # this run has played
+        tracks = self.tracks[scene.first : scene.last + 1]
+        at = index - scene.first
+        finals: list[RunSnapshot | None] = [None] * len(tracks)
+        summaries: list[dict[str, Any] | None] = [None] * len(tracks)
+        for i, track in enumerate(tracks):
+            if i < at or (ended and i == at):
                 finals[i], summaries[i] = track.final()
-        track = self.tracks[index]
-        if not end:
+        track = tracks[at]
+        if not ended:
             track.advance_to(track.started_ns + int((pos - self.offsets[index]) * 1e9))
-        snap = finals[index] if end else track.snapshot()
+        snap = finals[at] if ended else track.snapshot()
         done = [dict(s) for s in summaries if s is not None]
         report.fill_speedups(done, cores=self.machine.cores_usable)
         it = iter(done)
         summaries = [next(it) if s is not None else None for s in summaries]
+        end = ended and index == scene.last
         error = None
         if end:
             error = next((s["error"] for s in done if s.get("error")), None)
         return Progress(
-            plan=self.plan,
-            specs=tuple(t.source.spec for t in self.tracks),
-            index=index,
+            plan=scene.plan,
+            specs=tuple(t.source.spec for t in tracks),
+            index=at,
             snapshot=snap,
             finals=tuple(finals),
             summaries=tuple(summaries),
             state="done" if end else "running",
             error=error,
-            generation=1,
+            generation=1 + self._scene_of[index],
         )
 
     # --- the banner ----------------------------------------------------------------------

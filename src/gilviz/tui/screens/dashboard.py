@@ -301,6 +301,7 @@ class DashboardScreen(LiveRunScreen):
             delay_s=gdeck.delay_s(self.preset),
             preset_name=self.preset.name if self.preset and not self.modified else None,
             kind="run",
+            preset=self.preset,
         )
 
     def race_plan(self) -> Plan:
@@ -315,6 +316,7 @@ class DashboardScreen(LiveRunScreen):
                 preset_name=p.name,
                 kind="race",
                 labels=labels,
+                preset=p,
             )
         # Interpreters join the race where this Python has them (3.14+).
         pools = [k for k in ("serial", "thread", "process", "interpreter") if k in self._pools()]

@@ -24,7 +24,9 @@ class LiveRunScreen(GilvizScreen):
 
     def make_panels(self) -> LivePanels:
         app = self.app
-        self.panels = LivePanels(app.machine, app.look, app.sample_hz, app.chart_hz)
+        self.panels = LivePanels(
+            app.machine, app.look, app.sample_hz, app.chart_hz, clock=app.clock
+        )
         return self.panels
 
     def make_status(self) -> StatusLine:

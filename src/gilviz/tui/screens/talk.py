@@ -148,6 +148,8 @@ class TalkScreen(LiveRunScreen):
             preset_name=preset.name,
             kind="talk",
             labels=tuple(pc.display for pc in preset.pools),
+            preset=preset,
+            step=(self.index, len(self.app.deck)),
         )
 
     def go(self, index: int) -> None:
@@ -157,9 +159,12 @@ class TalkScreen(LiveRunScreen):
             return
         self.index = index % len(deck)
         p = deck[self.index]
-        self.banner.set(
-            p.title, f"{self.index + 1}/{len(deck)}", f"{p.name} · teaches: {p.teaches}"
-        )
+        self.show_step(p, self.index, len(deck))
+        self.start_plan(self.plan(p))
+
+    def show_step(self, p: Preset, index: int, count: int) -> None:
+        """The step's banner, narration and a claim still to be checked."""
+        self.banner.set(p.title, f"{index + 1}/{count}", f"{p.name} · teaches: {p.teaches}")
         self.narration.set(
             " · ".join(pc.pool for pc in p.pools)
             + f" · {p.workload}"
@@ -171,7 +176,6 @@ class TalkScreen(LiveRunScreen):
         self._switch_sent = None
         self.claim.set("", "running… the claim is checked against the measurement at the end", DIM)
         self._claim_for = -1
-        self.start_plan(self.plan(p))
 
     def action_step(self, delta: int) -> None:
         self.go(self.index + delta)
@@ -235,6 +239,10 @@ class TalkScreen(LiveRunScreen):
             self._claim_for = progress.generation
             self._show_claim(progress)
 
+    def check_claim(self, preset: Preset, runs: list[dict]) -> ClaimResult:
+        """The claim checked on this machine (a recording's screen: on the recorded one)."""
+        return gdeck.check(preset, runs)
+
     def _show_claim(self, progress: Progress) -> None:
         preset = self.preset
         if preset is None:
@@ -246,6 +254,6 @@ class TalkScreen(LiveRunScreen):
         if progress.state == "failed" and not runs:
             self.claim.set("✗", f"could not run: {progress.error}", ERROR)
             return
-        result: ClaimResult = gdeck.check(preset, runs)
+        result: ClaimResult = self.check_claim(preset, runs)
         mark, style = {True: ("✓", GOOD), False: ("✗", ERROR), None: ("?", UNSURE)}[result.ok]
         self.claim.set(mark, f"claim: {result.text}", style)

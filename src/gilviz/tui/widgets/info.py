@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import textwrap
+import time
+from collections.abc import Callable
 
 from rich.style import Style
 from textual.app import ComposeResult
@@ -163,12 +165,20 @@ class LivePanels(Vertical):
     LivePanels > .bottom > ThroughputPanel { width: 1fr; height: 100%; margin-left: 1; }
     """
 
-    def __init__(self, machine: Machine, look, sample_hz: float, chart_hz: float, **kw) -> None:
+    def __init__(
+        self,
+        machine: Machine,
+        look,
+        sample_hz: float,
+        chart_hz: float,
+        clock: Callable[[], float] = time.monotonic,
+        **kw,
+    ) -> None:
         super().__init__(**kw)
         self.cores = CoresPanel(machine, sample_hz=sample_hz, look=look)
         self.timelines = TimelinesPanel(sample_hz=sample_hz, look=look)
         self.gil = GilPanel(machine, sample_hz=sample_hz, look=look)
-        self.throughput = ThroughputPanel(chart_hz=chart_hz, look=look)
+        self.throughput = ThroughputPanel(chart_hz=chart_hz, clock=clock, look=look)
         self._workers_seen = 0
         self._min_bottom = 7
         self._bottom: int | None = None

@@ -6,6 +6,7 @@ series changed. The title line carries the current rate, averaged over a stated 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from rich.style import Style
 
@@ -48,9 +49,12 @@ class ThroughputPanel(LinesWidget):
     ThroughputPanel { height: 7; }
     """
 
-    def __init__(self, chart_hz: float = 2.0, **kw) -> None:
+    def __init__(
+        self, chart_hz: float = 2.0, clock: Callable[[], float] = time.monotonic, **kw
+    ) -> None:
         super().__init__(**kw)
         self.chart_hz = min(2.0, chart_hz)
+        self.clock = clock  # the chart's rate is kept on it (an export's is virtual)
         self.snapshot: RunSnapshot | None = None
         self._chart: list[LineKey] = []
         self._chart_for: tuple | None = None
@@ -73,7 +77,7 @@ class ThroughputPanel(LinesWidget):
         key = (series, width, height, self.look.ascii)
         if key == self._chart_for:
             return self._chart
-        now = time.monotonic()
+        now = self.clock()
         same_size = self._chart_for is not None and self._chart_for[1:] == key[1:]
         wait = 1.0 / self.chart_hz - (now - self._chart_at)
         if same_size and wait > 0:
