@@ -61,8 +61,8 @@ def _add_run_options(p: argparse.ArgumentParser, several_pools: bool) -> None:
     if several_pools:
         p.add_argument(
             "--pools",
-            default="serial,thread,process",
-            help="comma-separated pool kinds to run one after the other",
+            help="comma-separated pool kinds to run one after the other (default: serial, "
+            "thread, process, and interpreter where the Python has it)",
         )
     else:
         p.add_argument("--pool", default="process", help="serial, thread, process, ...")
@@ -203,7 +203,7 @@ def _spec_from(args: argparse.Namespace, pool: str, server_url: str | None):
     )
 
 
-def _check_pools(pools: list[str], python: str | None) -> None:
+def _check_pools(pools: list[str], python: str | None, context: str = "") -> None:
     from gilviz.core.measuring.machine import interpreter_info
     from gilviz.core.running.spec import POOLS
 
@@ -219,7 +219,8 @@ def _check_pools(pools: list[str], python: str | None) -> None:
     for pool in pools:
         why = info.pools.get(pool)
         if why is not None:
-            raise BadInput(f"pool {pool!r} is unavailable: {why}")
+            hint = "; pass --python with a 3.14 or newer" if pool == "interpreter" else ""
+            raise BadInput(f"{context}pool {pool!r} is unavailable: {why}{hint}")
 
 
 def _plan(args: argparse.Namespace, pools: list[str] | None):
@@ -230,6 +231,7 @@ def _plan(args: argparse.Namespace, pools: list[str] | None):
         if args.workload:
             raise BadInput("give a workload or --preset, not both")
         preset = presets.get_preset(args.preset, deck=args.deck)
+        _check_pools([c.pool for c in preset.pools], args.python, f"preset {preset.name!r}: ")
 
         def specs(url: str | None):
             return presets.preset_specs(
@@ -320,11 +322,13 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
         from gilviz.core.teaching import presets
 
         claim = presets.check_claim(preset, results)
-        if args.size is None and args.tasks is None and args.workers is None and not args.python:
-            # The preset as written: its figures fill `gilviz reference`'s "measured here".
+        if args.size is None and args.tasks is None and args.workers is None:
+            # The preset as written: its figures fill `gilviz reference`'s "measured here",
+            # named by the interpreter that made them (--python's, when given).
+            from gilviz.core.protocol import python_label
             from gilviz.core.teaching import reference
 
-            reference.record(preset.name, results)
+            reference.record(preset.name, results, python=python_label(python_info))
         doc["preset"] = {"name": preset.name, "title": preset.title, "source": preset.source}
         doc["claim"] = {"ok": claim.ok, "text": claim.text}
     if args.json:
@@ -336,9 +340,14 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
             print(report.run_text(results[0]))
         else:
             print(report.compare_table(results))
+            startup = report.startup_line(results)
+            if startup:
+                print(startup)
             for r in results:
                 if r["outcome"]:
                     print(f"{r['pool']}: " + ", ".join(f"{k} {v}" for k, v in r["outcome"].items()))
+        if getattr(args, "pools_note", None):
+            print(f"\n{args.pools_note}")
         if claim is not None:
             mark = {True: "✓", False: "✗", None: "?"}[claim.ok]
             print(f"\nclaim: {claim.text} {mark}")
@@ -353,10 +362,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _cmd_runs(args, None if args.preset else [args.pool])
 
 
+def default_pools(python: str | None) -> tuple[list[str], str | None]:
+    """What ``compare`` races when not told: serial, thread, process, and interpreter when
+    the target Python has that pool; else also the line that says why it is left out."""
+    from gilviz.core.measuring.machine import interpreter_info
+
+    pools = ["serial", "thread", "process"]
+    if python is not None and not os.path.exists(python):
+        return pools, None  # _check_pools says so, in one line
+    try:
+        why = interpreter_info(python).pools.get("interpreter")
+    except (OSError, ValueError):
+        return pools, None
+    if why is None:
+        return [*pools, "interpreter"], None
+    return pools, f"interpreter pool not raced: {why}"
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
-    pools = [p.strip() for p in args.pools.split(",") if p.strip()]
-    if not pools and not args.preset:
-        raise BadInput("--pools needs at least one pool kind")
+    note = None
+    if args.pools is None:
+        pools, note = default_pools(args.python) if not args.preset else ([], None)
+    else:
+        pools = [p.strip() for p in args.pools.split(",") if p.strip()]
+        if not pools and not args.preset:
+            raise BadInput("--pools needs at least one pool kind")
+    args.pools_note = note
     return _cmd_runs(args, pools)
 
 
@@ -378,12 +409,18 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         f"cores        {m['cores_logical']} logical, {m['cores_usable']} usable "
         f"(affinity {m['usable_cpus']}, cgroup quota {'none' if quota is None else f'{quota:g} CPUs'})"
     )
-    print(f"python       {py['implementation']} {py['version']} at {py['executable']}")
-    print(
-        f"build        {'free-threaded' if py['free_threaded_build'] else 'with GIL'}, "
-        f"{'shared' if py['shared_libpython'] else 'static'} libpython"
-    )
+    inside = f" (runs {py['executable']})" if py["executable"] != py["path"] else ""
+    print(f"python       {py['implementation']} {py['version']} at {py['path']}{inside}")
+    print(f"build        {py['build']}")
+    gil = rep["gil"]
     print(f"GIL          {'enabled' if py['gil_enabled'] else 'disabled'}")
+    if gil["located"] == "yes":
+        print(f"GIL found    {gil['method']}")
+        print(f"GIL holder   {gil['holder']}")
+    else:
+        print(f"GIL found    {gil['located']}")
+    if "free_threaded" in gil:
+        print(f"free-threaded {gil['free_threaded']}")
     print(f"sampling     {s['method']}: {s['detail']}")
     print(
         f"start methods {', '.join(rep['start_methods'])} (default {rep['default_start_method']})"

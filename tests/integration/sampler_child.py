@@ -8,7 +8,9 @@ Usage: ``python sampler_child.py KIND:N [KIND:N ...]`` with KIND one of
 - ``gilsleep``: sleeps 50 ms in C *without* releasing the GIL (``ctypes.PyDLL`` keeps it);
 - ``lock``: contention on one shared ``threading.Lock``, held while crunching;
 - ``hashlib``: sha256 of a 1 MiB buffer (C code that releases the GIL);
-- ``idle``: a pool-like thread blocked on an empty ``queue.Queue``.
+- ``idle``: a pool-like thread blocked on an empty ``queue.Queue``;
+- ``subcrunch``: crunch threads inside one subinterpreter, started by a task of an
+  ``InterpreterPoolExecutor`` (3.14+): they wait for that interpreter's own GIL.
 
 It prints one line ``READY <pid> <kind>:<tid> ...`` once every thread runs, then works
 until its stdin closes (the test ends it by closing the pipe, or it dies with the test
@@ -89,11 +91,62 @@ KINDS = {
 }
 
 
+# Runs in the subinterpreter (as exec's source: a function of this file cannot be sent
+# there by reference). Its threads stop when the stop pipe's write end is closed.
+_SUB_TASK = """
+import os, threading
+def crunch():
+    n = 0
+    while True:
+        for i in range(2000):
+            n += i * i
+        try:
+            if os.read(STOP, 1) == b"":
+                return
+        except BlockingIOError:
+            pass
+def body():
+    os.write(TIDS, b"%d\\n" % threading.get_native_id())
+    crunch()
+threads = [threading.Thread(target=body) for _ in range(COUNT)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+"""
+
+
+def subcrunch(count: int) -> list[int]:
+    """Start ``count`` crunch threads in one subinterpreter; their native thread ids."""
+    import concurrent.futures as cf
+
+    stop_r, stop_w = os.pipe()
+    tids_r, tids_w = os.pipe()
+    os.set_blocking(stop_r, False)
+    pool = cf.InterpreterPoolExecutor(1)  # type: ignore[attr-defined]
+    src = _SUB_TASK.replace("STOP", str(stop_r)).replace("TIDS", str(tids_w))
+    pool.submit(exec, src.replace("COUNT", str(count)), {})
+    lines = b""
+    while lines.count(b"\n") < count:
+        lines += os.read(tids_r, 64)
+
+    def end() -> None:
+        stop.wait()
+        os.close(stop_w)
+        pool.shutdown(wait=True)
+
+    threading.Thread(target=end, daemon=True).start()
+    return [int(x) for x in lines.split()]
+
+
 def main(argv: list[str]) -> int:
     tids: list[str] = []
     started: list[threading.Thread] = []
     for spec in argv:
         kind, _, count = spec.partition(":")
+        if kind == "subcrunch":
+            tids += [f"subcrunch:{t}" for t in subcrunch(int(count or 1))]
+            continue
         for _ in range(int(count or 1)):
             ready = threading.Event()
             box: list[int] = []

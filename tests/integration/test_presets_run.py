@@ -19,6 +19,7 @@ import pytest
 from gilviz import cli
 from gilviz.core.measuring import machine
 from gilviz.core.teaching import presets
+from tests.pythons import find_python
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc")
 
@@ -33,15 +34,22 @@ SMALL: dict[str, list[str]] = {
     "c-release": ["--size", "8"],
     "pickle-heavy": ["--size", "200000"],
     "tiny-tasks": ["--tasks", "1000"],
+    "start-methods": [],
     "shared-counter": ["--size", "1000000"],  # smaller runs sometimes finish without a race
     "convoy": ["--size", "500000"],
     "switch-interval": ["--size", "500000"],
     "crash": ["--size", "20"],
+    "crunch-interpreters": ["--size", "1000000"],
+    "counter-interpreters": ["--size", "1000000"],
+    "pickle-interpreters": ["--size", "200000"],
 }
 #: Claims that must not be false even at these sizes on a machine loaded far past its cores
 #: (they compare waits, copies, crashes or per-task costs, which load does not reverse).
 #: The others read CPU parallelism, GIL shares or start-up costs that heavy load distorts.
-ROBUST = {"fetch-threads", "sleep-io", "pickle-heavy", "tiny-tasks", "shared-counter", "crash"}
+ROBUST = {
+    "fetch-threads", "sleep-io", "pickle-heavy", "tiny-tasks", "shared-counter", "crash",
+    "counter-interpreters", "pickle-interpreters",
+}  # fmt: skip
 
 
 def test_every_builtin_has_a_small_size_here():
@@ -52,8 +60,23 @@ def _cores_needed(claim: dict) -> int:
     return max([claim["needs_cores"], *(sub["needs_cores"] for sub in claim.get("of", []))])
 
 
+def _python_for(preset: presets.Preset) -> list[str]:
+    """``--python P`` for a preset this Python cannot run (interpreter pools need 3.14+):
+    the newest CPython of the version matrix that can, or a skip saying there is none."""
+    if all(machine.interpreter_info(None).pools.get(c.pool) is None for c in preset.pools):
+        return []
+    why = []
+    for version in ("3.15", "3.14"):
+        path, reason = find_python(version)
+        if path:
+            return ["--python", path]
+        why.append(reason)
+    pytest.skip(f"{preset.name} needs an interpreter pool (3.14+): {'; '.join(why)}")
+
+
 def _run_preset(name: str, capsys) -> tuple[int, dict]:
-    code = cli.main(["run", "--preset", name, *SMALL[name], "--hz", "50", "--json"])
+    extra = _python_for(presets.get_preset(name))
+    code = cli.main(["run", "--preset", name, *SMALL[name], *extra, "--hz", "50", "--json"])
     out = capsys.readouterr().out
     return code, json.loads(out)
 

@@ -134,7 +134,9 @@ def test_sleep_threads_are_in_io_wait(crunch_and_sleep):
 def test_user_lock_contention_is_a_lock_wait_not_a_gil_wait():
     lock = measure(["lock:3"])["lock"]
     assert mean(lock, "lock_wait") > mean(lock, "gil_wait")
-    assert mean(lock, "lock_wait") > 0.2
+    # Of the time not spent waiting for a core (which follows the rest of the machine's
+    # load, not the lock): three threads on one lock wait for it much of the time.
+    assert mean(lock, "lock_wait") > 0.2 * (1 - mean(lock, "runnable")), lock
 
 
 def test_hashlib_threads_wait_for_the_gil_far_less_than_crunch(crunch_and_sleep):

@@ -120,3 +120,33 @@ def test_a_broken_cache_reads_as_empty(tmp_path):
     p = tmp_path / "reference.json"
     p.write_text("{not json")
     assert reference.load(p) == {"version": 1, "presets": {}}
+
+
+def test_interpreter_column_needs_a_314_python_until_one_ran(tmp_path):
+    cache = tmp_path / "reference.json"
+    reference.record("crunch-processes", crunch_runs(), cache, python="CPython 3.11.7 (GCC)")
+    rows = reference.table(reference.load(cache))
+    assert all(r["measured_interpreters"] is None for r in rows)
+    assert all(r["interpreters_note"] == reference.NEEDS_314 for r in rows)
+    assert reference.markdown(rows, cache).count(reference.NEEDS_314) == 5
+    # Each figure names the interpreter it came from.
+    assert rows[0]["measured"].endswith("on crunch (CPython 3.11.7)")
+
+
+def test_interpreter_pool_runs_fill_their_own_column(tmp_path):
+    cache = tmp_path / "reference.json"
+    base = {"workload": "crunch", "tasks": 4, "size": 10, "error": None, "outcome": None}
+    runs = [
+        {**base, "pool": "serial", "wall_s": 3.0, "speedup": 1.0},
+        {**base, "pool": "thread", "wall_s": 3.0, "speedup": 1.0},
+        {**base, "pool": "interpreter", "wall_s": 2.0, "speedup": 1.5},
+    ]
+    reference.record("crunch-interpreters", runs, cache, python="CPython 3.14.10 (GCC 16)")
+    rows = {r["key"]: r for r in reference.table(reference.load(cache))}
+    gil = rows["gil"]
+    assert gil["measured_interpreters"] == "interpreters 1.5x on crunch (CPython 3.14.10)"
+    assert "interpreter" not in gil["measured"]  # the other column keeps to threads, processes
+    assert "Here: interpreters 1.5x" in reference.interpreters_cell(gil)
+    # A 3.14 Python has been used: rows none of whose presets ran interpreters say "yet".
+    assert rows["crash"]["interpreters_note"] == reference.NOT_MEASURED
+    assert rows["crash"]["measured_interpreters"] is None

@@ -115,6 +115,7 @@ RUNNER_SIDE = (
     "gilviz.core.protocol",
     "gilviz.core.running",
     "gilviz.core.running.runner",
+    "gilviz.core.running.interp_task",
     "gilviz.core.running.workloads",
     "gilviz.core.running.heartbeat",
 )

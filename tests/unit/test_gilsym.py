@@ -269,33 +269,73 @@ def test_locate_gil_says_why_for_non_python_and_gone_processes():
 @linux_only
 @pytest.mark.parametrize("python", interpreters())
 def test_calibrate_gil_holder_finds_the_holder_fields(python):
-    if sys.version_info[:2] != (3, 11) and python == os.path.realpath(sys.executable):
-        pytest.skip("holder offsets are for CPython 3.11")
     size = gilsym.locate_gil(os.getpid()).end - gilsym.locate_gil(os.getpid()).start
     off = gilsym.calibrate_gil_holder(python, size)
-    # 3.11: gilstate.tstate_current and ceval.gil.last_holder, both inside _PyRuntime
-    assert len(off.slots) >= 2
-    assert all(0 <= s < size and s % 8 == 0 for s in off.slots)
-    assert off.native_tid % 8 == 0
-    assert off.python.startswith("3.11")
+    # The main GIL's last_holder and its locked flag just after it, inside _PyRuntime
+    assert 0 <= off.holder < off.locked < size
+    assert off.holder % 8 == 0 and off.locked - off.holder <= 32
+    assert off.native_tid is not None and off.native_tid % 8 == 0
     # Check against this process when it is the same interpreter: the current thread state
-    # records this thread's native id at the calibrated offset.
+    # records this thread's native id at the calibrated offset, the holder field names it,
+    # and the GIL reads as locked (we hold it while ctypes reads).
     if python == os.path.realpath(sys.executable):
+        assert off.python == sys.version
         api = ctypes.pythonapi
         api.PyThreadState_Get.restype = ctypes.c_void_p
         ts = api.PyThreadState_Get()
         native = ctypes.c_ulong.from_address(ts + off.native_tid).value
         assert native == threading.get_native_id()
         rt = ctypes.addressof(ctypes.c_char.in_dll(api, "_PyRuntime"))
-        for s in off.slots:
-            assert ctypes.c_void_p.from_address(rt + s).value == ts
+        assert ctypes.c_void_p.from_address(rt + off.holder).value == ts
+        assert ctypes.c_int.from_address(rt + off.locked).value == 1
+
+        def words(addr, offsets):
+            return [ctypes.c_uint64.from_address(addr + o).value for o in offsets]
+
+        state = gilsym.read_gil_state(words, rt, off)
+        assert state is not None and state.holders == {threading.get_native_id()}
+        assert state.sub_gils == ()  # no subinterpreter here
+
+
+def test_read_gil_state_walks_the_interpreter_list():
+    # A made-up memory: _PyRuntime at 0x1000 with the main interpreter inside it at
+    # 0x1100, and two subinterpreters at 0x9000 (holding its GIL) and 0xA000 (free).
+    off = gilsym.GilHolderOffsets(
+        holder=0x140, locked=0x148, native_tid=0x10, interp_head=0x20, interp_next=0x8,
+        interp_gil=0x40, main_interp=0x100,
+    )  # fmt: skip
+    mem = {
+        0x1000 + 0x140: 0x5000, 0x1000 + 0x148: 1,  # main GIL: held by tstate 0x5000
+        0x5000 + 0x10: 111,
+        0x1000 + 0x20: 0x9000,  # list head: newest first
+        0x9000 + 0x8: 0xA000, 0x9000 + 0x40: 0x6000, 0x9000 + 0x48: 1,
+        0x6000 + 0x10: 222,
+        0xA000 + 0x8: 0x1100, 0xA000 + 0x40: 0x7000, 0xA000 + 0x48: 0,
+        0x7000 + 0x10: 333,
+        0x1100 + 0x8: 0,  # the main interpreter ends the list
+    }  # fmt: skip
+
+    def words(addr, offsets):
+        return [mem.get(addr + o, 0) for o in offsets]
+
+    state = gilsym.read_gil_state(words, 0x1000, off)
+    assert state.holders == {111, 222}  # 0xA000's GIL is not locked: 333 is a stale holder
+    b = gilsym.GIL_STRUCT_BOUND
+    assert state.sub_gils == ((0x9038, 0x9038 + b), (0xA038, 0xA038 + b))
+
+    def unreadable(addr, offsets):
+        return [None for _ in offsets]
+
+    assert gilsym.read_gil_state(unreadable, 0x1000, off) is None
 
 
 def test_calibrate_gil_holder_reports_why_it_cannot(tmp_path):
     fake = tmp_path / "fakepython"
-    fake.write_text('#!/bin/sh\necho \'{"error": "holder offsets need CPython 3.11, not 3.13"}\'\n')
+    fake.write_text(
+        '#!/bin/sh\necho \'{"error": "holder offsets need CPython 3.10 or newer, not 3.9"}\'\n'
+    )
     fake.chmod(0o755)
-    with pytest.raises(gilsym.GilNotFound, match="3.13"):
+    with pytest.raises(gilsym.GilNotFound, match="3.9"):
         gilsym.calibrate_gil_holder(str(fake), 1000)
     junk = tmp_path / "junkpython"
     junk.write_text("#!/bin/sh\necho nonsense >&2\nexit 3\n")

@@ -194,6 +194,22 @@ def test_gil_holder_shares_from_memory_reads():
     assert m.snapshot().workers[1].gil_held is None
 
 
+def test_a_runner_without_a_gil_has_no_gil_figures_and_says_why():
+    m = _model()
+    hello = {"version": "3.14.0", "implementation": "CPython", "gil_enabled": False}
+    m.on_message(decode(["hello", {"pid": 100, "executable": "python3.14t", "python": hello}]))
+    m.on_message(decode(["s", 0, 0, 0]))
+    m.on_tick([_sample(0, 40, {"running": 0.5, "lock_wait": 0.5})], None)
+    m.finish("done")
+    snap = m.snapshot()
+    assert snap.gil_contention is None  # n/a, not 0: there is no GIL to wait for
+    assert "free-threaded" in snap.gil_note
+    assert snap.workers[0].states["lock_wait"] == pytest.approx(0.5)  # still split
+    gil = report.run_summary(m)["gil"]
+    assert gil["contention"] is None and gil["note"] == snap.gil_note
+    assert _model().snapshot().gil_note is None
+
+
 def test_late_counter_time_is_handed_back_to_earlier_samples():
     m = _model()
     m.on_message(decode(["s", 0, 0, 0]))

@@ -32,10 +32,14 @@ PROMISED = [
     "c-release",
     "pickle-heavy",
     "tiny-tasks",
+    "start-methods",
     "shared-counter",
     "convoy",
     "switch-interval",
     "crash",
+    "crunch-interpreters",
+    "counter-interpreters",
+    "pickle-interpreters",
 ]
 
 
@@ -59,6 +63,16 @@ def test_builtins_are_complete_and_well_formed():
         specs = presets.preset_specs(p, server_url="http://127.0.0.1:1/")
         assert [s.pool for s in specs] == [c.pool for c in p.pools]
         assert len({c.key for c in p.pools}) == len(p.pools)
+
+
+def test_the_tuis_deck_leaves_out_what_this_python_cannot_run():
+    import concurrent.futures
+
+    from gilviz.tui import deck
+
+    has_pool = hasattr(concurrent.futures, "InterpreterPoolExecutor")
+    names = [p.name for p in deck.load(None)]
+    assert names == [n for n in PROMISED if has_pool or not n.endswith("-interpreters")]
 
 
 def test_every_row_of_the_seed_table_is_taught():
@@ -700,7 +714,7 @@ def test_presets_text_lists_every_builtin(capsys):
     for p in presets.builtin_presets():
         row = next(line for line in lines if line.startswith(p.name + " "))
         assert p.workload in row and p.title in row
-    assert "13 presets (built-in deck)" in out
+    assert "17 presets (built-in deck)" in out
 
 
 def test_presets_of_a_user_deck(capsys):

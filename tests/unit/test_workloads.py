@@ -47,7 +47,7 @@ def test_pickle_heavy_and_tiny():
 def test_shared_counter_counts_in_one_thread():
     before = workloads.COUNTER
     out = workloads.shared_counter(1000)
-    assert out == {"pid": os.getpid(), "counter": before + 1000}
+    assert out == {"pid": os.getpid(), "interpreter": 0, "counter": before + 1000}
 
 
 def test_cancel_stops_a_long_crunch_and_sleep():
@@ -157,6 +157,6 @@ def test_the_counter_tally_keeps_one_figure_a_process():
     b.add({"pid": 2, "counter": 4})
     b.add({"pid": 1, "counter": 11})
     a.merge(b)
-    assert a.per_pid == {1: 11, 2: 4}
+    assert a.per_copy == {(1, 0): 11, (2, 0): 4}  # one copy per process (and interpreter)
     out = a.summary(tasks=3, size=10)
     assert out["copies"] == 2 and out["per_process"] == [4, 11] and out["expected"] == 30

@@ -175,6 +175,15 @@ class RunSnapshot:
     #: A watched program's processes: (pid, command line), in the order they were seen.
     processes: tuple[tuple[int, str | None], ...] = ()
     latency_samples: int = 0  # heartbeat wake-ups measured
+    #: Why GIL figures are n/a when they are for a reason other than missing samples.
+    gil_note: str | None = None
+
+
+#: Why a free-threaded run has no GIL figures (gilviz has not been tested on such a build).
+GIL_OFF_NOTE = (
+    "n/a: the runner's interpreter runs without a GIL (free-threaded build, untested by "
+    "gilviz); the other states still split"
+)
 
 
 class RunModel:
@@ -500,7 +509,13 @@ class RunModel:
             return None
         return {k: sum(w.time_ns[k] for w in self.workers.values()) / total for k in STATES}
 
+    def _gil_off(self) -> bool:
+        """The runner said its interpreter runs without a GIL (a free-threaded build)."""
+        return self.hello is not None and self.hello.python.get("gil_enabled") is False
+
     def _contention(self) -> float | None:
+        if self._gil_off():
+            return None  # no GIL to wait for: n/a, not 0 (see gil_note)
         states = self._run_states()
         if states is None:
             return None
@@ -573,6 +588,7 @@ class RunModel:
                 core_hz=len(self._core_dt) * 1e9 / sum(self._core_dt) if self._core_dt else None,
                 holder_reads=sum(w.holder_known for w in self.workers.values()),
                 latency_samples=self._latency.n,
+                gil_note=GIL_OFF_NOTE if self._gil_off() else None,
                 processes=tuple(self.processes.items()),
             )
 
@@ -598,6 +614,11 @@ class RunModel:
     @property
     def in_flight(self) -> dict[str, Any] | None:
         return self.end.in_flight if self.end is not None else None
+
+    @property
+    def startup(self) -> dict[str, Any] | None:
+        """A process or interpreter pool's start-up, measured in the runner (End)."""
+        return self.end.startup if self.end is not None else None
 
 
 def _with_idle(shares: dict[str, float], busy: float) -> dict[str, float]:

@@ -114,6 +114,42 @@ class Failure(_Text):
 # --- runner -> gilviz ----------------------------------------------------------------------
 
 
+def python_facts() -> dict[str, Any]:
+    """The running interpreter as every figure names it: version, implementation, whether
+    the GIL is on, and its build (compiler; whether libpython is mapped as a shared library,
+    read from /proc/self/maps; free-threaded, debug). The runner's Hello carries it."""
+    import platform
+    import sys
+    import sysconfig
+
+    gil = getattr(sys, "_is_gil_enabled", None)
+    shared = bool(sysconfig.get_config_var("Py_ENABLE_SHARED"))
+    try:
+        with open("/proc/self/maps") as maps:
+            shared = "/libpython" in maps.read()
+    except OSError:
+        pass
+    build = [platform.python_compiler(), "shared libpython" if shared else "static libpython"]
+    if sysconfig.get_config_var("Py_GIL_DISABLED"):
+        build.append("free-threaded")
+    if "d" in getattr(sys, "abiflags", ""):
+        build.append("debug")
+    return {
+        "version": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "gil_enabled": True if gil is None else bool(gil()),
+        "build": ", ".join(build),
+    }
+
+
+def python_label(python: dict[str, Any] | None) -> str:
+    """e.g. "CPython 3.14.10 (GCC 16.2.0, static libpython)", or "Python ?" unknown."""
+    if not python:
+        return "Python ?"
+    text = f"{python.get('implementation', 'Python')} {python.get('version', '?')}"
+    return text + (f" ({python['build']})" if python.get("build") else "")
+
+
 class Hello(NamedTuple):
     """The runner is up: its pid and the interpreter it runs on."""
 
@@ -237,6 +273,7 @@ class End(NamedTuple):
     #: The runner's window: submissions in flight at most ("bound"), the most there were
     #: ("peak"), tasks per submission ("chunk"). None from runners that submitted all at once.
     in_flight: dict | None = None
+    startup: dict | None = None  # process and interpreter pools: start-up apart from work
 
     TAG = "end"
 
@@ -299,6 +336,7 @@ def decode(raw: Any) -> Message | None:
                 body.get("pickle"),
                 body.get("outcome"),
                 body.get("in_flight"),
+                body.get("startup"),
             )
         return cls(*raw[1:])
     except (TypeError, AttributeError, IndexError):

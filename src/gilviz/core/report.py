@@ -14,7 +14,9 @@ from gilviz.core.measuring import machine
 from gilviz.core.model import RunModel, RunSnapshot, WorkerView
 from gilviz.core.protocol import STATES, WATCH_POOL
 
-HOLDER_METHOD = "GIL holder read from each measured process's memory (_PyRuntime tstate_current)"
+HOLDER_METHOD = (
+    "GIL holder read from each measured process's memory (each GIL's last_holder while locked)"
+)
 LATENCY_METHOD = "heartbeat: 1 ms sleeps, lateness of each wake-up"
 #: Why a watched program has no latency figure.
 NO_LATENCY = "n/a: no heartbeat thread runs in a program gilviz did not start as its runner"
@@ -54,6 +56,7 @@ def run_summary(model: RunModel) -> dict[str, Any]:
                 if any(w.gil_held is not None for w in snap.workers)
                 else None
             ),
+            "note": snap.gil_note,
         },
         "latency_ms": {
             "p50": _round(snap.latency_p50_ms),
@@ -79,6 +82,7 @@ def run_summary(model: RunModel) -> dict[str, Any]:
         ],
         "pickle": model.pickle,
         "in_flight": _in_flight(model.in_flight),
+        "startup": _round_startup(model.startup),
         "outcome": snap.outcome,
         "error": snap.error,
     }
@@ -149,6 +153,12 @@ IN_FLIGHT_METHOD = (
 
 def _in_flight(counts: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if counts is None else {**counts, "method": IN_FLIGHT_METHOD}
+
+
+def _round_startup(st: dict[str, Any] | None) -> dict[str, Any] | None:
+    if st is None:
+        return None
+    return {k: (_round(v) if isinstance(v, float) else v) for k, v in st.items()}
 
 
 def _round(x: float | None, nd: int = 4) -> float | None:
@@ -234,6 +244,14 @@ def run_text(run: dict[str, Any]) -> str:
             f"  pickling: arguments {p['args_bytes'] / 2**20:.1f} MiB in {p['args_s']:.3f} s, "
             f"results {p['results_bytes'] / 2**20:.1f} MiB in {p['results_s']:.3f} s"
         )
+    if run.get("startup"):
+        st = run["startup"]
+        how = f" ({st['start_method']})" if st.get("start_method") else ""
+        lines.append(
+            f"  start-up: pool start {st['pool_start_s']:.3f} s{how}, first task "
+            f"{st['first_task_s']:.3f} s, then {num(st['steady_task_s'], '{:.3f}', ' s')} a task"
+            " (median)"
+        )
     if run.get("outcome"):
         lines.append("  outcome: " + ", ".join(f"{k} {v}" for k, v in run["outcome"].items()))
     short = run.get("too_short")
@@ -280,6 +298,19 @@ def compare_table(runs: list[dict[str, Any]]) -> str:
     if verdict:
         rows += ["", verdict]
     return "\n".join(rows)
+
+
+def startup_line(runs: list[dict[str, Any]]) -> str | None:
+    """The start-up of each process and interpreter pool, in one line (None: no such run)."""
+    parts = []
+    for r in runs:
+        st = r.get("startup")
+        if st:
+            how = f", {st['start_method']}" if st.get("start_method") else ""
+            parts.append(f"{_name(r)} {st['pool_start_s']:.3f} s{how}")
+    if not parts:
+        return None
+    return "pool start (asked for -> first task running): " + "; ".join(parts)
 
 
 #: Pickling below this (arguments and results of a whole run) is not worth a column.

@@ -261,7 +261,12 @@ class GilvizApp(App[int]):
             return
         runs = [s for s in p.summaries if s is not None]
         if runs:
-            reference.record(p.plan.preset_name, runs, self.reference_cache)
+            # The TUI's runners run gilviz's own interpreter.
+            from gilviz.core.measuring.machine import python_info
+            from gilviz.core.protocol import python_label
+
+            label = python_label(python_info())
+            reference.record(p.plan.preset_name, runs, self.reference_cache, python=label)
 
     # --- navigation ----------------------------------------------------------------------
 

@@ -17,10 +17,23 @@ from gilviz.core.teaching.presets import ClaimResult, Preset
 
 
 def load(deck_path: str | None = None) -> list[Preset]:
-    """The presets of ``deck_path`` (a TOML deck), or the built-ins."""
+    """The presets of ``deck_path`` (a TOML deck), or the built-ins that gilviz's own
+    Python can run: the interpreter-pool ones need 3.14+ (``gilviz run --preset NAME
+    --python`` runs them with another)."""
     if deck_path:
         return list(cpresets.load_deck(deck_path))
-    return list(cpresets.builtin_presets())
+    return [p for p in cpresets.builtin_presets() if runnable_here(p)]
+
+
+def runnable_here(preset: Preset) -> bool:
+    """Every pool kind of ``preset`` is available in this Python."""
+    from gilviz.core.measuring import machine
+
+    try:
+        pools = machine.interpreter_info(None).pools
+    except (OSError, ValueError):
+        return True
+    return all(pools.get(c.pool, "unknown") is None for c in preset.pools)
 
 
 def find(deck: list[Preset], name: str) -> Preset:

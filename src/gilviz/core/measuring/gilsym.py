@@ -20,13 +20,18 @@ Public API::
     gil_range(pid) -> tuple[int, int] | None
     find_symbol(path, name) -> ElfSymbol | None
     calibrate_gil_holder(executable, runtime_size) -> GilHolderOffsets   # optional extra
+    read_gil_state(words, runtime, offsets) -> GilState                  # who holds each GIL
 
 The optional extra, *who holds the GIL*, does need struct offsets (where the holder's
 thread state is recorded, and where a thread state keeps its kernel thread id). They are
 never guessed: :func:`calibrate_gil_holder` measures them by running a short script under
 the target's own interpreter, which scans its own ``_PyRuntime`` for its current thread
-state while it holds the GIL (see the function's docstring). Only CPython 3.11 is
-supported: from 3.12 the current thread state is thread-local and not in ``_PyRuntime``.
+state while it holds the GIL and again while it has let go of it (see the function's
+docstring). The GIL structure records its last holder and whether it is locked on every
+version from 3.10 to 3.15, so that is what is read; 3.10's thread states lack the kernel
+thread id, so there the holder stays unknown. From 3.12 each interpreter may have its own
+GIL inside its own state, outside ``_PyRuntime``: the calibration also measures where the
+list of interpreters is, so a reader finds every GIL (:func:`read_gil_state`).
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ __all__ = [
     "ElfSymbol",
     "GilHolderOffsets",
     "GilLocation",
+    "GilState",
+    "read_gil_state",
     "calibrate_gil_holder",
     "GilNotFound",
     "MapEntry",
@@ -52,6 +59,7 @@ __all__ = [
     "locate_gil",
     "parse_maps",
     "elf_machine_name",
+    "exe_in_root",
 ]
 
 #: The symbol whose extent contains the GIL (3.11: ``_PyRuntime.ceval.gil``; 3.12+: the
@@ -313,6 +321,25 @@ def _file_in_target(pid: int, path: str) -> str:
     return via_root if os.path.exists(via_root) else path
 
 
+def exe_in_root(pid: int, proc_root: str = "/proc") -> tuple[str, str | None]:
+    """``(path, root)`` to run process ``pid``'s own interpreter again: when the process
+    runs in another root folder (a chroot, such as scripts/python-from-debian's), its
+    executable as a path in that root and the root as ``/proc/PID/root`` (a binary built
+    against another root's libraries cannot run in ours); otherwise ``(a path we can
+    open, None)``. Raises OSError when ``/proc/PID/exe`` cannot be read."""
+    exe = _strip_deleted(os.readlink(f"{proc_root}/{pid}/exe"))
+    root_link = f"{proc_root}/{pid}/root"
+    try:
+        theirs, ours = os.stat(root_link), os.stat("/")
+        other = (theirs.st_dev, theirs.st_ino) != (ours.st_dev, ours.st_ino)
+        where = os.readlink(root_link).rstrip("/")
+    except OSError:
+        other, where = False, ""
+    if other and where and exe.startswith(where + "/"):
+        return exe[len(where) :], root_link
+    return _file_in_target(pid, exe), None
+
+
 def locate_gil(pid: int, proc_root: str = "/proc") -> GilLocation:
     """Find ``[&_PyRuntime, +size)`` in process ``pid``.
 
@@ -380,21 +407,94 @@ def gil_range(pid: int) -> tuple[int, int] | None:
 # --------------------------------------------------------------------------- GIL holder
 
 
+#: A bound on the size of CPython's GIL structure (``struct _gil_runtime_state``: interval,
+#: last holder, locked flag, switch counter, two condition variables and two mutexes, the
+#: same fields since 3.2: about 210 bytes with glibc on 64-bit Linux). Used only for the GIL
+#: of an interpreter other than the main one, which lies in that interpreter's own state;
+#: a test checks that the futexes its waiters sleep in fall inside it.
+GIL_STRUCT_BOUND = 256
+#: Interpreters read per process at most (a pool of more is not a gilviz-sized run).
+MAX_INTERPRETERS = 256
+
+
 @dataclass(frozen=True, slots=True)
 class GilHolderOffsets:
-    """Where, in a CPython 3.11 process, to read which thread holds the GIL.
+    """Where, in a CPython 3.10+ process, to read which thread holds each GIL.
 
-    ``slots``: offsets from ``&_PyRuntime`` of the pointer fields that equal the holding
-    thread's ``PyThreadState*`` whenever a thread holds the GIL. In 3.11 calibration finds
-    two: ``gilstate.tstate_current`` (NULL while the GIL is released) and
-    ``ceval.gil.last_holder`` (stale while released). A reader trusts a holder only when
-    all slots agree, so "released" reads as no holder. ``native_tid``: offset of
-    ``native_thread_id`` in a ``PyThreadState``.
+    All offsets are measured by :func:`calibrate_gil_holder`, never taken from headers.
+    ``holder`` and ``locked``: offsets from ``&_PyRuntime`` of the main GIL's
+    ``last_holder`` (the holding thread's ``PyThreadState*``, stale once released) and its
+    ``locked`` flag (an int, 1 while held): a holder is trusted only while ``locked`` is set.
+    ``native_tid``: offset of ``native_thread_id`` in a ``PyThreadState`` (None on 3.10,
+    which does not record it: holders are then unknown). From 3.12 every interpreter has
+    its own GIL inside its own state: ``interp_head`` (offset in ``_PyRuntime`` of the list
+    of interpreters), ``interp_next`` (offset of the link in a state) and ``interp_gil``
+    (offset of ``last_holder`` in a state; ``locked`` is as far after it as in the main
+    GIL); ``main_interp``: offset of the main interpreter's state in ``_PyRuntime``. None
+    where there is no such list (3.10, 3.11: one GIL per process).
     """
 
-    slots: tuple[int, ...]
-    native_tid: int
+    holder: int
+    locked: int
+    native_tid: int | None
     python: str = ""  # the calibrated interpreter's sys.version, for reports
+    interp_head: int | None = None
+    interp_next: int | None = None
+    interp_gil: int | None = None
+    main_interp: int | None = None
+
+    @property
+    def method(self) -> str:
+        """How the holder is read, for reports."""
+        where = "every interpreter's GIL" if self.interp_head is not None else "the GIL"
+        return f"last_holder and locked of {where}, read from the process's memory"
+
+
+@dataclass(frozen=True, slots=True)
+class GilState:
+    """One read of a process's GILs: the kernel tids of the threads holding one now (one
+    per GIL held), and the address ranges of the GILs of interpreters other than the main
+    one (for telling a wait for one of them from a lock wait)."""
+
+    holders: frozenset[int]
+    sub_gils: tuple[tuple[int, int], ...] = ()
+
+
+def read_gil_state(words, runtime: int, off: GilHolderOffsets) -> GilState | None:
+    """Read every GIL's holder in a process through ``words(addr, offsets) -> [int|None]``
+    (e.g. ``/proc/PID/mem``); ``runtime`` is ``&_PyRuntime`` there. None when the memory
+    could not be read (the process is exiting): unknown, which is not "nobody"."""
+    gap = off.locked - off.holder
+    holders: set[int] = set()
+
+    def one(gil_holder_addr: int) -> bool:
+        tstate, locked = words(gil_holder_addr, (0, gap))
+        if tstate is None or locked is None:
+            return False
+        if locked & 0xFFFFFFFF and tstate and off.native_tid is not None:
+            (tid,) = words(tstate + off.native_tid, (0,))
+            if tid:
+                holders.add(tid & 0xFFFFFFFF)
+        return True
+
+    if not one(runtime + off.holder):
+        return None
+    subs: list[tuple[int, int]] = []
+    if off.interp_head is not None and off.interp_next is not None and off.interp_gil is not None:
+        main = runtime + (off.main_interp or 0)
+        (interp,) = words(runtime + off.interp_head, (0,))
+        seen = 0
+        while interp and seen < MAX_INTERPRETERS:
+            seen += 1
+            if interp != main:
+                at = interp + off.interp_gil
+                if not one(at):
+                    return None
+                subs.append((at - 8, at - 8 + GIL_STRUCT_BOUND))
+            (interp,) = words(interp + off.interp_next, (0,))
+            if interp is None:
+                return None
+    return GilState(frozenset(holders), tuple(subs))
 
 
 # Runs under the target's interpreter. Threads hand a token round (each waits on its own
@@ -402,34 +502,45 @@ class GilHolderOffsets:
 # the words of _PyRuntime equal to the scanning thread's PyThreadState*, and the words of
 # that thread state equal to its native thread id. Intersecting over threads and rounds
 # leaves the fields that *always* track the holder (a list head or "main thread" field
-# matches only some threads and drops out).
+# matches only some threads and drops out). Then, alone, it copies _PyRuntime once with
+# the GIL held and once while a CDLL call has let go of it: the GIL's last_holder still
+# names this thread, and its locked flag is the int just after it that went from 1 to 0.
+# From 3.12 it makes two subinterpreters to find the interpreter list and each one's GIL.
 _CALIBRATE = r"""
 import ctypes, json, sys, threading
-if sys.version_info[:2] != (3, 11):
-    print(json.dumps({"error": "holder offsets need CPython 3.11, not %d.%d" % sys.version_info[:2]}))
+if sys.version_info < (3, 10):
+    print(json.dumps({"error": "holder offsets need CPython 3.10 or newer, not %d.%d" % sys.version_info[:2]}))
     raise SystemExit(0)
 if getattr(sys, "_is_gil_enabled", lambda: True)() is False:
     print(json.dumps({"error": "free-threaded build: no GIL"}))
     raise SystemExit(0)
+W, order = 8, sys.byteorder
 api = ctypes.pythonapi
 rt = ctypes.addressof(ctypes.c_char.in_dll(api, "_PyRuntime"))
 size = int(sys.argv[1])
-api.PyThreadState_Get.restype = ctypes.c_void_p
+for name in ("PyThreadState_Get", "PyInterpreterState_Main", "PyInterpreterState_Head"):
+    getattr(api, name).restype = ctypes.c_void_p
+memcpy = ctypes.CDLL(None).memcpy  # a CDLL call lets go of the GIL while it runs
+memcpy.restype = ctypes.c_void_p
+memcpy.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
 state = {"slots": None, "native": None}
 
 def aligned(blob, value):
-    key = value.to_bytes(8, sys.byteorder)
+    key = value.to_bytes(W, order)
     found, i = set(), blob.find(key)
     while i != -1:
-        if i % 8 == 0:
+        if i % W == 0:
             found.add(i)
         i = blob.find(key, i + 1)
     return found
 
+def word(blob, o, n=W):
+    return int.from_bytes(blob[o:o + n], order)
+
 def scan():
     ts = api.PyThreadState_Get()
     s = aligned(ctypes.string_at(rt, size), ts)
-    n = aligned(ctypes.string_at(ts, 256), threading.get_native_id())
+    n = aligned(ctypes.string_at(ts, 1024), threading.get_native_id())
     state["slots"] = s if state["slots"] is None else state["slots"] & s
     state["native"] = n if state["native"] is None else state["native"] & n
 
@@ -453,29 +564,66 @@ for r in range(ROUNDS):
 evs[0].wait()
 for t in helpers:
     t.join()
-print(json.dumps({"slots": sorted(state["slots"]), "native": sorted(state["native"]),
-                  "version": sys.version}))
+ts = api.PyThreadState_Get()
+buf = ctypes.create_string_buffer(size)
+pairs = None
+for _ in range(3):
+    held = ctypes.string_at(rt, size)
+    memcpy(buf, rt, size)
+    free = buf.raw
+    found = {(s, s + d) for s in state["slots"] if word(free, s) == ts
+             for d in range(4, 33, 4) if word(held, s + d, 4) == 1 and word(free, s + d, 4) == 0}
+    pairs = found if pairs is None else pairs & found
+out = {"pairs": sorted(pairs), "native": sorted(state["native"]), "version": sys.version}
+main = api.PyInterpreterState_Main()
+if sys.version_info >= (3, 12) and len(pairs) == 1 and rt <= main < rt + size:
+    try:
+        import _interpreters as subs
+    except ImportError:
+        import _xxsubinterpreters as subs
+    ids, states = [], []
+    for _ in range(2):
+        ids.append(subs.create())
+        subs.run_string(ids[-1], "pass")
+        states.append(api.PyInterpreterState_Head())
+    a, b = states
+    span = 1 << 14
+    gil = sorted(pairs)[0][0] - (main - rt)
+    out.update(
+        heads=sorted(aligned(ctypes.string_at(rt, size), b)),
+        nexts=sorted(aligned(ctypes.string_at(b, span), a) & aligned(ctypes.string_at(a, span), main)),
+        interp_gil=gil,
+        main_interp=main - rt,
+        own=len({main + gil, a + gil, b + gil}) == 3 and all(word(ctypes.string_at(p + gil, W), 0) for p in (a, b)),
+    )
+    for i in reversed(ids):
+        subs.destroy(i)
+print(json.dumps(out))
 """
 
 _holder_cache: dict[tuple, GilHolderOffsets | str] = {}
 
 
 def calibrate_gil_holder(
-    executable: str, runtime_size: int, timeout: float = 20.0
+    executable: str, runtime_size: int, timeout: float = 20.0, root: str | None = None
 ) -> GilHolderOffsets:
     """Measure :class:`GilHolderOffsets` by running ``executable`` (the target's own
-    interpreter, e.g. ``/proc/PID/exe``) on a short calibration script.
+    interpreter, e.g. ``/proc/PID/exe``) on a short calibration script. ``root``: the
+    target's root folder when it runs in another one (a chroot, such as the Pythons of
+    scripts/python-from-debian): the script is then run there, with ``executable`` a path
+    inside it (needs root, as entering that root did).
 
     Cached per executable file identity. Raises :class:`GilNotFound` with the reason when
-    the interpreter is not CPython 3.11 with a GIL, the script fails, or the scan is
-    ambiguous (fewer than two agreeing holder slots, or not exactly one thread-id field).
+    the interpreter is not CPython 3.10+ with a GIL, the script fails, or the scan is
+    ambiguous (not exactly one holder field with a locked flag after it).
     """
-    st = os.stat(executable)
+    path = executable if root is None else root.rstrip("/") + executable
+    st = os.stat(path)
     key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, runtime_size)
     with _cache_lock:
         cached = _holder_cache.get(key)
     if cached is None:
-        cached = _run_calibration(executable, runtime_size, timeout)
+        cached = _run_calibration(executable, runtime_size, timeout, root)
         with _cache_lock:
             _holder_cache[key] = cached
     if isinstance(cached, str):
@@ -483,14 +631,15 @@ def calibrate_gil_holder(
     return cached
 
 
-def _run_calibration(executable: str, runtime_size: int, timeout: float) -> GilHolderOffsets | str:
+def _run_calibration(
+    executable: str, runtime_size: int, timeout: float, root: str | None = None
+) -> GilHolderOffsets | str:
+    cmd = [executable, "-I", "-S", "-c", _CALIBRATE, str(runtime_size)]
+    if root is not None:
+        cmd = ["chroot", root, *cmd]
     try:
         out = subprocess.run(
-            [executable, "-I", "-S", "-c", _CALIBRATE, str(runtime_size)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
+            cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
         )
     except (OSError, subprocess.SubprocessError) as exc:
         return f"holder calibration could not run {executable}: {exc}"
@@ -501,7 +650,27 @@ def _run_calibration(executable: str, runtime_size: int, timeout: float) -> GilH
         return f"holder calibration failed: {tail[0]}"
     if "error" in data:
         return str(data["error"])
-    slots, native = data["slots"], data["native"]
-    if len(slots) < 2 or len(native) != 1:
-        return f"holder calibration ambiguous (slots {slots}, thread-id fields {native})"
-    return GilHolderOffsets(tuple(slots), native[0], data.get("version", ""))
+    pairs, native = data["pairs"], data["native"]
+    if len(pairs) != 1:
+        return f"holder calibration ambiguous (holder and locked fields {pairs})"
+    if len(native) > 1:
+        return f"holder calibration ambiguous (thread-id fields {native})"
+    version = data.get("version", "")
+    if not native:
+        return (
+            f"Python {version.split()[0]} thread states do not record the kernel thread id "
+            "(native_thread_id came in 3.11)"
+        )
+    (holder, locked) = pairs[0]
+    heads, nexts = data.get("heads"), data.get("nexts")
+    interp: dict[str, int | None] = {}
+    if heads is not None:
+        if len(heads) != 1 or len(nexts or ()) != 1 or not data.get("own"):
+            return f"interpreter list calibration ambiguous (heads {heads}, links {nexts})"
+        interp = {
+            "interp_head": heads[0],
+            "interp_next": nexts[0],
+            "interp_gil": data["interp_gil"],
+            "main_interp": data["main_interp"],
+        }
+    return GilHolderOffsets(holder, locked, native[0], version, **interp)

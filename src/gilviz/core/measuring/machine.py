@@ -7,12 +7,9 @@ to decide which pool kinds exist. Nothing here measures a run.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-import platform
 import subprocess
 import sys
-import sysconfig
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -75,11 +72,10 @@ def gil_enabled() -> bool:
 
 
 def python_info() -> dict:
-    return {
-        "version": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "gil_enabled": gil_enabled(),
-    }
+    """This interpreter, as the JSON's ``python`` block names it (when no runner said)."""
+    from gilviz.core.protocol import python_facts
+
+    return python_facts()
 
 
 def proc_sampling_readable() -> tuple[bool, str]:
@@ -106,7 +102,14 @@ class InterpreterInfo:
     start_methods: list[str]
     has_interpreter_pool: bool
     shared_libpython: bool
+    default_start_method: str = "n/a"  # the interpreter's own (forkserver from 3.14)
+    build: str = ""  # compiler, how libpython is linked, ABI flags: "GCC 12.2.0, shared"
+    config_args: str | None = None  # ./configure's arguments, as that build records them
     pools: dict[str, str | None] = field(default_factory=dict)  # kind -> None or why not
+
+    def label(self) -> str:
+        """e.g. "CPython 3.14.10 (GCC 16.2.0, static libpython)": names a figure's source."""
+        return f"{self.implementation} {self.version} ({self.build})"
 
     def available_pools(self) -> list[str]:
         return [k for k in POOL_KINDS if self.pools.get(k) is None]
@@ -121,6 +124,21 @@ def _probe_self() -> dict:
     import sysconfig as sc
 
     gil = getattr(_sys, "_is_gil_enabled", None)
+    shared = bool(sc.get_config_var("Py_ENABLE_SHARED"))
+    try:  # what this executable does, which a distribution's build flags may not say
+        with open("/proc/self/maps") as maps:
+            shared = "/libpython" in maps.read()
+    except OSError:
+        pass
+    free = bool(sc.get_config_var("Py_GIL_DISABLED"))
+    flags = getattr(_sys, "abiflags", "")
+    build = [pf.python_compiler(), "shared libpython" if shared else "static libpython"]
+    if free:
+        build.append("free-threaded")
+    if "d" in flags:
+        build.append("debug")
+    # The default context's method, without fixing it for anyone (this is a probe).
+    default = mp.get_start_method(allow_none=True) or mp.get_context().get_start_method()
     return {
         "executable": _sys.executable,
         "version": pf.python_version(),
@@ -129,7 +147,10 @@ def _probe_self() -> dict:
         "free_threaded_build": bool(sc.get_config_var("Py_GIL_DISABLED")),
         "start_methods": mp.get_all_start_methods(),
         "has_interpreter_pool": hasattr(cf, "InterpreterPoolExecutor"),
-        "shared_libpython": bool(sc.get_config_var("Py_ENABLE_SHARED")),
+        "shared_libpython": shared,
+        "default_start_method": default,
+        "build": ", ".join(build),
+        "config_args": sc.get_config_var("CONFIG_ARGS"),
     }
 
 
@@ -172,9 +193,66 @@ def interpreter_info(python: str | None = None) -> InterpreterInfo:
     return InterpreterInfo(**raw, pools=_pool_availability(raw))
 
 
+FREE_THREADED_UNTESTED = (
+    "untested: gilviz has not been run on a free-threaded build (none could be obtained "
+    "where it is tested); GIL figures are n/a, the other states still split"
+)
+
+
+def gil_probe(python: str | None = None, timeout: float = 20.0) -> dict:
+    """Where a short-lived process of ``python`` keeps its GIL, and whether the holder can
+    be read from its memory (with the reason when not): what the sampler will find in that
+    interpreter's runners. Measured by starting it, never assumed from its version."""
+    from gilviz.core.measuring import gilsym
+
+    exe = python or sys.executable
+    out: dict = {"located": None, "method": None, "holder": None}
+    try:
+        proc = subprocess.Popen(
+            [exe, "-I", "-c", "import sys; print('ready', flush=True); sys.stdin.read()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+    except OSError as exc:
+        out["located"] = f"n/a: cannot start {exe}: {exc.strerror or exc}"
+        return out
+    try:
+        if proc.stdout.readline().strip() != "ready":
+            out["located"] = f"n/a: {exe} did not start"
+            return out
+        try:
+            loc = gilsym.locate_gil(proc.pid)
+        except gilsym.GilNotFound as exc:
+            out["located"] = f"n/a: {exc}"
+            return out
+        out["located"] = "yes"
+        out["method"] = loc.method
+        try:
+            path, root = gilsym.exe_in_root(proc.pid)
+            off = gilsym.calibrate_gil_holder(path, loc.end - loc.start, timeout, root)
+            out["holder"] = f"readable: {off.method}"
+        except (gilsym.GilNotFound, OSError) as exc:
+            out["holder"] = f"n/a: {exc}"
+        return out
+    finally:
+        proc.stdin.close()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def doctor_report(python: str | None = None) -> dict:
+    """Everything ``gilviz doctor`` says: the machine's facts, and the target interpreter's
+    own (``python``, or this one): its build, start methods, pools and GIL."""
     info = interpreter_info(python)
     ok, why = proc_sampling_readable()
+    gil = gil_probe(python) if ok else {"located": f"n/a: {why}", "method": None, "holder": None}
+    if info.free_threaded_build:
+        gil["free_threaded"] = FREE_THREADED_UNTESTED
     return {
         "machine": {
             **machine_info(),
@@ -183,16 +261,16 @@ def doctor_report(python: str | None = None) -> dict:
         },
         "python": {
             **{k: v for k, v in asdict(info).items() if k != "pools"},
-            "build": sysconfig.get_config_var("CONFIG_ARGS") if python is None else None,
+            "path": python or sys.executable,
         },
         "sampling": {
             "proc_task_readable": ok,
             "detail": why,
             "method": "/proc sampling" if ok else "psutil (per-thread CPU only)",
         },
+        "gil": gil,
         "start_methods": info.start_methods,
-        "default_start_method": multiprocessing.get_start_method(allow_none=True)
-        or multiprocessing.get_context().get_start_method(),
+        "default_start_method": info.default_start_method,
         "pools": {
             k: ("available" if v is None else f"unavailable: {v}") for k, v in info.pools.items()
         },

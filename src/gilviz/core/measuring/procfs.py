@@ -146,11 +146,16 @@ def syscall_numbers(machine: str | None = None) -> dict[str, int]:
 
 
 def classify_blocked(
-    name: str | None, arg0: int | None, gil: tuple[int, int] | None, letter: str = "S"
+    name: str | None,
+    arg0: int | None,
+    gil: tuple[int, int] | None,
+    letter: str = "S",
+    more_gils: tuple[tuple[int, int], ...] = (),
 ) -> str:
     """The wait state of a blocked thread: "gil_wait", "io_wait" or "lock_wait".
 
-    - a futex whose address lies in the GIL's range is a GIL wait; any other futex (a
+    - a futex whose address lies in the GIL's range (or in ``more_gils``: the GILs of
+      subinterpreters, each its own from 3.12) is a GIL wait; any other futex (a
       ``threading.Lock``, a queue's condition, a C extension's own mutex) is a lock wait;
     - read/recv/poll/select/epoll/accept/connect/sleep and friends are I/O waits;
     - semaphores, file locks, waiting for a child or a signal are lock waits;
@@ -160,8 +165,12 @@ def classify_blocked(
       the GIL nor a recognised I/O call).
     """
     if name == "futex":
-        if gil is not None and arg0 is not None and gil[0] <= arg0 < gil[1]:
-            return "gil_wait"
+        if gil is not None and arg0 is not None:
+            if gil[0] <= arg0 < gil[1]:
+                return "gil_wait"
+            for lo, hi in more_gils:
+                if lo <= arg0 < hi:
+                    return "gil_wait"
         return "lock_wait"
     if name in _IO_SYSCALLS:
         return "io_wait"

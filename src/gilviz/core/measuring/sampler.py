@@ -28,11 +28,13 @@ A thread's first tick only primes it (no delta yet): it gets no sample. Threads 
 vanish are dropped silently. Each reading is stamped with the monotonic clock right
 before its schedstat read, so ``dt_ns`` is that thread's own interval.
 
-Optional extra (CPython 3.11): which thread holds the GIL, read from the target's memory
-through ``/proc/PID/mem`` at offsets calibrated per interpreter
-(:func:`gilsym.calibrate_gil_holder`) -> ``ThreadSample.gil_holder``; None elsewhere. Read
+Optional extra (CPython 3.11 to 3.15): which thread holds the GIL, read from the target's
+memory through ``/proc/PID/mem`` at offsets calibrated per interpreter
+(:func:`gilsym.calibrate_gil_holder`) -> ``ThreadSample.gil_holder``; None elsewhere. From
+3.12 the same read walks the process's list of interpreters: each subinterpreter with its
+own GIL has its holder, and its GIL's address, whose futex is then a GIL wait too. Read
 again only for a process with a sampled thread that ran since the last read (one that did
-not cannot have taken or released the GIL).
+not cannot have taken or released a GIL).
 
 ``idle`` is never produced here: only the model knows whether a worker had a task.
 
@@ -91,17 +93,21 @@ _GIL_RETRY_NS = 2_000_000_000
 
 
 def blocked_cause(
-    reading: procfs.ThreadReading, gil: tuple[int, int] | None, machine: str | None = None
+    reading: procfs.ThreadReading,
+    gil: tuple[int, int] | None,
+    machine: str | None = None,
+    more_gils: tuple[tuple[int, int], ...] = (),
 ) -> tuple[str | None, str | None]:
     """``(cause, syscall_name)`` of a reading: cause is gil_wait/io_wait/lock_wait when the
-    thread was blocked (S/D), None when it was on a CPU or runqueue."""
+    thread was blocked (S/D), None when it was on a CPU or runqueue. ``more_gils``: the
+    GILs of the process's subinterpreters (3.12+), besides the main one in ``gil``."""
     if not reading.blocked:
         return None, None
     nr = reading.syscall_nr
     name: str | None = None
     if nr is not None and nr >= 0:
         name = procfs.syscall_name(nr, machine) or f"syscall_{nr}"
-    cause = procfs.classify_blocked(name, reading.syscall_arg0, gil, reading.letter)
+    cause = procfs.classify_blocked(name, reading.syscall_arg0, gil, reading.letter, more_gils)
     return cause, name
 
 
@@ -135,6 +141,12 @@ def shares_from_readings(
 
 def _gil(loc: gilsym.GilLocation | None) -> tuple[int, int] | None:
     return (loc.start, loc.end) if loc is not None else None
+
+
+# The GILs of a process: the main one, then its subinterpreters' (a new tuple whenever they
+# change, so that a still-blocked thread's cause is worked out again only then).
+_Gils = tuple[tuple[int, int] | None, tuple[tuple[int, int], ...]]
+_NO_GILS: _Gils = (None, ())
 
 
 def still_blocked_shares(blocked_as: str) -> dict[str, float]:
@@ -185,6 +197,11 @@ def proc_sampling_available(proc_root: str = "/proc") -> bool:
         return False
 
 
+def gils_for(gils: _Gils, machine: str | None) -> tuple[Any, ...]:
+    """blocked_cause's arguments after the reading, from a process's GILs."""
+    return gils[0], machine, gils[1]
+
+
 # --------------------------------------------------------------------------- GIL holder
 
 
@@ -227,12 +244,15 @@ class _HolderCalibrator:
         self._results: dict[tuple[Any, int], gilsym.GilHolderOffsets | str] = {}
         self._running: set[tuple[Any, int]] = set()
 
-    def get(self, exe: str, size: int) -> gilsym.GilHolderOffsets | str | None:
-        """The offsets, a reason they are unavailable, or None while still calibrating."""
+    def get(
+        self, exe: str, size: int, root: str | None = None
+    ) -> gilsym.GilHolderOffsets | str | None:
+        """The offsets, a reason they are unavailable, or None while still calibrating.
+        ``root``: the target's root when it is not ours (``exe`` is then a path in it)."""
         # Keyed by the file itself, not its path: the path goes through /proc/PID/root, so
         # every worker of a pool would otherwise start its own calibration at once.
         try:
-            st = os.stat(exe)
+            st = os.stat(exe if root is None else root + exe)
             key: tuple[Any, int] = ((st.st_dev, st.st_ino), size)
         except OSError:
             key = (exe, size)
@@ -243,13 +263,16 @@ class _HolderCalibrator:
                 return None
             self._running.add(key)
         threading.Thread(
-            target=self._run, args=(key, exe, size), name="gilviz-gil-calibrate", daemon=True
+            target=self._run,
+            args=(key, exe, size, root),
+            name="gilviz-gil-calibrate",
+            daemon=True,
         ).start()
         return None
 
-    def _run(self, key: tuple[Any, int], exe: str, size: int) -> None:
+    def _run(self, key: tuple[Any, int], exe: str, size: int, root: str | None) -> None:
         try:
-            res: gilsym.GilHolderOffsets | str = gilsym.calibrate_gil_holder(exe, size)
+            res: gilsym.GilHolderOffsets | str = gilsym.calibrate_gil_holder(exe, size, root=root)
         except (gilsym.GilNotFound, OSError) as exc:
             res = str(exc)
         with self._lock:
@@ -269,6 +292,7 @@ class _Tracked:
     files: procfs.ThreadFiles | None
     prev: procfs.ThreadReading | None = None
     last_blocked: str | None = None  # cause of the last blocked sample (for R samples)
+    last_blocked_at: procfs.ThreadReading | None = None  # ... and that sample's reading
     last_cause: tuple[str | None, str | None] = (None, None)  # blocked_cause of prev...
     last_gil: object = None  # ... with this GIL location (it may be found later)
     still: dict[str, float] | None = None  # the shares of the last still-blocked sample
@@ -284,9 +308,12 @@ class _ProcInfo:
     holder: gilsym.GilHolderOffsets | None = None
     holder_reason: str | None = None  # why the holder cannot be read (None: not yet known)
     exe: str | None = None
+    root: str | None = None  # the process's root folder, when it is not ours (a chroot)
     mem: _MemReader | None = None
-    holder_read: bool = False  # the holder was read at this tick
-    holder_tid: int | None = None  # its kernel tid (None: nobody holds the GIL)
+    holder_read: bool = False  # the holders were read at this tick
+    holder_tids: frozenset[int] = frozenset()  # kernel tids holding a GIL (one per GIL)
+    gils: _Gils = _NO_GILS  # the main GIL's range and the subinterpreters' GILs'
+    sub_gils: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(slots=True)
@@ -294,7 +321,7 @@ class _Poll:
     """What one :meth:`ProcSampler.poll` read, for :meth:`ProcSampler.finish`."""
 
     t_ns: int
-    procs: dict[int, tuple[Any, ...]]  # pid -> (GIL location, machine, holder read, its tid)
+    procs: dict[int, tuple[Any, ...]]  # pid -> (GILs, machine, holders read, their tids)
     reads: list[tuple[_Tracked, procfs.RawThread | int]]  # int: still blocked, at that time
     threads: int  # threads read, the vanished ones included
     stat: bytes | None  # /proc/stat
@@ -347,8 +374,8 @@ class ProcSampler:
         self._prev_cpu: dict[int, procfs.CpuTimes] | None = None
         self._prev_cpu_t: int | None = None
         self._cpu_last: dict[int, float] = {}
-        # gil_holder: read which thread holds the GIL (CPython 3.11 only; offsets measured
-        # per interpreter by calibration unless given). Off, or unsupported: gil_holder None.
+        # gil_holder: read which thread holds each GIL (CPython 3.11+; offsets measured per
+        # interpreter by calibration unless given). Off, or unsupported: gil_holder None.
         self._holder_on = gil_holder or gil_holder_offsets is not None
         self._holder_offsets = gil_holder_offsets
         self.stats = SamplerStats()
@@ -402,6 +429,7 @@ class ProcSampler:
                 info.gil = gilsym.locate_gil(pid, self._proc_root)
                 info.machine = info.gil.machine
                 info.reason = None
+                info.gils = (_gil(info.gil), info.sub_gils)
             except (gilsym.GilNotFound, OSError) as exc:  # OSError: it ended meanwhile
                 info.reason = str(exc)
                 info.retry_at_ns = now + _GIL_RETRY_NS
@@ -415,21 +443,21 @@ class ProcSampler:
         }
 
     def _read_holder(self, pid: int, info: _ProcInfo) -> None:
-        """Refresh ``info.holder_tid`` from the target's memory (optional extra)."""
+        """Refresh ``info.holder_tids`` (and the subinterpreters' GILs) from the target's
+        memory (optional extra)."""
         info.holder_read = False
-        info.holder_tid = None
+        info.holder_tids = frozenset()
         if info.gil is None or info.holder_reason is not None:
             return
         off = self._holder_offsets or info.holder
         if off is None:
             if info.exe is None:
                 try:
-                    exe = os.readlink(f"{self._proc_root}/{pid}/exe")
+                    info.exe, info.root = gilsym.exe_in_root(pid, self._proc_root)
                 except OSError as exc:
                     info.holder_reason = f"cannot read /proc/{pid}/exe: {exc.strerror}"
                     return
-                info.exe = gilsym._file_in_target(pid, exe.removesuffix(" (deleted)"))
-            res = _CALIBRATOR.get(info.exe, info.gil.end - info.gil.start)
+            res = _CALIBRATOR.get(info.exe, info.gil.end - info.gil.start, info.root)
             if res is None:
                 return  # calibrating in the background
             if isinstance(res, str):
@@ -442,16 +470,14 @@ class ProcSampler:
             except OSError as exc:
                 info.holder_reason = f"cannot read /proc/{pid}/mem: {exc.strerror}"
                 return
-        low = min(off.slots)
-        values = set(info.mem.words(info.gil.start + low, tuple(s - low for s in off.slots)))
-        if None in values:
+        got = gilsym.read_gil_state(info.mem.words, info.gil.start, off)
+        if got is None:
             return  # unreadable now (exiting?): unknown, not "nobody"
         info.holder_read = True
-        if len(values) != 1:
-            return  # slots disagree: the GIL is released or changing hands
-        (tstate,) = values
-        if tstate:
-            info.holder_tid = info.mem.word(tstate + off.native_tid)
+        info.holder_tids = got.holders
+        if got.sub_gils != info.sub_gils:
+            info.sub_gils = got.sub_gils
+            info.gils = (_gil(info.gil), got.sub_gils)
 
     def gil_holder_status(self) -> dict[int, str]:
         """Per sampled pid: "reading", "calibrating", "off" or why the holder is unknown."""
@@ -506,7 +532,7 @@ class ProcSampler:
             # let go of the GIL, so for every sampled thread the last answer still holds.
             if self._holder_on and (pid in moved or not info.holder_read):
                 self._read_holder(pid, info)
-            procs[pid] = (info.gil, info.machine, info.holder_read, info.holder_tid)
+            procs[pid] = (info.gils, info.machine, info.holder_read, info.holder_tids)
         stat = None
         if self._stat is not None and (self._core_due is None or mono >= self._core_due):
             self._core_due = mono + self._core_period_ns
@@ -523,7 +549,7 @@ class ProcSampler:
         for tr, polled in poll.reads:
             files: procfs.ThreadFiles = tr.files  # type: ignore[assignment]  # poll() read them
             ref = tr.ref
-            gil_loc, machine, holder_read, holder_tid = procs[ref.pid]
+            gils, machine, holder_read, holder_tids = procs[ref.pid]
             prev = tr.prev
             if polled.__class__ is int and prev is not None and files.last is prev:
                 # Still blocked in the same wait since the last reading (the commonest
@@ -535,11 +561,12 @@ class ProcSampler:
                 prev.t_ns = polled
                 if dt <= 0:
                     continue
-                if tr.last_gil is not gil_loc:  # the GIL was found since: classify again
-                    cause, sc_name = tr.last_cause = blocked_cause(prev, _gil(gil_loc), machine)
-                    tr.last_gil = gil_loc
+                if tr.last_gil is not gils:  # a GIL was found since: classify again
+                    cause, sc_name = tr.last_cause = blocked_cause(prev, *gils_for(gils, machine))
+                    tr.last_gil = gils
                     if cause is not None:
                         tr.last_blocked = cause
+                        tr.last_blocked_at = prev
                 cause, sc_name = tr.last_cause
                 state = cause or tr.last_blocked or "lock_wait"
                 shares = tr.still
@@ -555,10 +582,15 @@ class ProcSampler:
                         self._drop(key)
                     continue
                 tr.prev = cur
-                cause, sc_name = tr.last_cause = blocked_cause(cur, _gil(gil_loc), machine)
-                tr.last_gil = gil_loc
+                if tr.last_gil is not gils and tr.last_blocked_at is not None:
+                    # A GIL was found since that wait was seen (a subinterpreter's, say):
+                    # what R samples inherit from it is worked out again.
+                    tr.last_blocked = blocked_cause(tr.last_blocked_at, *gils_for(gils, machine))[0]
+                cause, sc_name = tr.last_cause = blocked_cause(cur, *gils_for(gils, machine))
+                tr.last_gil = gils
                 if cause is not None:
                     tr.last_blocked = cause
+                    tr.last_blocked_at = cur
                 if prev is None:
                     continue
                 dt = cur.t_ns - prev.t_ns
@@ -567,7 +599,7 @@ class ProcSampler:
                     continue
                 state = dominant_state(shares)
                 ex_run, ex_wait = excess_ns(prev, cur)
-            holder = (holder_tid == ref.tid) if holder_read else None
+            holder = (ref.tid in holder_tids) if holder_read else None
             # Positional (a third of the keyword call's cost), in ThreadSample's field order:
             # wid, t_ns, dt_ns, shares, state, cpu_ns, processor, letter, syscall,
             # gil_holder, excess_run_ns, excess_wait_ns.

@@ -29,7 +29,6 @@ import multiprocessing.connection
 import multiprocessing.util
 import os
 import pickle
-import platform
 import re
 import signal
 import sys
@@ -61,8 +60,9 @@ from gilviz.core.protocol import (
     WorkerSeen,
     decode_control,
     encode,
+    python_facts,
 )
-from gilviz.core.running import workloads
+from gilviz.core.running import interp_task, workloads
 from gilviz.core.running.heartbeat import PROCESS_BURST_S, Heartbeat
 
 # Every wake-up of a thread in the runner takes the GIL from a local pool's workers (a
@@ -79,6 +79,8 @@ PROCESS_START_EVERY_NS = 20_000_000  # process workers send live starts at most 
 # and otherwise (each look takes the GIL from the task: a forced hand-off when it computes).
 # Both are below the model's fold lag, so a start that waited is still placed in time.
 WATCH_BUSY_S = 0.05
+# The start-up figures (End.startup) look at the first tasks only: memory stays flat.
+STARTUP_SPANS = 1024
 WATCH_IDLE_S = 0.25
 # Tasks in flight (submitted, not finished): the runner keeps at most a window of them and
 # refills it when half has drained, so memory stays flat whatever --tasks says. The window is
@@ -277,6 +279,9 @@ class Workers:
                     self._emit.flush()
         return wid
 
+    def __len__(self) -> int:
+        return len(self._ids)
+
     def pids(self) -> set[int]:
         return {pid for pid, _ in self._ids}
 
@@ -375,22 +380,6 @@ def _shut_puts() -> None:
     _w["put_lock"].acquire()
 
 
-def _interp_task(workload: str, spread: bool, index: int, blob: bytes) -> tuple:
-    """A task in a subinterpreter (InterpreterPoolExecutor, Python 3.14+)."""
-    pid, tid = os.getpid(), threading.get_native_id()
-    t0 = time.monotonic_ns()
-    c0 = time.thread_time_ns()
-    p0 = time.perf_counter_ns()
-    arg = pickle.loads(blob)
-    unpickle_ns = time.perf_counter_ns() - p0
-    result = workloads.resolve(workload, spread)(arg)
-    p1 = time.perf_counter_ns()
-    out = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-    pickle_ns = time.perf_counter_ns() - p1
-    cpu = time.thread_time_ns() - c0
-    return pid, tid, index, t0, time.monotonic_ns(), cpu, unpickle_ns, pickle_ns, None, out
-
-
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -465,6 +454,11 @@ class Runner:
         self.failure: Failure | None = None  # what gilviz decides on
         self.done = 0
         self.pickle = {"args_bytes": 0, "args_s": 0.0, "results_bytes": 0, "results_s": 0.0}
+        # Process and interpreter pools: when the pool was asked for, each task's start and
+        # end (monotonic ns, the same clock in every process), and the start method used.
+        self.pool_t0: int | None = None
+        self.task_spans: list[tuple[int, int]] = []
+        self.start_method: str | None = None
         self.executor: cf.Executor | None = None
         self.cancel_sem: Any = None  # process pools: a token per worker on a stop
         self.killed = False
@@ -643,8 +637,26 @@ class Runner:
                 pickle=self.pickle if pool in ("process", "interpreter") else None,
                 outcome=outcome,
                 in_flight={"bound": self.window, "peak": self.peak, "chunk": self.chunk},
+                startup=self._startup(),
             )
         )
+
+    def _startup(self) -> dict[str, Any] | None:
+        """A process or interpreter pool's start-up apart from its work: from asking for
+        the pool to its first task's start, that first task's wall time, and the median
+        wall time of the tasks after it (the steady state, from the first STARTUP_SPANS)."""
+        if self.pool_t0 is None or not self.task_spans:
+            return None
+        spans = sorted(self.task_spans)
+        first_t0, first_t1 = spans[0]
+        rest = sorted(t1 - t0 for t0, t1 in spans[1:])
+        return {
+            "pool_start_s": max(0, first_t0 - self.pool_t0) / 1e9,
+            "first_task_s": (first_t1 - first_t0) / 1e9,
+            "steady_task_s": rest[len(rest) // 2] / 1e9 if rest else None,
+            "start_method": self.start_method,
+            "method": "the runner's monotonic clock: pool asked for, each task's start and end",
+        }
 
     def _run_serial(self) -> None:
         task, stopped, tokens = self._local_task, self.stop_requested.is_set, self._left.extend
@@ -814,7 +826,9 @@ class Runner:
             )
 
     def _run_process(self) -> None:
+        self.pool_t0 = time.monotonic_ns()
         ctx = multiprocessing.get_context(self.spec.get("start_method"))
+        self.start_method = ctx.get_start_method()
         queue = ctx.SimpleQueue()
         self.cancel_sem = ctx.Semaphore(0)
         forwarder = threading.Thread(
@@ -878,6 +892,8 @@ class Runner:
 
     def _on_proc_result(self, out: tuple) -> None:
         pid, tid, index, t0, t1, cpu, unpickle_ns, pickle_ns, rss, blob = out
+        if len(self.task_spans) < STARTUP_SPANS:  # bounded, whatever the task count
+            self.task_spans.append((t0, t1))
         wid = self.workers.wid(pid, tid)
         self.emit.send(TaskEnd(wid, index, t0, t1, cpu, True))
         if rss is not None:
@@ -918,13 +934,29 @@ class Runner:
         # A subinterpreter shares nothing with this one: each task gets the workload's
         # name and its pickled argument, and returns its own timings, like a process
         # worker (no live start events: the end carries t0).
+        self.pool_t0 = time.monotonic_ns()
         executor = executor_cls(self.spec["workers"])
         self.executor = executor
         blobs, size = self._pickled_args()
         self.window = self._window(1, size)
         workload, spread = self.spec["workload"], self.spread
-        jobs = ((i, _interp_task, (workload, spread, i, blob)) for i, blob in enumerate(blobs))
-        self._collect(executor.submit, jobs, self._on_proc_result)
+        jobs = (
+            (i, interp_task.run_task, (workload, spread, i, blob)) for i, blob in enumerate(blobs)
+        )
+        pid, workers = os.getpid(), self.spec["workers"]
+
+        def submit(fn: Callable[..., Any], *args: Any) -> cf.Future:
+            fut = executor.submit(fn, *args)
+            # The pool starts a thread per submission up to its size, each running its
+            # interpreter's tasks: announce them at once, so they are sampled from their
+            # first task on, not from its end.
+            if len(self.workers) < workers:
+                for thread in list(getattr(executor, "_threads", ())):
+                    if thread.native_id is not None:
+                        self.workers.wid(pid, thread.native_id)
+            return fut
+
+        self._collect(submit, jobs, self._on_proc_result)
         executor.shutdown(wait=not self.stop_requested.is_set(), cancel_futures=True)
 
     def _describe_failure(self, index: int | None, exc: BaseException) -> tuple[Failure, str]:
@@ -1073,11 +1105,7 @@ def main(argv: list[str] | None = None) -> int:
         Hello(
             pid=os.getpid(),
             executable=sys.executable,
-            python={
-                "version": sys.version.split()[0],
-                "implementation": platform.python_implementation(),
-                "gil_enabled": bool(getattr(sys, "_is_gil_enabled", lambda: True)()),
-            },
+            python=python_facts(),
         )
     )
     workloads.params.update(spec.get("params") or {})

@@ -8,7 +8,6 @@ runner (never in the gilviz process, which must not execute the user's code).
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import importlib
 import importlib.util
@@ -17,7 +16,6 @@ import os
 import sys
 import threading
 import time
-import urllib.request
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,6 +71,8 @@ def fetch(n_bytes: int) -> int:
     url = params.get("url")
     if not url:
         raise RuntimeError("fetch needs gilviz's local server (its URL was not set)")
+    import urllib.request  # here, not at the top: a subinterpreter imports this module anew
+
     with urllib.request.urlopen(f"{url}?bytes={n_bytes}", timeout=30) as reply:
         return len(reply.read())
 
@@ -158,9 +158,18 @@ def _touch() -> None:
     pass
 
 
+def _interpreter_id() -> int:
+    """Which interpreter of this process runs us (0: the main one, or no subinterpreters)."""
+    try:
+        from concurrent import interpreters  # 3.14+, as are interpreter pools
+    except ImportError:
+        return 0
+    return int(interpreters.get_current().id)
+
+
 def shared_counter(n: int) -> dict[str, int]:
     """n unsynchronised increments of a module-level counter. Threads share it and lose
-    updates; each process increments its own copy."""
+    updates; each process, and each subinterpreter, increments its own copy."""
     global COUNTER
     for i in range(n):
         if i & 0xFFFF == 0:
@@ -168,31 +177,31 @@ def shared_counter(n: int) -> dict[str, int]:
         value = COUNTER
         _touch()
         COUNTER = value + 1
-    return {"pid": os.getpid(), "counter": COUNTER}
+    return {"pid": os.getpid(), "interpreter": _interpreter_id(), "counter": COUNTER}
 
 
 class CounterTally:
     """What the shared-counter summary needs of the results, folded as they come: the
-    highest count each process reached (a run of a million tasks keeps one int a process,
-    not a million results)."""
+    highest count each copy of the counter reached, one copy per process and, in a process,
+    per interpreter (a run of a million tasks keeps one int a copy, not a million results)."""
 
     def __init__(self) -> None:
-        self.per_pid: dict[int, int] = {}
+        self.per_copy: dict[tuple[int, int], int] = {}
 
     def add(self, result: dict[str, int]) -> None:
-        pid, counter = result["pid"], result["counter"]
-        if counter > self.per_pid.get(pid, 0):
-            self.per_pid[pid] = counter
+        key = (result["pid"], result.get("interpreter", 0))
+        if result["counter"] > self.per_copy.get(key, 0):
+            self.per_copy[key] = result["counter"]
 
     def merge(self, other: CounterTally) -> None:
-        for pid, counter in other.per_pid.items():
-            if counter > self.per_pid.get(pid, 0):
-                self.per_pid[pid] = counter
+        for key, counter in other.per_copy.items():
+            if counter > self.per_copy.get(key, 0):
+                self.per_copy[key] = counter
 
     def summary(self, tasks: int, size: int) -> dict[str, Any]:
-        per_pid = self.per_pid
+        per_pid = self.per_copy
         expected = tasks * size
-        if per_pid.keys() == {os.getpid()}:  # threads or serial: one counter, shared
+        if per_pid.keys() == {(os.getpid(), _interpreter_id())}:  # threads, serial: one, shared
             final = COUNTER
             return {
                 "expected": expected,
@@ -213,6 +222,8 @@ def segfault(ms: int) -> None:
     """Sleeps ms, then dereferences a NULL pointer with ctypes: the interpreter running the
     task dies. A thread pool loses its whole process; a process pool loses one worker."""
     sleep(ms)
+    import ctypes
+
     ctypes.string_at(0)
 
 

@@ -1,7 +1,10 @@
-"""The tradeoff table of threads versus processes, with a column measured on this machine.
+"""The tradeoff table of threads versus processes (and, from CPython 3.14, interpreter
+pools), with what was measured on this machine.
 
 Five rows (GIL, memory, overhead, best for, crash isolation), each tied to the presets that
-demonstrate it. The "measured here" column is read from the latest results of those presets
+demonstrate it. The interpreters column is filled from interpreter-pool runs, which need a
+3.14+ Python (``gilviz run --preset crunch-interpreters --python python3.14``); until one
+has run it says so. Every figure names the interpreter it came from. The "measured here" column is read from the latest results of those presets
 on this machine, cached in ``~/.cache/gilviz/reference.json`` (``$XDG_CACHE_HOME`` honoured)
 each time gilviz finishes a preset's runs; a row none of whose presets has run yet says "not
 measured yet". ``gilviz reference`` prints the table (text, ``--markdown`` or ``--json``)
@@ -24,6 +27,7 @@ from typing import Any
 from gilviz.core.protocol import POOL_NAMES
 
 NOT_MEASURED = "not measured yet"
+NEEDS_314 = "not measured: needs Python 3.14+"
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class Row:
     threading: str
     multiprocessing: str
     presets: tuple[str, ...]  # the presets that show this row, the first is the one to open
+    interpreters: str = ""  # interpreter pools (3.14+), in a few words
 
 
 ROWS: tuple[Row, ...] = (
@@ -41,28 +46,32 @@ ROWS: tuple[Row, ...] = (
         "GIL",
         "One lock for the whole interpreter: only one thread runs Python code at a time.",
         "Every process has its own interpreter and GIL: Python code runs on all cores at once.",
-        ("crunch-threads", "crunch-processes", "crunch-serial"),
+        ("crunch-threads", "crunch-processes", "crunch-serial", "crunch-interpreters"),
+        "One GIL per interpreter: workers run Python on all cores at once, in one process.",
     ),
     Row(
         "memory",
         "Memory",
         "One address space: every thread sees the same objects, so changing them needs a lock.",
         "Each process owns its memory; data travels between them pickled, as copies.",
-        ("shared-counter", "pickle-heavy"),
+        ("shared-counter", "pickle-heavy", "counter-interpreters", "pickle-interpreters"),
+        "One address space, no shared objects: each has its own modules; data goes pickled.",
     ),
     Row(
         "overhead",
         "Overhead",
         "Small: OS threads start fast and a task is handed over by reference.",
         "Larger: processes take time to start, and every argument and result is pickled.",
-        ("tiny-tasks", "pickle-heavy"),
+        ("tiny-tasks", "pickle-heavy", "pickle-interpreters"),
+        "In between: an interpreter starts faster than a process, but arguments are pickled.",
     ),
     Row(
         "best-for",
         "Best for",
         "Waiting: network, disk, sleeps, and C code that releases the GIL.",
         "Computing in Python: number crunching, parsing, image work done in Python.",
-        ("fetch-threads", "fetch-processes", "sleep-io", "c-release"),
+        ("fetch-threads", "fetch-processes", "sleep-io", "c-release", "crunch-interpreters"),
+        "Computing in Python in one process, with modules that support subinterpreters.",
     ),
     Row(
         "crash",
@@ -70,6 +79,7 @@ ROWS: tuple[Row, ...] = (
         "None: a thread that crashes the interpreter takes every other thread with it.",
         "Strong: a crashing worker dies alone and the pool reports it to the caller.",
         ("crash",),
+        "None: the interpreters share one process; a crash in one ends them all.",
     ),
 )
 
@@ -115,6 +125,7 @@ def _compact(run: dict[str, Any]) -> dict[str, Any]:
         "outcome": run.get("outcome"),
         "pickle": run.get("pickle"),
         "error": run.get("error"),
+        "python": run.get("python"),
     }
 
 
@@ -123,15 +134,17 @@ def record(
     runs: list[dict[str, Any]],
     path: str | Path | None = None,
     when: float | None = None,
+    python: str | None = None,
 ) -> None:
-    """Store the runs (``RunModel.summary()`` dicts) of a preset; a pool's newer run replaces
-    its older one. Best effort: a cache that cannot be written is skipped."""
+    """Store the runs (``RunModel.summary()`` dicts) of a preset, made by the interpreter
+    ``python`` names ("CPython 3.14.10 (...)"); a pool's newer run replaces its older one.
+    Best effort: a cache that cannot be written is skipped."""
     p = Path(path) if path else cache_path()
     doc = load(p)
     entry = doc["presets"].get(preset) or {"runs": []}
     by_pool = {r["pool"]: r for r in entry.get("runs", []) if isinstance(r, dict)}
     for r in runs:
-        by_pool[r.get("pool")] = _compact(r)
+        by_pool[r.get("pool")] = _compact({**r, "python": python} if python else r)
     entry["runs"] = list(by_pool.values())
     now = when or time.time()
     entry["updated"] = time.strftime("%Y-%m-%d %H:%M", time.localtime(now))
@@ -151,11 +164,15 @@ def _label(pool: str | None) -> str:
     return POOL_NAMES.get(pool or "", pool or "?")
 
 
-def _group_phrase(runs: list[dict[str, Any]], serial_wall: float | None) -> str | None:
+def _group_phrase(
+    runs: list[dict[str, Any]], serial_wall: float | None, interpreters: bool = False
+) -> str | None:
+    """The runs of one workload and size in a phrase: the interpreter pools' alone, or
+    every other pool's; speedups against the group's serial run."""
     parts: list[str] = []
     workload = runs[0].get("workload")
     for r in runs:
-        if r.get("pool") == "serial":
+        if r.get("pool") == "serial" or (r.get("pool") == "interpreter") != interpreters:
             continue
         name = _label(r.get("pool"))
         if r.get("error"):
@@ -166,7 +183,8 @@ def _group_phrase(runs: list[dict[str, Any]], serial_wall: float | None) -> str 
         if outcome.get("lost_updates") is not None:
             extra = f", lost {outcome['lost_updates']:,} of {outcome.get('expected', 0):,} updates"
         elif "lost_updates" in outcome and outcome.get("copies", 0) != 1:
-            extra = ", separate copies (nothing shared)"
+            n = outcome.get("copies")
+            extra = f", {f'{n} ' if n else ''}separate copies (nothing shared)"
         if outcome.get("tasks_lost") is not None:
             extra += f", {outcome['tasks_lost']} tasks lost"
         speed = r.get("speedup")
@@ -178,15 +196,23 @@ def _group_phrase(runs: list[dict[str, Any]], serial_wall: float | None) -> str 
             parts.append(f"{name} {r['wall_s']:.2f} s{extra}")
     if not parts:
         return None
-    return f"{', '.join(parts)} on {workload}"
+    python = runs[0].get("python")
+    return f"{', '.join(parts)} on {workload}" + (f" ({_short_python(python)})" if python else "")
+
+
+def _short_python(label: str) -> str:
+    """ "CPython 3.14.10 (GCC 16.2.0, static libpython)" -> "CPython 3.14.10": the build
+    is in the JSON; a table cell names the version."""
+    return label.split(" (")[0]
 
 
 def _short(error: str) -> str:
     return error.split(":")[0][:40]
 
 
-def measured(row: Row, doc: dict[str, Any]) -> str | None:
-    """The "measured here" text of a row from the cache, None when none of its presets ran."""
+def measured(row: Row, doc: dict[str, Any], interpreters: bool = False) -> str | None:
+    """The "measured here" text of a row from the cache (of its interpreter-pool runs, or
+    of the others), None when none of its presets ran such a pool."""
     runs: list[dict[str, Any]] = []
     entries = [doc.get("presets", {}).get(name) for name in row.presets]
     # oldest first, so that a pool's newest run (from any of the row's presets) wins
@@ -196,7 +222,8 @@ def measured(row: Row, doc: dict[str, Any]) -> str | None:
         return None
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for r in runs:
-        key = (r.get("workload"), r.get("size"), r.get("tasks"))
+        # Figures from two interpreters are never mixed in one phrase.
+        key = (r.get("workload"), r.get("size"), r.get("tasks"), r.get("python"))
         groups.setdefault(key, [])
         # one run per pool (and chunksize) per group: the newest wins
         groups[key] = [
@@ -208,7 +235,7 @@ def measured(row: Row, doc: dict[str, Any]) -> str | None:
     phrases = []
     for rs in groups.values():
         serial = next((r for r in rs if r.get("pool") == "serial" and not r.get("error")), None)
-        phrase = _group_phrase(rs, serial.get("wall_s") if serial else None)
+        phrase = _group_phrase(rs, serial.get("wall_s") if serial else None, interpreters)
         if phrase:
             phrases.append(phrase)
     return "; ".join(phrases) or None
@@ -226,18 +253,37 @@ def updated(row: Row, doc: dict[str, Any]) -> str | None:
 def table(doc: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The rows as dicts, with the measured column filled from ``doc`` (default: cache)."""
     doc = load() if doc is None else doc
+    ran = any(
+        r.get("pool") == "interpreter"
+        for e in doc.get("presets", {}).values()
+        if isinstance(e, dict)
+        for r in e.get("runs", [])
+        if isinstance(r, dict)
+    )
     return [
         {
             "key": row.key,
             "dimension": row.dimension,
             "threading": row.threading,
             "multiprocessing": row.multiprocessing,
+            "interpreters": row.interpreters,
             "measured": measured(row, doc),
+            "measured_interpreters": measured(row, doc, interpreters=True),
+            # why measured_interpreters is None: nothing of this row ran on interpreters
+            # yet, or no interpreter pool ran at all (that needs a 3.14+ Python)
+            "interpreters_note": NOT_MEASURED if ran else NEEDS_314,
             "measured_at": updated(row, doc),
             "presets": list(row.presets),
         }
         for row in ROWS
     ]
+
+
+def interpreters_cell(row: dict[str, Any]) -> str:
+    """The interpreters column of a row: the words, then the figures or why there are none."""
+    if row["measured_interpreters"]:
+        return f"{row['interpreters']} Here: {row['measured_interpreters']}."
+    return f"{row['interpreters']} ({row['interpreters_note']})"
 
 
 def source_note(path: Path | None = None) -> str:
@@ -253,13 +299,13 @@ def markdown(rows: list[dict[str, Any]], path: Path | None = None) -> str:
         return text.replace("|", "\\|")
 
     out = [
-        "| | threading | multiprocessing | measured here |",
-        "| --- | --- | --- | --- |",
+        "| | threading | multiprocessing | measured here | interpreters (3.14+) |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         out.append(
             f"| **{cell(r['dimension'])}** | {cell(r['threading'])} | {cell(r['multiprocessing'])} "
-            f"| {cell(r['measured'] or NOT_MEASURED)} |"
+            f"| {cell(r['measured'] or NOT_MEASURED)} | {cell(interpreters_cell(r))} |"
         )
     out += [
         "",
@@ -271,12 +317,19 @@ def markdown(rows: list[dict[str, Any]], path: Path | None = None) -> str:
 
 
 def text(rows: list[dict[str, Any]], width: int = 100, path: Path | None = None) -> str:
-    widths = [16, (width - 16 - 6) // 3, (width - 16 - 6) // 3, (width - 16 - 6) // 3]
-    head = ["", "threading", "multiprocessing", "measured here"]
+    rest = (width - 16 - 8) // 4
+    widths = [16, rest, rest, rest, rest]
+    head = ["", "threading", "multiprocessing", "measured here", "interpreters (3.14+)"]
     out = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip()]
-    out.append("-" * min(width, sum(widths) + 6))
+    out.append("-" * min(width, sum(widths) + 8))
     for r in rows:
-        cols = [r["dimension"], r["threading"], r["multiprocessing"], r["measured"] or NOT_MEASURED]
+        cols = [
+            r["dimension"],
+            r["threading"],
+            r["multiprocessing"],
+            r["measured"] or NOT_MEASURED,
+            interpreters_cell(r),
+        ]
         wrapped = [textwrap.wrap(c, w) or [""] for c, w in zip(cols, widths, strict=True)]
         for i in range(max(len(w) for w in wrapped)):
             out.append(

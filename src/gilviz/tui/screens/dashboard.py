@@ -318,7 +318,8 @@ class DashboardScreen(LiveRunScreen):
                 labels=labels,
                 preset=p,
             )
-        pools = [k for k in ("serial", "thread", "process") if k in self._pools()]
+        # Interpreters join the race where this Python has them (3.14+).
+        pools = [k for k in ("serial", "thread", "process", "interpreter") if k in self._pools()]
         return Plan(
             label=f"race: {self.workload} on {', '.join(pools)}",
             make_specs=self._specs_for(pools),

@@ -1,5 +1,6 @@
 """The reference table: GIL, memory, overhead, best for, crash isolation; threading versus
-multiprocessing in words, and what this machine measured for each row. Keys 1-5 (or ↑/↓
+multiprocessing in words, what this machine measured for each row, and interpreter pools
+(3.14+) in words and figures. Keys 1-5 (or ↑/↓
 and Enter) open the preset behind a row on the dashboard."""
 
 from __future__ import annotations
@@ -60,8 +61,8 @@ class ReferenceTable(LinesWidget):
                 parent.scroll_to(y=top + height - view, animate=False)
 
     def _widths(self, width: int) -> list[int]:
-        rest = width - DIM_W - 3 * 2
-        return [DIM_W, rest // 3, rest // 3, rest - 2 * (rest // 3)]
+        rest = width - DIM_W - 4 * 2
+        return [DIM_W, rest // 4, rest // 4, rest // 4, rest - 3 * (rest // 4)]
 
     def _cells(self, row: dict, widths: list[int]) -> list[list[str]]:
         texts = [
@@ -69,6 +70,7 @@ class ReferenceTable(LinesWidget):
             row["threading"],
             row["multiprocessing"],
             row["measured"] or reference.NOT_MEASURED,
+            reference.interpreters_cell(row),
         ]
         return [textwrap.wrap(t, w) or [""] for t, w in zip(texts, widths, strict=True)]
 
@@ -79,9 +81,8 @@ class ReferenceTable(LinesWidget):
     def build(self, width: int, height: int) -> list[Line]:
         widths = self._widths(width)
         head = Line()
-        for title, w in zip(
-            ["", "threading", "multiprocessing", "measured here"], widths, strict=True
-        ):
+        titles = ["", "threading", "multiprocessing", "measured here", "interpreters (3.14+)"]
+        for title, w in zip(titles, widths, strict=True):
             head.add(title.ljust(w) + "  ", LABEL)
         lines = [head, Line().add("─" * width, DIM)]
         for i, row in enumerate(self.rows):
@@ -94,10 +95,9 @@ class ReferenceTable(LinesWidget):
                     if j == 0:
                         text = (f"{i + 1} " + text) if k == 0 else "  " + text
                         style = Style(bold=True) + (SELECTED if sel else Style())
-                    elif j == 3:
-                        style = (MEASURED if row["measured"] else DIM) + (
-                            SELECTED if sel else Style()
-                        )
+                    elif j in (3, 4):
+                        got = row["measured"] if j == 3 else row["measured_interpreters"]
+                        style = (MEASURED if got else DIM) + (SELECTED if sel else Style())
                     else:
                         style = SELECTED if sel else None
                     line.add(text.ljust(w)[:w] + "  ", style)

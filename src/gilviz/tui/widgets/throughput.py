@@ -74,11 +74,12 @@ class ThroughputPanel(LinesWidget):
     def _chart_lines(self, width: int, height: int) -> list[LineKey]:
         s = self.snapshot
         series = s.throughput_series if s else ()
-        key = (series, width, height, self.look.ascii)
+        # Whether there is a run at all is part of the key: the placeholder says which.
+        key = (series, width, height, self.look.ascii, s is None)
         if key == self._chart_for:
             return self._chart
         now = self.clock()
-        same_size = self._chart_for is not None and self._chart_for[1:] == key[1:]
+        same_size = self._chart_for is not None and self._chart_for[1:4] == key[1:4]
         wait = 1.0 / self.chart_hz - (now - self._chart_at)
         if same_size and wait > 0:
             # Too soon: draw it when its turn comes (even if no new data arrives by then).
