@@ -111,10 +111,19 @@ def _permission_hint(pid: int) -> str:
     return f"no permission to read /proc/{pid}/maps"
 
 
-def _set_pdeathsig() -> None:  # in the child, before exec
-    from gilviz.core.running.runner import set_pdeathsig
+def _pdeathsig_hook() -> Callable[[], None] | None:
+    """What the child runs between fork and exec so that the kernel sends it SIGTERM when
+    gilviz dies. Resolved here, in gilviz: after a fork beside other threads the child must
+    not import or dlopen anything (a lock held at the fork would never be released)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
 
-    set_pdeathsig(signal.SIGTERM)
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 class Watch:
@@ -179,7 +188,7 @@ class Watch:
                     stdout=out,
                     stderr=out,
                     start_new_session=True,  # its own group: ended as a whole with gilviz
-                    preexec_fn=_set_pdeathsig if sys.platform.startswith("linux") else None,
+                    preexec_fn=_pdeathsig_hook(),
                 )
             except OSError as exc:
                 raise BadInput(f"cannot start {self.argv[0]}: {exc.strerror or exc}") from None
