@@ -166,6 +166,7 @@ class Watch:
         self._kinds: dict[tuple[int, float], bool] = {}  # (pid, create time) -> CPython?
         self._stop = threading.Event()
         self._done = threading.Event()
+        self._ending = threading.Lock()  # the follower and abandon() may both end it
         self._loop = None
         self._thread: threading.Thread | None = None
         self._t0 = time.monotonic_ns()
@@ -276,6 +277,15 @@ class Watch:
             self._on_message(msg)
 
     def _end(self) -> None:
+        """Stop sampling, end a watched CMD, finish the model: once, whoever asks first."""
+        if not self._ending.acquire(blocking=False):
+            return  # the other thread is ending it now
+        try:
+            self._finish()
+        finally:
+            self._ending.release()
+
+    def _finish(self) -> None:
         if self._done.is_set():
             return
         if self._loop is not None:
