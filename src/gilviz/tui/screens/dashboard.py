@@ -159,8 +159,11 @@ class DashboardScreen(LiveRunScreen):
             if self.output_log
             else "its output is discarded"
         )
+        # Where its output goes comes first: a narrow terminal cuts the end of the line.
         self.title_bar.set(
-            title, f"Every thread of every CPython process in its tree, one row each; {where}."
+            title,
+            f"{where[0].upper()}{where[1:]}; every thread of every CPython process in "
+            "its tree, one row each.",
         )
         active = self._progress.active
         self.controls.set(
