@@ -12,10 +12,10 @@ from typing import Any
 import gilviz
 from gilviz.core.measuring import machine
 from gilviz.core.model import RunModel, RunSnapshot, WorkerView
-from gilviz.core.protocol import STATES, WATCH_POOL
+from gilviz.core.protocol import STATE_WORDS, STATES, WATCH_POOL
 
 HOLDER_METHOD = (
-    "GIL holder read from each measured process's memory (each GIL's last_holder while locked)"
+    "GIL holder read from each measured process's memory (who last took each GIL, while it is held)"
 )
 LATENCY_METHOD = "heartbeat: 1 ms sleeps, lateness of each wake-up"
 #: Why a watched program has no latency figure.
@@ -215,6 +215,53 @@ def _mib(n: int | None) -> str:
     return "n/a" if n is None else f"{n / 2**20:.0f} MiB"
 
 
+def outcome_text(outcome: dict[str, Any]) -> str:
+    """A run's outcome (the shared counter's) in words: the JSON's keys are not shown."""
+    if "error" in outcome and "expected" not in outcome:
+        return f"no counter summary: {outcome['error']}"
+    if "expected" not in outcome:
+        return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in outcome.items() if v is not None)
+    expected = outcome["expected"]
+    lost = outcome.get("lost_updates")
+    if lost is not None:
+        return (
+            f"one shared counter: {outcome.get('final', 0):,} of {expected:,} increments "
+            f"counted, {lost:,} lost"
+        )
+    copies = outcome.get("per_process") or []
+    n = outcome.get("copies", len(copies))
+    return (
+        f"{n} separate {'counter' if n == 1 else 'counters'}, one per process or interpreter "
+        f"(nothing shared): together {sum(copies):,} of {expected:,} increments counted"
+    )
+
+
+def worker_lines(workers: list[dict[str, Any]], limit: int = 16) -> list[str]:
+    """One line per worker; beyond ``limit`` workers (a screenful), one summary line."""
+    if len(workers) <= limit:
+        return [
+            f"    worker {w['id']}: pid {w['pid']} tid {w['tid']}  {w['tasks']} tasks  "
+            f"cpu {w['cpu_s']:.3f} s  rss {_mib(w['rss_bytes'])}"
+            for w in workers
+        ]
+    tasks = sorted(w["tasks"] for w in workers)
+    cpu = sorted(w["cpu_s"] or 0.0 for w in workers)
+    pids = {w["pid"] for w in workers}
+    return [
+        f"    {len(workers)} workers in {len(pids)} "
+        f"{'process' if len(pids) == 1 else 'processes'} (each one in --json): "
+        f"tasks {_spread(tasks, '{:d}')} a worker, cpu {_spread(cpu, '{:.3f}')} s a worker"
+    ]
+
+
+def _spread(values: list, fmt: str) -> str:
+    """ "min–max (median m)" of sorted values; one value when they are all the same."""
+    lo, mid, hi = values[0], values[len(values) // 2], values[-1]
+    if lo == hi:
+        return fmt.format(lo)
+    return f"{fmt.format(lo)}–{fmt.format(hi)} (median {fmt.format(mid)})"
+
+
 def run_text(run: dict[str, Any]) -> str:
     """A few lines on one run."""
     gil = run["gil"]
@@ -231,13 +278,9 @@ def run_text(run: dict[str, Any]) -> str:
         f"({gil['method']}, {gil['samples']:,} samples)   "
         f"heartbeat latency p50 {num(lat['p50'], '{:.2f}', ' ms')} "
         f"p99 {num(lat['p99'], '{:.2f}', ' ms')}",
-        "  states: " + "  ".join(f"{k} {pct(v)}" for k, v in states.items()),
+        "  states: " + "  ".join(f"{STATE_WORDS.get(k, k)} {pct(v)}" for k, v in states.items()),
     ]
-    for w in run["workers"]:
-        lines.append(
-            f"    worker {w['id']}: pid {w['pid']} tid {w['tid']}  {w['tasks']} tasks  "
-            f"cpu {w['cpu_s']:.3f} s  rss {_mib(w['rss_bytes'])}"
-        )
+    lines += worker_lines(run["workers"])
     if run.get("pickle"):
         p = run["pickle"]
         lines.append(
@@ -253,7 +296,7 @@ def run_text(run: dict[str, Any]) -> str:
             " (median)"
         )
     if run.get("outcome"):
-        lines.append("  outcome: " + ", ".join(f"{k} {v}" for k, v in run["outcome"].items()))
+        lines.append(f"  outcome: {outcome_text(run['outcome'])}")
     short = run.get("too_short")
     if short:
         lines.append(
@@ -281,7 +324,7 @@ def compare_table(runs: list[dict[str, Any]]) -> str:
     )
     rows = [header, "-" * len(header)]
     for r in runs:
-        per_worker = " ".join(f"{w['cpu_s']:.2f}" for w in r["workers"]) or "-"
+        per_worker = _per_worker(r)
         if r["error"]:
             rows.append(f"{_name(r):<{wide}}{r['pool_size']:>8}  error: {r['error']}")
             continue
@@ -298,6 +341,27 @@ def compare_table(runs: list[dict[str, Any]]) -> str:
     if verdict:
         rows += ["", verdict]
     return "\n".join(rows)
+
+
+#: Beyond this many workers, the per-worker column gives their spread, not every figure.
+PER_WORKER_SHOWN = 8
+
+
+def _per_worker(run: dict[str, Any]) -> str:
+    """Each worker's cpu seconds (their spread, when many), and how many of the pool's
+    workers ran a task when not all did: a worker is listed once it runs one (a thread pool
+    starts a thread only when no idle one can take the task)."""
+    workers = run["workers"]
+    if not workers:
+        return "-"
+    cpu = [w["cpu_s"] or 0.0 for w in workers]
+    if len(cpu) <= PER_WORKER_SHOWN:
+        text = " ".join(f"{c:.2f}" for c in cpu)
+    else:
+        text = f"{_spread(sorted(cpu), '{:.2f}')} over {len(cpu)} workers"
+    if run["pool"] != WATCH_POOL and len(workers) < run["pool_size"]:
+        text += f" ({len(workers)} of {run['pool_size']} ran a task)"
+    return text
 
 
 def startup_line(runs: list[dict[str, Any]]) -> str | None:

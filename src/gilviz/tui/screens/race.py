@@ -15,17 +15,6 @@ from gilviz.tui.widgets.base import Line, LinesWidget, fit
 from gilviz.tui.widgets.info import TitleBar, status_text
 
 
-def outcome_text(outcome: dict) -> str:
-    """A run's outcome (e.g. the shared counter's lost updates) in a few words."""
-    parts = []
-    for k, v in outcome.items():
-        if v is None:
-            continue
-        value = f"{v:,}" if isinstance(v, int) else str(v)
-        parts.append(f"{k.replace('_', ' ')} {value}")
-    return ", ".join(parts)
-
-
 class RaceBoard(LinesWidget):
     """One row per pool: state while racing, then bars of wall time and speedup."""
 
@@ -83,7 +72,7 @@ class RaceBoard(LinesWidget):
                     else:
                         line.add("n/a (no serial run)", DIM)
                     if summary.get("outcome"):
-                        line.add("  " + outcome_text(summary["outcome"]), LABEL)
+                        line.add("  " + report.outcome_text(summary["outcome"]), LABEL)
             elif i == p.index and p.active:
                 snap = p.snapshot
                 t = (

@@ -147,7 +147,7 @@ def status_text(snap: RunSnapshot | None) -> str:
         f"cpu {snap.cpu_s:.2f} s",
     ]
     if snap.outcome:
-        parts.append(", ".join(f"{k} {v}" for k, v in snap.outcome.items()))
+        parts.append(report.outcome_text(snap.outcome))
     if RunStatus(snap.status).ended and report.too_short(
         snap.elapsed_s, snap.gil_samples, snap.method != "none"
     ):
