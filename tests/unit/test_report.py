@@ -104,12 +104,18 @@ def test_many_workers_are_summarised_not_listed():
     run = {**_run("thread", 1.0, 0.4), "pool_size": 500, "workers": _workers(500)}
     text = report.run_text(run)
     assert len(text.splitlines()) < 10, text
-    assert "500 workers in 1 process (each one in --json): tasks 1–2 (median 2) a worker" in text
+    assert (
+        "500 workers, in 1 process (each one in --json): tasks 1–2 (median 2) a worker, "
+        "cpu 0.000 s–0.040 s (median 0.020 s) a worker"
+    ) in text
+    part = report.run_text({**run, "workers": _workers(300)})
+    assert "300 of the pool's 500 workers ran a task, in 1 process" in part
     row = report.compare_table([_run("serial", 2.0), run]).splitlines()[3]
     assert row.endswith("0.00–0.04 (median 0.02) over 500 workers"), row
     # A screenful is still listed one worker a line.
-    few = report.run_text({**run, "pool_size": 4, "workers": _workers(4)})
+    few = report.run_text({**run, "pool_size": 5, "workers": _workers(4)})
     assert len([line for line in few.splitlines() if "worker " in line]) == 4
+    assert few.endswith("(4 of the pool's 5 workers ran a task)")
 
 
 def test_states_and_outcomes_are_in_the_screens_words():

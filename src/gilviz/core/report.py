@@ -236,21 +236,28 @@ def outcome_text(outcome: dict[str, Any]) -> str:
     )
 
 
-def worker_lines(workers: list[dict[str, Any]], limit: int = 16) -> list[str]:
-    """One line per worker; beyond ``limit`` workers (a screenful), one summary line."""
+def worker_lines(workers: list[dict[str, Any]], pool_size: int, limit: int = 16) -> list[str]:
+    """One line per worker; beyond ``limit`` workers (a screenful), one summary line. A
+    worker is listed once it runs a task: how many did, when not the whole pool, is said."""
+    ran = (
+        f"{len(workers)} of the pool's {pool_size} workers ran a task"
+        if 0 < len(workers) < pool_size
+        else None
+    )
     if len(workers) <= limit:
-        return [
+        lines = [
             f"    worker {w['id']}: pid {w['pid']} tid {w['tid']}  {w['tasks']} tasks  "
             f"cpu {w['cpu_s']:.3f} s  rss {_mib(w['rss_bytes'])}"
             for w in workers
         ]
+        return lines + ([f"    ({ran})"] if ran else [])
     tasks = sorted(w["tasks"] for w in workers)
     cpu = sorted(w["cpu_s"] or 0.0 for w in workers)
     pids = {w["pid"] for w in workers}
+    where = f"{len(pids)} {'process' if len(pids) == 1 else 'processes'}"
     return [
-        f"    {len(workers)} workers in {len(pids)} "
-        f"{'process' if len(pids) == 1 else 'processes'} (each one in --json): "
-        f"tasks {_spread(tasks, '{:d}')} a worker, cpu {_spread(cpu, '{:.3f}')} s a worker"
+        f"    {ran or f'{len(workers)} workers'}, in {where} (each one in --json): "
+        f"tasks {_spread(tasks, '{:d}')} a worker, cpu {_spread(cpu, '{:.3f} s')} a worker"
     ]
 
 
@@ -280,7 +287,7 @@ def run_text(run: dict[str, Any]) -> str:
         f"p99 {num(lat['p99'], '{:.2f}', ' ms')}",
         "  states: " + "  ".join(f"{STATE_WORDS.get(k, k)} {pct(v)}" for k, v in states.items()),
     ]
-    lines += worker_lines(run["workers"])
+    lines += worker_lines(run["workers"], run["pool_size"])
     if run.get("pickle"):
         p = run["pickle"]
         lines.append(
