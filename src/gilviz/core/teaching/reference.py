@@ -242,9 +242,7 @@ def measured(row: Row, doc: dict[str, Any], interpreters: bool = False) -> str |
         groups.setdefault(key, [])
         # one run per pool (its label, and chunksize) per group: the newest wins
         groups[key] = [
-            g
-            for g in groups[key]
-            if (_key(g), g.get("chunksize")) != (_key(r), r.get("chunksize"))
+            g for g in groups[key] if (_key(g), g.get("chunksize")) != (_key(r), r.get("chunksize"))
         ]
         groups[key].append(r)
     phrases = []
