@@ -162,3 +162,9 @@ def test_compare_shows_its_progress_on_a_terminal_and_nothing_when_piped():
     assert b"\n" not in seen  # rewritten in place: one line, never scrolled
     piped = run_cli(*args)
     assert piped.returncode == 0 and piped.stderr == ""
+
+
+def test_a_misspelt_preset_for_the_tui_gets_a_suggestion():
+    line = run_cli("--preset", "crunch-thread").stderr.strip()
+    assert line.startswith("gilviz: unknown preset 'crunch-thread': use one of "), line
+    assert line.endswith("(did you mean 'crunch-threads'?)"), line
