@@ -340,9 +340,8 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
             print(report.run_text(results[0]))
         else:
             print(report.compare_table(results))
-            startup = report.startup_line(results)
-            if startup:
-                print(startup)
+            for line in report.startup_lines(results):
+                print(line)
             for r in results:
                 if r["outcome"]:
                     print(f"{r['pool']}: " + ", ".join(f"{k} {v}" for k, v in r["outcome"].items()))

@@ -150,6 +150,20 @@ def python_label(python: dict[str, Any] | None) -> str:
     return text + (f" ({python['build']})" if python.get("build") else "")
 
 
+def python_short(python: dict[str, Any] | None) -> str:
+    """The interpreter in a few words for a screen's header: version, and whether it runs
+    with a GIL ("CPython 3.14.10 · GIL", "CPython 3.14.0 · free-threaded"); "Python ?"
+    unknown."""
+    if not python:
+        return "Python ?"
+    head = f"{python.get('implementation', 'Python')} {python.get('version', '?')}"
+    if python.get("gil_enabled") is False:
+        return f"{head} · free-threaded"
+    if "free-threaded" in (python.get("build") or ""):
+        return f"{head} · free-threaded build, GIL on"
+    return f"{head} · GIL"
+
+
 class Hello(NamedTuple):
     """The runner is up: its pid and the interpreter it runs on."""
 

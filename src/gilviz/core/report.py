@@ -12,7 +12,7 @@ from typing import Any
 import gilviz
 from gilviz.core.measuring import machine
 from gilviz.core.model import RunModel, RunSnapshot, WorkerView
-from gilviz.core.protocol import STATES, WATCH_POOL
+from gilviz.core.protocol import STATES, WATCH_POOL, python_short
 
 HOLDER_METHOD = (
     "GIL holder read from each measured process's memory (each GIL's last_holder while locked)"
@@ -85,6 +85,9 @@ def run_summary(model: RunModel) -> dict[str, Any]:
         "startup": _round_startup(model.startup),
         "outcome": snap.outcome,
         "error": snap.error,
+        # The interpreter this run's figures came from, as its runner said (None for a
+        # program gilviz did not start).
+        "python": snap.python,
     }
     out["output"] = list(model.output)
     out["too_short"] = too_short(out["wall_s"], snap.gil_samples, snap.method != "none")
@@ -245,13 +248,7 @@ def run_text(run: dict[str, Any]) -> str:
             f"results {p['results_bytes'] / 2**20:.1f} MiB in {p['results_s']:.3f} s"
         )
     if run.get("startup"):
-        st = run["startup"]
-        how = f" ({st['start_method']})" if st.get("start_method") else ""
-        lines.append(
-            f"  start-up: pool start {st['pool_start_s']:.3f} s{how}, first task "
-            f"{st['first_task_s']:.3f} s, then {num(st['steady_task_s'], '{:.3f}', ' s')} a task"
-            " (median)"
-        )
+        lines.append(f"  start-up: {startup_text(run['startup'])}")
     if run.get("outcome"):
         lines.append("  outcome: " + ", ".join(f"{k} {v}" for k, v in run["outcome"].items()))
     short = run.get("too_short")
@@ -300,17 +297,32 @@ def compare_table(runs: list[dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
-def startup_line(runs: list[dict[str, Any]]) -> str | None:
-    """The start-up of each process and interpreter pool, in one line (None: no such run)."""
-    parts = []
-    for r in runs:
-        st = r.get("startup")
-        if st:
-            how = f", {st['start_method']}" if st.get("start_method") else ""
-            parts.append(f"{_name(r)} {st['pool_start_s']:.3f} s{how}")
-    if not parts:
+def startup_text(st: dict[str, Any]) -> str:
+    """A process or interpreter pool's start-up apart from its work (End.startup): from
+    asking for the pool to its first task running, that first task, then the steady state."""
+    how = f" ({st['start_method']})" if st.get("start_method") else ""
+    return (
+        f"pool start {num(st.get('pool_start_s'), '{:.3f}', ' s')}{how}, first task "
+        f"{num(st.get('first_task_s'), '{:.3f}', ' s')}, then "
+        f"{num(st.get('steady_task_s'), '{:.3f}', ' s')} a task (median)"
+    )
+
+
+def startup_lines(runs: list[dict[str, Any]]) -> list[str]:
+    """One line per process or interpreter pool run: its start-up (none for other pools)."""
+    return [f"{_name(r)} start-up: {startup_text(r['startup'])}" for r in runs if r.get("startup")]
+
+
+def snapshot_startup(snap: RunSnapshot | None) -> str | None:
+    """The start-up line of a run on screen (a process or interpreter pool that ended)."""
+    if snap is None or not snap.startup:
         return None
-    return "pool start (asked for -> first task running): " + "; ".join(parts)
+    return f"{snap.pool} start-up: {startup_text(snap.startup)}"
+
+
+def snapshot_python(snap: RunSnapshot | None) -> str | None:
+    """The interpreter a run on screen runs on, as its runner said; None until it has."""
+    return python_short(snap.python) if snap is not None and snap.python else None
 
 
 #: Pickling below this (arguments and results of a whole run) is not worth a column.

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -173,6 +174,31 @@ def _pool_availability(raw: dict) -> dict[str, str | None]:
             "python3.13t or newer"
         )
     return pools
+
+
+#: What a pool kind needs that the target Python may lack, in a few words for a screen.
+POOL_NEEDS: dict[str, str] = {
+    "interpreter": "needs Python 3.14+",
+    "free-threaded": "needs a free-threaded build",
+}
+
+
+def pools_unavailable_line(
+    kinds: Iterable[str], pools: Mapping[str, str | None], python: str
+) -> str | None:
+    """Which of ``kinds`` the target Python cannot run, with what each needs, in one line:
+    "interpreter: needs Python 3.14+ (this is CPython 3.11.7)". ``pools``: kind -> None
+    (available) or why not; a kind it does not name is unknown and left unsaid. None when
+    every kind is available (or unknown)."""
+    parts = [
+        f"{k}: {POOL_NEEDS.get(k) or pools[k]}"
+        for k in dict.fromkeys(kinds)
+        if pools.get(k) is not None
+    ]
+    if not parts:
+        return None
+    # The Python is named after the first part: a narrow screen cuts the line's end.
+    return "; ".join([f"{parts[0]} (this is {python})", *parts[1:]])
 
 
 def interpreter_info(python: str | None = None) -> InterpreterInfo:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gilviz.core.protocol import POOL_NAMES
+from gilviz.core.protocol import POOL_NAMES, python_label
 
 NOT_MEASURED = "not measured yet"
 NEEDS_314 = "not measured: needs Python 3.14+"
@@ -125,7 +125,8 @@ def _compact(run: dict[str, Any]) -> dict[str, Any]:
         "outcome": run.get("outcome"),
         "pickle": run.get("pickle"),
         "error": run.get("error"),
-        "python": run.get("python"),
+        # A label ("CPython 3.14.10 (...)"): a run's own python block is turned into one.
+        "python": python_label(py) if isinstance(py := run.get("python"), dict) else py,
     }
 
 
