@@ -110,6 +110,7 @@ class GilvizApp(App[int]):
         ticking: bool = True,
         fixed_plan: Plan | None = None,
         watch_log: str | None = None,
+        deck_note: str | None = None,
     ) -> None:
         # ANSI colours pass through as they are: timeline cells then cost a few bytes each
         # and follow the terminal's palette (Textual converts them to RGB by default).
@@ -133,6 +134,8 @@ class GilvizApp(App[int]):
         self.ticking = ticking
         self.fixed_plan = fixed_plan  # the dashboard runs this plan only (a watched program)
         self.watch_log = watch_log
+        #: What the deck leaves out and why (presets whose pools this Python lacks).
+        self.deck_note = deck_note
         self.progress = Progress()
         self._recorded = -1
         self._signals: list[int] = []

@@ -146,6 +146,7 @@ def _launch(
         preset=preset,
         talk=talk,
         autostart=autostart,
+        deck_note=gdeck.left_out_note(deck_path) if watch is None else None,
     )
     saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:

@@ -11,6 +11,8 @@ from dataclasses import replace
 from textual.app import ComposeResult
 from textual.binding import Binding
 
+from gilviz.core import report
+from gilviz.core.measuring.machine import pools_unavailable_line
 from gilviz.core.running import workloads
 from gilviz.core.running.spec import POOLS, RunSpec, build_spec
 from gilviz.core.teaching.presets import Preset
@@ -70,6 +72,9 @@ class DashboardScreen(LiveRunScreen):
         self.user_preset: Preset | None = None  # your own function's settings: in the w cycle
         self._initial_preset = preset
         self._progress = Progress()
+        #: Said once the pool picker is used: the pools it offers, and those this Python
+        #: lacks with what they need (until the next run starts).
+        self.pool_note: str | None = None
 
     # --- composition ---------------------------------------------------------------------
 
@@ -191,6 +196,10 @@ class DashboardScreen(LiveRunScreen):
         pools = self._pools()
         i = pools.index(self.pool) if self.pool in pools else -1
         self.pool = pools[(i + 1) % len(pools)]
+        m = self.app.machine
+        missing = pools_unavailable_line(POOLS, m.pools, m.python)
+        self.pool_note = f"p: {', '.join(pools)} · {missing}" if missing else None
+        self._show_status()
         if self.preset is not None:
             pc = next((pc for pc in self.preset.pools if pc.pool == self.pool), None)
             if pc is not None and pc.workers:
@@ -258,6 +267,7 @@ class DashboardScreen(LiveRunScreen):
         if self._progress.active:
             self.stop_run()
         else:
+            self.pool_note = None  # the picker's word is for choosing, not for the run
             self.start_plan(self.run_plan())
 
     # --- plans ---------------------------------------------------------------------------
@@ -309,20 +319,25 @@ class DashboardScreen(LiveRunScreen):
 
     def race_plan(self) -> Plan:
         p = self.preset
+        m = self.app.machine
         if p is not None and not self.modified and len(p.pools) >= 2:
-            labels = tuple(pc.display for pc in p.pools)
+            # A preset's pools that this Python lacks are left out, and the race says so.
+            shown, note = gdeck.runnable_part(p, m.pools, m.python)
             return Plan(
                 label=f"race: {p.name}",
-                make_specs=lambda url: gdeck.specs(p, url),
+                make_specs=lambda url: gdeck.specs(shown, url),
                 needs_server=gdeck.needs_server(p.workload),
                 delay_s=gdeck.delay_s(p),
                 preset_name=p.name,
                 kind="race",
-                labels=labels,
+                labels=tuple(pc.display for pc in shown.pools),
                 preset=p,
+                note=note,
             )
-        # Interpreters join the race where this Python has them (3.14+).
-        pools = [k for k in ("serial", "thread", "process", "interpreter") if k in self._pools()]
+        # Interpreters join the race where this Python has them (3.14+); else it says why.
+        raced = ("serial", "thread", "process", "interpreter")
+        pools = [k for k in raced if k in self._pools()]
+        missing = pools_unavailable_line(raced, m.pools, m.python)
         return Plan(
             label=f"race: {self.workload} on {', '.join(pools)}",
             make_specs=self._specs_for(pools),
@@ -330,6 +345,7 @@ class DashboardScreen(LiveRunScreen):
             delay_s=gdeck.delay_s(p),
             preset_name=None,
             kind="race",
+            note=f"not raced: {missing}" if missing else None,
         )
 
     # --- live ----------------------------------------------------------------------------
@@ -339,6 +355,15 @@ class DashboardScreen(LiveRunScreen):
         self._progress = progress
         snap = progress.snapshot
         self.panels.show(snap)
+        if self.title_bar is not None:
+            self.title_bar.set_python(report.snapshot_python(snap))
+        self._show_status()
+        if was_active != progress.active:
+            self._update_texts()
+
+    def _show_status(self) -> None:
+        progress = self._progress
+        snap = progress.snapshot
         state = progress.state
         if state == "running" and snap is not None and snap.status == "starting":
             state = "starting"
@@ -347,6 +372,10 @@ class DashboardScreen(LiveRunScreen):
             text = QUEUED_TEXT
         if len(progress.specs) > 1 and progress.active:
             text = self.run_of(progress) + text
-        self.status.set(state, text, progress.error or (snap.error if snap else None))
-        if was_active != progress.active:
-            self._update_texts()
+        extra = [self.pool_note, report.snapshot_startup(snap)]
+        self.status.set(
+            state,
+            text,
+            progress.error or (snap.error if snap else None),
+            "\n".join(x for x in extra if x),
+        )

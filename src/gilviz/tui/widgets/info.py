@@ -48,11 +48,19 @@ class TitleBar(LinesWidget):
         self.title_text = ""
         self.narration = ""
         self.right = ""
+        #: The interpreter of the run on screen, as its runner said (protocol.python_short);
+        #: None until a run has said: the machine's own Python is named instead.
+        self.python: str | None = None
 
     def set(self, title: str, narration: str, right: str = "") -> None:
         self.title_text, self.narration, self.right = title, narration, right
         self.refresh(layout=True)
         self.redraw()
+
+    def set_python(self, python: str | None) -> None:
+        if python is not None and python != self.python:
+            self.python = python
+            self.redraw()
 
     def _narration(self, width: int) -> list[str]:
         if self.narration_lines <= 1:
@@ -68,7 +76,10 @@ class TitleBar(LinesWidget):
 
     def build(self, width: int, height: int) -> list[Line]:
         m = self.machine
-        right = self.right or f"{m.python} · {m.cores_usable} cores"
+        if self.right:
+            right = self.right + (f" · {self.python}" if self.python else "")
+        else:
+            right = f"{self.python or m.python} · {m.cores_usable} cores"
         title = fit([self.title_text], max(10, width - len(right) - 2))
         line = Line().add(title, TITLE)
         line.add(" " * max(1, width - len(title) - len(right))).add(right, DIM)
@@ -112,16 +123,18 @@ class StatusLine(LinesWidget):
         self.extra = ""
 
     def set(self, state: str, text: str, error: str | None = None, extra: str = "") -> None:
+        """``extra``: lines below the status (one per line of it), e.g. a pool's start-up."""
         if (state, text, error, extra) == (self.state, self.text, self.error, self.extra):
             return
-        grow = bool(error) != bool(self.error) or bool(extra) != bool(self.extra)
+        grow = bool(error) != bool(self.error) or extra.count("\n") != self.extra.count("\n")
+        grow = grow or bool(extra) != bool(self.extra)
         self.state, self.text, self.error, self.extra = state, text, error, extra
         if grow:
             self.refresh(layout=True)
         self.redraw()
 
     def wanted_height(self, width: int) -> int:
-        return 1 + (1 if self.error else 0) + (1 if self.extra else 0)
+        return 1 + (1 if self.error else 0) + len(self.extra.splitlines())
 
     def build(self, width: int, height: int) -> list[Line]:
         style = STATUS_STYLE.get(self.state, LABEL)
@@ -132,8 +145,7 @@ class StatusLine(LinesWidget):
         ]
         if self.error:
             lines.append(Line().add("error: ", ERROR).add(fit([self.error], width - 7)))
-        if self.extra:
-            lines.append(Line().add(fit([self.extra], width)))
+        lines += [Line().add(fit([text], width)) for text in self.extra.splitlines()]
         return lines
 
 
