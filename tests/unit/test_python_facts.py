@@ -80,3 +80,39 @@ def test_the_deck_says_what_it_left_out_on_this_python():
     )
     assert all(name in note for name in left)
     assert deck.left_out_note("my-deck.toml") is None  # a deck of the user's: as written
+
+
+def _run(pool: str, wall: float, version: str) -> dict:
+    return {
+        "pool": pool, "label": pool, "pool_size": 2, "wall_s": wall, "speedup": None,
+        "parallelism": 1.0, "gil": {"contention": 0.0}, "states": {}, "workers": [],
+        "error": None, "python": {**PY314, "version": version},
+    }  # fmt: skip
+
+
+def test_runs_grouped_by_python_get_their_own_speedups_and_verdicts():
+    from gilviz.core.running.plan import by_python
+
+    specs = [build_spec("crunch", pool=p, python=py) for py in ("/a", "/b")
+             for p in ("serial", "process")]  # fmt: skip
+    runs = [_run("serial", 1.0, "3.13.0"), _run("process", 0.5, "3.13.0"),
+            _run("serial", 0.75, "3.14.10"), _run("process", 0.5, "3.14.10")]  # fmt: skip
+    groups = by_python(specs, runs)
+    assert [(path, len(rs)) for path, rs in groups] == [("/a", 2), ("/b", 2)]
+    for _, rs in groups:
+        report.fill_speedups(rs, cores=2)
+    assert [r["speedup"] for r in runs] == [1.0, 2.0, 1.0, 1.5]
+    named = [(report.python_tag(rs[0]["python"]), rs) for _, rs in groups]
+    table = report.compare_table(runs, named).splitlines()
+    assert table[0].split()[:2] == ["python", "pool"]
+    assert table[2].split()[:2] == ["3.13.0", "serial"]
+    assert table[5].split()[:2] == ["3.14.10", "process"]
+    assert table[-2].startswith("3.13.0: process fastest, 2.00x faster than serial")
+    assert table[-1].startswith("3.14.10: process fastest, 1.50x faster than serial")
+    # One Python: the table as it always was.
+    assert report.compare_table(runs[:2], named[:1]).startswith("pool ")
+
+
+def test_a_free_threaded_build_is_tagged_t():
+    assert report.python_tag({**PY314, "build": "GCC, free-threaded"}) == "3.14.10t"
+    assert report.python_tag(PY314) == "3.14.10" and report.python_tag(None) == "?"

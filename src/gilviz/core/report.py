@@ -266,34 +266,57 @@ def run_text(run: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def compare_table(runs: list[dict[str, Any]]) -> str:
-    """One row per run, then a one-line verdict."""
+def python_tag(python: dict[str, Any] | None) -> str:
+    """An interpreter in a table cell: its version, "t" added for a free-threaded build
+    (as CPython names them: 3.14t); "?" unknown."""
+    if not python:
+        return "?"
+    free = "free-threaded" in (python.get("build") or "") or python.get("gil_enabled") is False
+    return f"{python.get('version', '?')}{'t' if free else ''}"
+
+
+def compare_table(
+    runs: list[dict[str, Any]], groups: list[tuple[str, list[dict[str, Any]]]] | None = None
+) -> str:
+    """One row per run, then a one-line verdict. ``groups``: the same runs split by the
+    interpreter they ran on, each with its name (a race on several Pythons): a python
+    column, and a verdict for each, since speedups are against each one's serial run."""
+    several = groups is not None and len(groups) > 1
+    where = {id(r): name for name, rs in groups or () for r in rs}
+    py_w = max([8] + [len(n) + 2 for n in where.values()]) if several else 0
     wide = max([14] + [len(_name(r)) + 2 for r in runs])
     # Pickling gets a column when it cost a process or interpreter pool measurable time.
     pickling = any(_pickle_s(r) >= PICKLE_SHOWN_S for r in runs)
     header = (
+        f"{'python' if several else '':<{py_w}}"
         f"{'pool':<{wide}}{'workers':>8}{'wall s':>9}{'speedup':>9}{'cpu/wall':>10}"
         f"{'GIL wait':>10}{'pickle s' if pickling else '':>{10 if pickling else 0}}"
         "  per-worker cpu s"
     )
     rows = [header, "-" * len(header)]
     for r in runs:
+        lead = f"{where.get(id(r), '?') if several else '':<{py_w}}{_name(r):<{wide}}"
         per_worker = " ".join(f"{w['cpu_s']:.2f}" for w in r["workers"]) or "-"
         if r["error"]:
-            rows.append(f"{_name(r):<{wide}}{r['pool_size']:>8}  error: {r['error']}")
+            rows.append(f"{lead}{r['pool_size']:>8}  error: {r['error']}")
             continue
         if r.get("too_short"):
             per_worker = f"too short to measure ({TOO_SHORT_HINT})"
         rows.append(
-            f"{_name(r):<{wide}}{r['pool_size']:>8}{r['wall_s']:>9.3f}"
+            f"{lead}{r['pool_size']:>8}{r['wall_s']:>9.3f}"
             f"{num(r['speedup'], '{:.2f}x'):>9}{num(r['parallelism']):>10}"
             f"{pct(r['gil']['contention']):>10}"
             + (f"{_pickle_text(r):>10}" if pickling else "")
             + f"  {per_worker}"
         )
-    verdict = verdict_line(runs)
-    if verdict:
-        rows += ["", verdict]
+    verdicts = (
+        [(f"{name}: " if several else "", verdict_line(rs)) for name, rs in groups]
+        if groups
+        else [("", verdict_line(runs))]
+    )
+    verdicts = [lead + v for lead, v in verdicts if v]
+    if verdicts:
+        rows += ["", *verdicts]
     return "\n".join(rows)
 
 

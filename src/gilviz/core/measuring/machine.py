@@ -215,7 +215,10 @@ def interpreter_info(python: str | None = None) -> InterpreterInfo:
         if out.returncode != 0:
             last = (out.stderr.strip().splitlines() or ["no output"])[-1]
             raise ValueError(f"{python} failed to start: {last}")
-        raw = json.loads(out.stdout)
+        try:
+            raw = json.loads(out.stdout)
+        except ValueError:
+            raise ValueError(f"{python} did not answer as a Python 3.10+ would") from None
     return InterpreterInfo(**raw, pools=_pool_availability(raw))
 
 
