@@ -93,6 +93,7 @@ class Failure(_Text):
     TASK_RAISED = "task_raised"  # a task raised an exception
     POOL_BROKEN = "pool_broken"  # a process-pool worker died (segfault, kill)
     UNAVAILABLE = "unavailable"  # this Python cannot run the pool
+    NOT_SHAREABLE = "not_shareable"  # the pool refused the task's argument: it cannot be copied
     RUNNER_ERROR = "runner_error"  # the runner itself raised
     RUNNER_DIED = "runner_died"  # the runner ended without its End message
     END_LOST = "end_lost"  # gilviz could not read the runner's end (in time, or at all)

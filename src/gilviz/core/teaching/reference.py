@@ -54,7 +54,13 @@ ROWS: tuple[Row, ...] = (
         "Memory",
         "One address space: every thread sees the same objects, so changing them needs a lock.",
         "Each process owns its memory; data travels between them pickled, as copies.",
-        ("shared-counter", "pickle-heavy", "counter-interpreters", "pickle-interpreters"),
+        (
+            "shared-counter",
+            "pickle-heavy",
+            "counter-interpreters",
+            "pickle-interpreters",
+            "unshareable-interpreters",
+        ),
         "One address space, no shared objects: each has its own modules; data goes pickled.",
     ),
     Row(
@@ -176,6 +182,10 @@ def _group_phrase(
         if r.get("pool") == "serial" or (r.get("pool") == "interpreter") != interpreters:
             continue
         name = _label(r.get("pool"))
+        refused = (r.get("outcome") or {}).get("refused")
+        if refused:
+            parts.append(f"{name} refused a lock ({refused.split(':')[0]})")
+            continue
         if r.get("error"):
             parts.append(f"{name} failed ({_short(r['error'])})")
             continue
