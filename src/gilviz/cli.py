@@ -516,8 +516,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(f"GIL holder   {gil['holder']}")
     else:
         print(f"GIL found    {gil['located']}")
-    if "free_threaded" in gil:
-        print(f"free-threaded {gil['free_threaded']}")
+    print(f"free-threaded {gil['free_threaded']}")
     print(f"sampling     {s['method']}: {s['detail']}")
     print(
         f"start methods {', '.join(rep['start_methods'])} (default {rep['default_start_method']})"

@@ -116,3 +116,16 @@ def test_runs_grouped_by_python_get_their_own_speedups_and_verdicts():
 def test_a_free_threaded_build_is_tagged_t():
     assert report.python_tag({**PY314, "build": "GCC, free-threaded"}) == "3.14.10t"
     assert report.python_tag(PY314) == "3.14.10" and report.python_tag(None) == "?"
+
+
+def test_doctor_says_free_threaded_builds_are_untested(capsys):
+    import json
+
+    from gilviz import cli
+
+    assert cli.main(["doctor"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("free-threaded"))
+    assert "untested" in line and "this Python is not one" in line
+    assert cli.main(["doctor", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["gil"]["free_threaded"].startswith("untested: ")

@@ -226,6 +226,11 @@ FREE_THREADED_UNTESTED = (
     "untested: gilviz has not been run on a free-threaded build (none could be obtained "
     "where it is tested); GIL figures are n/a, the other states still split"
 )
+#: What doctor says of free-threaded builds when the target is not one: still untested.
+FREE_THREADED_ELSEWHERE = (
+    "untested: gilviz has not been run on a free-threaded build (none could be obtained "
+    "where it is tested; see docs/measurement.md, Blind spots); this Python is not one"
+)
 
 
 def gil_probe(python: str | None = None, timeout: float = 20.0) -> dict:
@@ -280,8 +285,10 @@ def doctor_report(python: str | None = None) -> dict:
     info = interpreter_info(python)
     ok, why = proc_sampling_readable()
     gil = gil_probe(python) if ok else {"located": f"n/a: {why}", "method": None, "holder": None}
-    if info.free_threaded_build:
-        gil["free_threaded"] = FREE_THREADED_UNTESTED
+    # Said whatever the target: free-threaded builds are a blind spot of gilviz's tests.
+    gil["free_threaded"] = (
+        FREE_THREADED_UNTESTED if info.free_threaded_build else FREE_THREADED_ELSEWHERE
+    )
     return {
         "machine": {
             **machine_info(),
