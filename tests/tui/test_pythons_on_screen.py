@@ -127,11 +127,9 @@ def test_the_race_says_which_pool_it_left_out_and_why():
         await pilot.press("w", "r")  # your own settings, then the race of every pool
         race = app.screen
         assert isinstance(race, RaceScreen)
-        await until(pilot, lambda: race._progress.finished, what="race shown")
+        note = "not raced: interpreter: needs Python 3.14+ (this is CPython 3.11.7)"
+        await until(pilot, lambda: note in shown(race.status), what="the race's note")
         assert [s.pool for s in race._progress.specs] == ["serial", "thread", "process"]
-        assert "not raced: interpreter: needs Python 3.14+ (this is CPython 3.11.7)" in shown(
-            race.status
-        )
 
     drive(app, script)
 
@@ -143,7 +141,7 @@ def test_the_pool_picker_says_what_it_does_not_offer():
         dash = app.screen
         assert "needs Python 3.14+" not in shown(dash.status)
         await pilot.press("p")
-        await pilot.pause()
+        await until(pilot, lambda: "p: " in shown(dash.status), what="the picker's note")
         text = shown(dash.status)
         assert "p: serial, thread, process" in text
         assert "interpreter: needs Python 3.14+" in text and "this is CPython 3.11.7" in text
@@ -162,10 +160,9 @@ def test_a_talk_step_runs_what_this_python_has_and_says_what_it_does_not():
 
     async def script(pilot):
         talk = app.screen
-        await until(pilot, lambda: talk._progress.finished, what="step run")
+        note = "not run: interpreter: needs Python 3.14+ (this is CPython 3.11.7)"
+        await until(pilot, lambda: note in shown(talk.status), what="the step's note")
         assert "interpreter" not in [s.pool for s in talk._progress.specs]
-        text = shown(talk.status)
-        assert "not run: interpreter: needs Python 3.14+ (this is CPython 3.11.7)" in text
 
     drive(app, script)
 
@@ -176,8 +173,7 @@ def test_talk_says_which_presets_the_deck_left_out():
 
     async def script(pilot):
         talk = app.screen
-        await until(pilot, lambda: talk._progress.finished, what="step run")
-        assert note in shown(talk.status)
+        await until(pilot, lambda: note in shown(talk.status), what="the deck's note")
 
     drive(app, script)
 
@@ -195,11 +191,9 @@ def test_a_process_pools_start_up_is_on_the_dashboard_and_the_race():
     async def script(pilot):
         dash = app.screen
         await pilot.press("p", "s")  # the preset opens on threads: p -> process
-        await until(pilot, lambda: dash._progress.finished, what="process run")
-        assert line in shown(dash.status)
+        await until(pilot, lambda: line in shown(dash.status), what="start-up on the dashboard")
         await pilot.press("r")
         race = app.screen
-        await until(pilot, lambda: race._progress.finished, what="race")
-        assert line in shown(race.status)
+        await until(pilot, lambda: line in shown(race.status), what="start-up on the race")
 
     drive(app, script)
