@@ -1,0 +1,70 @@
+"""The keys say what they do and do what they say: the dashboard's settings (what changed,
+what differs from the preset, a warning before a very long run), the reference table's
+selection at 80x24, the replay screen's player keys, the help's one style, and the marks
+that a session is recorded or on a slow link."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from gilviz.tui import deck as gdeck
+from gilviz.tui.app import GilvizApp
+from gilviz.tui.screens.dashboard import DashboardScreen
+from gilviz.tui.screens.reference import ReferenceHead, ReferenceScreen
+
+from .conftest import replay_app
+
+TIMEOUT = 30
+
+
+def drive(app: GilvizApp, script, size=(120, 40)) -> None:
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            await script(pilot)
+
+    asyncio.run(main())
+
+
+async def until(pilot, predicate, timeout: float = TIMEOUT, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+# --- the reference table (#13) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_reference_arrows_move_the_selection_and_enter_opens_it(size):
+    app = replay_app(autostart=False, deck=gdeck.load())
+
+    async def script(pilot):
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, ReferenceScreen), what="reference")
+        ref = app.screen
+        head = ref.query_one(ReferenceHead)
+        scroll = ref.query_one("#ref-scroll")
+        await pilot.press("down", "down", "down")
+        assert ref.table.selected == 3
+        # The selected row is in view, and the column titles above it still are.
+        await pilot.pause()
+        y = scroll.scroll_y
+        view = scroll.scrollable_content_region.height
+        top = sum(ref.table.row_height(r) + 1 for r in ref.table.rows[:3])
+        assert y <= top < y + view
+        assert head.region.y < scroll.region.y and head.region.height >= 2
+        await pilot.press("up")
+        assert ref.table.selected == 2
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="dashboard")
+        row = ref.table.rows[2]  # overhead: its first preset in the deck
+        names = [p.name for p in app.deck]
+        assert app.screen.preset.name == next(n for n in row["presets"] if n in names)
+
+    drive(app, script, size=size)
