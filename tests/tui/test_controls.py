@@ -68,3 +68,32 @@ def test_reference_arrows_move_the_selection_and_enter_opens_it(size):
         assert app.screen.preset.name == next(n for n in row["presets"] if n in names)
 
     drive(app, script, size=size)
+
+
+# --- the help's one style (#15) ------------------------------------------------------------
+
+
+def test_help_names_each_key_of_a_pair_in_the_same_style():
+    """A pair the footer shows once ("+/- workers") reads as two full entries in the help:
+    "+ =  more workers", "-  fewer workers", never "workers" beside "fewer workers"."""
+    from gilviz.tui.screens.help import HelpScreen, help_rows
+
+    app = replay_app(autostart=False)
+
+    async def script(pilot):
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        sections = {t: help_rows(b) for t, b in app.screen.sections}
+        dash = dict(sections["Dashboard"])
+        assert dash["+ ="] == "more workers" and dash["-"] == "fewer workers"
+        assert dash[">"] == "double the size" and dash["<"] == "halve the size"
+        for title, bindings in app.screen.sections:
+            # The actions of one family (workers(1), workers(-1)) read alike: as many words.
+            family: dict[str, list[str]] = {}
+            for b in bindings:
+                if b.description:
+                    family.setdefault(b.action.split("(")[0], []).append(b.tooltip or b.description)
+            for name, texts in family.items():
+                assert len({len(t.split()) for t in texts}) == 1, (title, name, texts)
+
+    drive(app, script)

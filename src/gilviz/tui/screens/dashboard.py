@@ -37,7 +37,9 @@ class DashboardScreen(LiveRunScreen):
     BINDINGS = [
         Binding("s", "start_stop", "start/stop"),
         Binding("p", "cycle_pool", "pool"),
-        Binding("plus,equals_sign", "workers(1)", "workers", key_display="+/-"),
+        Binding(
+            "plus,equals_sign", "workers(1)", "workers", key_display="+/-", tooltip="more workers"
+        ),
         Binding("minus", "workers(-1)", "fewer workers", show=False),
         Binding("w", "cycle_workload", "workload", show=False),
         Binding("greater_than_sign", "size(2)", "double the size", show=False),
