@@ -339,7 +339,18 @@ class GilvizApp(App[int]):
         from gilviz.tui.screens.reference import ReferenceScreen
         from gilviz.tui.screens.talk import TalkScreen
 
-        if not isinstance(self.screen, HelpScreen):
+        if isinstance(self.screen, HelpScreen):
+            return
+        own = self._keys_title()
+        if own is not None:
+            # A screen with keys of its own (a replay): those, and the app's it leaves alone.
+            mine = type(self.screen).BINDINGS
+            taken = {k.strip() for b in mine for k in b.key.split(",")}
+            general = [
+                b for b in GilvizApp.BINDINGS if not {k.strip() for k in b.key.split(",")} & taken
+            ]
+            sections = [("Everywhere", general), (own, mine)]
+        else:
             sections = [
                 ("Everywhere", GilvizApp.BINDINGS),
                 ("Dashboard", DashboardScreen.BINDINGS),
@@ -347,7 +358,11 @@ class GilvizApp(App[int]):
                 ("Reference", ReferenceScreen.BINDINGS),
                 ("Talk mode (gilviz talk)", TalkScreen.BINDINGS),
             ]
-            self.push_screen(HelpScreen([(t, list(b)) for t, b in sections]))
+        self.push_screen(HelpScreen([(t, list(b)) for t, b in sections]))
+
+    def _keys_title(self) -> str | None:
+        """The help title of the screen on top when its keys are all it has (a replay)."""
+        return getattr(type(self.screen), "KEYS_TITLE", None)
 
     def on_open_preset(self, message: OpenPreset) -> None:
         self.open_preset(message.name, message.start)
@@ -357,6 +372,9 @@ class GilvizApp(App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        if getattr(type(screen), "KEYS_TITLE", None) is not None:
+            yield SystemCommand("Help", "every key", self.action_help)
+            return  # a replay opens no other screen
         yield SystemCommand(
             "Dashboard", "live panels of one run", partial(self.open_screen, "dashboard")
         )
