@@ -97,3 +97,51 @@ def test_help_names_each_key_of_a_pair_in_the_same_style():
                 assert len({len(t.split()) for t in texts}) == 1, (title, name, texts)
 
     drive(app, script)
+
+
+# --- the session's marks: recording, low bandwidth (#17) -----------------------------------
+
+
+def test_low_bandwidth_is_named_when_it_sets_the_frame_rate():
+    from types import SimpleNamespace as NS
+
+    from gilviz.tui.launch import low_bandwidth, rates
+
+    assert low_bandwidth(NS(fps=None, low_bandwidth=True), {}) == "low bandwidth"
+    assert low_bandwidth(NS(fps=None, low_bandwidth=False), {"SSH_CONNECTION": "a b"}) == (
+        "SSH link"
+    )
+    assert low_bandwidth(NS(fps=None, low_bandwidth=False), {}) is None
+    assert low_bandwidth(NS(fps="8", low_bandwidth=True), {}) is None  # --fps chose
+    assert rates(NS(fps=None, low_bandwidth=True, tui_hz=None))[0] == 1.0
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+@pytest.mark.parametrize("talk", [False, True])
+def test_every_screen_says_the_session_is_recorded_and_on_a_slow_link(tmp_path, size, talk):
+    from gilviz.core.recording.recorder import Recorder
+
+    app = replay_app(autostart=False, talk=talk)
+    app.low_bandwidth = "low bandwidth"
+    app.fps = 1.0
+    recorder = app.controller.recorder = Recorder(tmp_path / "talk.jsonl")
+
+    def top_line() -> str:
+        bars = [w for w in app.screen.query("TitleBar")]
+        return bars[0].render_line(0).text
+
+    async def script(pilot):
+        await pilot.pause()
+        for _ in range(2):  # the first screen, then the reference table
+            text = top_line()
+            assert "● REC talk.jsonl" in text and "low bandwidth: 1 frame/s" in text, text
+            await pilot.press("f")
+            await until(pilot, lambda: isinstance(app.screen, ReferenceScreen), what="table")
+        recorder.error = "recording stopped: No space left on device"
+        app.screen.title_bar.set("Threads or processes", "")
+        assert "REC stopped" in top_line() and "● REC" not in top_line()
+
+    try:
+        drive(app, script, size=size)
+    finally:
+        recorder.close()

@@ -110,6 +110,7 @@ class GilvizApp(App[int]):
         ticking: bool = True,
         fixed_plan: Plan | None = None,
         watch_log: str | None = None,
+        low_bandwidth: str | None = None,
     ) -> None:
         # ANSI colours pass through as they are: timeline cells then cost a few bytes each
         # and follow the terminal's palette (Textual converts them to RGB by default).
@@ -133,6 +134,9 @@ class GilvizApp(App[int]):
         self.ticking = ticking
         self.fixed_plan = fixed_plan  # the dashboard runs this plan only (a watched program)
         self.watch_log = watch_log
+        #: Why the frame rate is low ("low bandwidth", "SSH link"), shown on every screen;
+        #: None when it is not (see launch.default_fps)
+        self.low_bandwidth = low_bandwidth
         self.progress = Progress()
         self._recorded = -1
         self._signals: list[int] = []

@@ -23,6 +23,7 @@ from gilviz.tui.widgets.timelines import TimelinesPanel
 
 TITLE = Style(bold=True, color="#e5c07b")
 KEY = Style(bold=True, color="#61afef")
+REC = Style(bold=True, color="#e5534b")
 STATUS_STYLE = {
     "running": Style(color="#4ec94e", bold=True),
     "starting": Style(color="#e0b341", bold=True),
@@ -69,10 +70,37 @@ class TitleBar(LinesWidget):
     def build(self, width: int, height: int) -> list[Line]:
         m = self.machine
         right = self.right or f"{m.python} · {m.cores_usable} cores"
-        title = fit([self.title_text], max(10, width - len(right) - 2))
+        # The session's marks (recording, low bandwidth) come first; on a narrow terminal
+        # they keep their place and the machine gives way.
+        marks = [text for text, _ in session_marks(self.app)]
+        room = width - len(" · ".join([*marks, right])) - 2
+        if marks and room < min(40, width // 2) and not self.right:
+            right = ""
+        full = " · ".join([*marks, right] if right else marks)
+        title = fit([self.title_text], max(10, width - len(full) - 2))
         line = Line().add(title, TITLE)
-        line.add(" " * max(1, width - len(title) - len(right))).add(right, DIM)
+        line.add(" " * max(1, width - len(title) - len(full)))
+        for i, (text, style) in enumerate(session_marks(self.app)):
+            line.add(" · " if i else "", DIM).add(text, style)
+        if right:
+            line.add(" · " if marks else "", DIM).add(right, DIM)
         return [line, *(Line().add(t) for t in self._narration(width))]
+
+
+def session_marks(app: object) -> list[tuple[str, Style]]:
+    """What the whole session is doing that the screen should always say: recording
+    (``--record``), and a low frame rate for a slow link (``--low-bandwidth``, SSH)."""
+    marks = []
+    recorder = getattr(getattr(app, "controller", None), "recorder", None)
+    if recorder is not None:
+        if recorder.error:
+            marks.append(("REC stopped", ERROR))
+        else:
+            marks.append((f"● REC {recorder.path.name}", REC))
+    low = getattr(app, "low_bandwidth", None)
+    if low:
+        marks.append((f"{low}: {getattr(app, 'fps', 1):g} frame/s", STATUS_STYLE["stopped"]))
+    return marks
 
 
 class ControlsBar(LinesWidget):
