@@ -37,6 +37,123 @@ async def until(pilot, predicate, timeout: float = TIMEOUT, what: str = "conditi
         await pilot.pause(0.05)
 
 
+# --- the dashboard's settings (#12) ---------------------------------------------------------
+
+
+def notes(app: GilvizApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+def controls(dash: DashboardScreen) -> dict[str, str]:
+    return {what or key: value for key, value, what in dash.controls.settings}
+
+
+def test_pool_and_workload_keys_say_what_else_changed():
+    """The test deck's crunch-threads: serial and thread ×4, 16 tasks of 10M."""
+    app = replay_app(autostart=False)
+
+    async def script(pilot):
+        dash = app.screen
+        assert controls(dash)["pool"] == "thread" and not dash.modified
+        await pilot.press("p")  # process: not one of the preset's pools
+        assert dash.pool == "process" and dash.modified
+        assert controls(dash)["pool"] == "process*" and controls(dash)["workers"] == "4"
+        assert dash.title_bar.narration.startswith(
+            "* = changed; the preset has pools serial, thread."
+        )
+        assert notes(app)[-1] == "pool process; the preset runs on serial, thread (marked *)"
+        while dash.pool != "serial":
+            await pilot.press("p")
+        assert not dash.modified and controls(dash)["workers"] == "1"
+        assert notes(app)[-1] == "pool serial: one worker runs the tasks one after another"
+        # + on serial changes nothing (not even hidden) and says why.
+        await pilot.press("plus")
+        assert dash.n_workers == 4 and controls(dash)["workers"] == "1"
+        assert notes(app)[-1] == "a serial run has one worker: p picks a pool of several"
+        await pilot.press("p")
+        assert (dash.pool, dash.n_workers) == ("thread", 4)
+        assert notes(app)[-1] == "pool thread: 4 workers, the preset's (serial ran one)"
+        # A changed value is marked; back at the preset's, it is not.
+        await pilot.press("plus")
+        assert controls(dash)["workers"] == "5*" and dash.modified
+        assert "the preset has workers 4." in dash.title_bar.narration
+        await pilot.press("minus")
+        assert controls(dash)["workers"] == "4" and not dash.modified
+        assert not dash.title_bar.narration.startswith("*")
+        await pilot.press("greater_than_sign")
+        assert controls(dash)["size"] == "20M*" and "the preset has size 10M." in (
+            dash.title_bar.narration
+        )
+        # A workload's defaults replace workers and tasks: said, with the new values.
+        await pilot.press("w")
+        assert dash.preset is None and dash.workload == "fetch"
+        assert notes(app)[-1] == (
+            "workload fetch, with its defaults: 10 workers, 10 tasks, size 1.02k (bytes per reply)"
+        )
+        assert (controls(dash)["workers"], controls(dash)["tasks"]) == ("10", "10")
+
+    drive(app, script)
+
+
+def test_a_run_estimated_to_be_long_waits_for_a_second_s():
+    """16 tasks of 10M, at the measured 4M a second: 40 s, no warning; twice the size:
+    80 s, a warning that says how it was estimated, and s starts only when pressed again."""
+    app = replay_app(autostart=False)
+    app.measured_runs = [
+        {"workload": "crunch", "pool": "thread", "pool_size": 4, "tasks": 4, "tasks_done": 4,
+         "size": 1_000_000, "wall_s": 1.0, "error": None}
+    ]  # fmt: skip
+
+    async def script(pilot):
+        dash = app.screen
+        assert dash.long_run_warning(["thread"]) is None
+        await pilot.press("greater_than_sign")
+        assert notes(app)[-1] == (
+            "size 20M: this run may take about 80 s (estimated from crunch on threads ×4, "
+            "4 × 1M in 1.00 s measured here, scaled to tasks × size)"
+        )
+        await pilot.press("s")
+        assert dash._plan is None  # not started
+        assert notes(app)[-1].startswith("This run may take about 80 s (estimated from ")
+        assert notes(app)[-1].endswith(
+            "Press s again to start it anyway, or < and t to make it smaller."
+        )
+        await pilot.press("s")
+        assert dash._plan is not None  # started
+        await until(pilot, lambda: app.progress.plan is dash._plan, what="the run")
+        # A race of these settings (serial, thread, process): each pool's estimate adds up.
+        await pilot.press("s")
+        await pilot.press("r")
+        assert isinstance(app.screen, DashboardScreen)
+        assert notes(app)[-1].startswith("This race may take about 4 min")
+        assert notes(app)[-1].endswith(
+            "Press r again to start it anyway, or < and t to make it smaller."
+        )
+
+    drive(app, script)
+
+
+def test_without_a_measured_run_a_huge_run_is_named_by_its_work():
+    app = replay_app(autostart=False)
+
+    async def script(pilot):
+        dash = app.screen
+        for _ in range(5):
+            await pilot.press("greater_than_sign")
+        assert dash.long_run_warning(["thread"]) is None  # 32 times the preset's work
+        await pilot.press("greater_than_sign")
+        assert notes(app)[-1] == (
+            "size 640M: 64× the preset's work (tasks × size), and no crunch run measured here "
+            "to estimate its time from"
+        )
+        await pilot.press("s")
+        assert dash._plan is None
+        await pilot.press("less_than_sign", "s")  # other settings: no warning, it starts
+        assert dash._plan is not None
+
+    drive(app, script)
+
+
 # --- the reference table (#13) -------------------------------------------------------------
 
 
@@ -91,8 +208,9 @@ def test_help_names_each_key_of_a_pair_in_the_same_style():
             # The actions of one family (workers(1), workers(-1)) read alike: as many words.
             family: dict[str, list[str]] = {}
             for b in bindings:
-                if b.description:
-                    family.setdefault(b.action.split("(")[0], []).append(b.tooltip or b.description)
+                name, _, arg = b.action.rstrip(")").partition("(")
+                if b.description and arg.lstrip("-").replace(".", "").isdigit():
+                    family.setdefault(name, []).append(b.tooltip or b.description)
             for name, texts in family.items():
                 assert len({len(t.split()) for t in texts}) == 1, (title, name, texts)
 

@@ -86,7 +86,7 @@ class GilvizApp(App[int]):
         Binding("q", "quit", "quit", priority=True),
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),
         Binding("question_mark,f1", "help", "help"),
-        Binding("f", "open('reference')", "table"),
+        Binding("f", "open('reference')", "table", tooltip="the reference table"),
         Binding("d", "open('dashboard')", "dashboard", show=False),
         Binding("ctrl+p", "command_palette", "palette", show=False),
     ]
@@ -138,6 +138,10 @@ class GilvizApp(App[int]):
         #: None when it is not (see launch.default_fps)
         self.low_bandwidth = low_bandwidth
         self.progress = Progress()
+        #: JSON entries of this session's ended runs: what the dashboard estimates a long
+        #: run's time from (core.teaching.estimate)
+        self.measured_runs: list[dict] = []
+        self._measured = -1
         self._recorded = -1
         self._signals: list[int] = []
         self._dashboard = None
@@ -253,6 +257,9 @@ class GilvizApp(App[int]):
             return
         p = self.progress = self.controller.poll()
         self._maybe_record(p)
+        if p.state in ("done", "stopped", "failed") and self._measured != p.generation:
+            self._measured = p.generation
+            self.measured_runs += [dict(s) for s in p.summaries if s is not None]
         screen = self.screen
         if isinstance(screen, GilvizScreen):
             screen.progress = p

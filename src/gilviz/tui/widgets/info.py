@@ -24,6 +24,7 @@ from gilviz.tui.widgets.timelines import TimelinesPanel
 TITLE = Style(bold=True, color="#e5c07b")
 KEY = Style(bold=True, color="#61afef")
 REC = Style(bold=True, color="#e5534b")
+CHANGED = Style(bold=True, color="#e0b341")
 STATUS_STYLE = {
     "running": Style(color="#4ec94e", bold=True),
     "starting": Style(color="#e0b341", bold=True),
@@ -104,7 +105,8 @@ def session_marks(app: object) -> list[tuple[str, Style]]:
 
 
 class ControlsBar(LinesWidget):
-    """What will run, and the keys that change it."""
+    """What will run, and the keys that change it; a value ending in ``*`` differs from
+    the preset's and stands out."""
 
     DEFAULT_CSS = "ControlsBar { height: 1; }"
 
@@ -122,7 +124,7 @@ class ControlsBar(LinesWidget):
             piece = len(key) + len(value) + len(what) + 4
             if line.length + piece > width:
                 break
-            line.add(key, KEY).add(" ").add(value, LABEL)
+            line.add(key, KEY).add(" ").add(value, CHANGED if value.endswith("*") else LABEL)
             line.add(f" {what}  " if what else "  ", DIM)
         return [line]
 
