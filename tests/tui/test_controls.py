@@ -45,7 +45,9 @@ def notes(app: GilvizApp) -> list[str]:
 
 
 def controls(dash: DashboardScreen) -> dict[str, str]:
-    return {what or key: value for key, value, what in dash.controls.settings}
+    """The value shown for each setting, by its name ("workers", "size")."""
+    names = {"w": "workload", "p": "pool", "+/-": "workers", "t/T": "tasks", "</>": "size"}
+    return {names.get(key, key): value for key, value, _ in dash.controls.settings}
 
 
 def test_pool_and_workload_keys_say_what_else_changed():
@@ -152,6 +154,22 @@ def test_without_a_measured_run_a_huge_run_is_named_by_its_work():
         assert dash._plan is not None
 
     drive(app, script)
+
+
+def test_at_80x24_every_setting_stays_on_screen():
+    app = replay_app(autostart=False)
+
+    async def script(pilot):
+        dash = app.screen
+        await pilot.press("p", *["greater_than_sign"] * 7)
+        await pilot.pause()
+        shown = " ".join(
+            dash.controls.render_line(y).text for y in range(dash.controls.size.height)
+        )
+        for text in ("p process*", "+/- 4 workers", "t/T 16 tasks", "</> 1.28G* size"):
+            assert text in shown, shown
+
+    drive(app, script, size=(80, 24))
 
 
 # --- the reference table (#13) -------------------------------------------------------------

@@ -214,11 +214,12 @@ class DashboardScreen(LiveRunScreen):
                 (
                     "+/-",
                     "1" if self.pool == "serial" else mark(str(self.n_workers), "workers"),
-                    "workers",
+                    "worker" if self.pool == "serial" or self.n_workers == 1 else "workers",
                 ),
                 ("t/T", mark(compact(self.tasks), "tasks"), "tasks"),
                 self._size_control(mark),
-            ]
+            ],
+            spare=frozenset({"pool"}),
         )
 
     def _watch_texts(self) -> None:

@@ -106,27 +106,54 @@ def session_marks(app: object) -> list[tuple[str, Style]]:
 
 class ControlsBar(LinesWidget):
     """What will run, and the keys that change it; a value ending in ``*`` differs from
-    the preset's and stands out."""
+    the preset's and stands out. On a narrow terminal the ``spare`` words go first (the
+    "pool" of "p thread pool"), then settings that still do not fit go on a second line:
+    none is dropped."""
 
-    DEFAULT_CSS = "ControlsBar { height: 1; }"
+    DEFAULT_CSS = "ControlsBar { height: auto; }"
 
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
         self.settings: list[tuple[str, str, str]] = []  # (key, value, what it is)
+        self.spare: frozenset[str] = frozenset()
 
-    def set(self, settings: list[tuple[str, str, str]]) -> None:
-        self.settings = settings
+    def set(
+        self, settings: list[tuple[str, str, str]], spare: frozenset[str] = frozenset()
+    ) -> None:
+        self.settings, self.spare = settings, spare
+        self.refresh(layout=True)
         self.redraw()
 
+    def _lines(self, width: int) -> list[list[tuple[str, str, str]]]:
+        def pack(settings: list[tuple[str, str, str]]) -> list[list[tuple[str, str, str]]]:
+            lines: list[list[tuple[str, str, str]]] = [[]]
+            used = 0
+            for key, value, what in settings:
+                piece = len(key) + len(value) + len(what) + 4
+                if used + piece > width and lines[-1]:
+                    lines.append([])
+                    used = 0
+                lines[-1].append((key, value, what))
+                used += piece
+            return lines
+
+        lines = pack(self.settings)
+        if len(lines) > 1 and self.spare:
+            lines = pack([(k, v, "" if w in self.spare else w) for k, v, w in self.settings])
+        return lines
+
+    def wanted_height(self, width: int) -> int:
+        return len(self._lines(width))
+
     def build(self, width: int, height: int) -> list[Line]:
-        line = Line()
-        for key, value, what in self.settings:
-            piece = len(key) + len(value) + len(what) + 4
-            if line.length + piece > width:
-                break
-            line.add(key, KEY).add(" ").add(value, CHANGED if value.endswith("*") else LABEL)
-            line.add(f" {what}  " if what else "  ", DIM)
-        return [line]
+        out = []
+        for items in self._lines(width):
+            line = Line()
+            for key, value, what in items:
+                line.add(key, KEY).add(" ").add(value, CHANGED if value.endswith("*") else LABEL)
+                line.add(f" {what}  " if what else "  ", DIM)
+            out.append(line)
+        return out
 
 
 class StatusLine(LinesWidget):
