@@ -215,6 +215,10 @@ def test_replay_shows_and_obeys_the_players_keys_only(rec_path):
         shown = {b.binding.description for b in screen.active_bindings.values() if b.binding.show}
         assert shown == {"play/pause", "speed", "seek 10%", "quit", "help"}
 
+        # The command palette opens no other screen (they would run nothing, or restart it).
+        titles = {c.title for c in app.get_system_commands(screen)}
+        assert "Help" in titles and not titles & {"Dashboard", "Race", "Reference", "Talk mode"}
+
         # The dashboard's and the other screens' keys do nothing to the replay.
         clock.advance(player.duration_s * 0.2)
         pos = player.position
