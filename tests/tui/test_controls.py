@@ -122,9 +122,17 @@ def test_a_run_estimated_to_be_long_waits_for_a_second_s():
         )
         await pilot.press("s")
         assert dash._plan is not None  # started
-        await until(pilot, lambda: app.progress.plan is dash._plan, what="the run")
+        first = dash._plan
+        await until(pilot, lambda: app.progress.plan is first, what="the run")
+        # Stopped, then s again: the same settings were confirmed, it starts at once.
+        await pilot.press("s")
+        await until(pilot, lambda: not app.progress.active, what="the stop")
+        await pilot.press("s")
+        assert dash._plan is not first
+        await until(pilot, lambda: app.progress.active, what="the second run")
         # A race of these settings (serial, thread, process): each pool's estimate adds up.
         await pilot.press("s")
+        await until(pilot, lambda: not app.progress.active, what="the stop")
         await pilot.press("r")
         assert isinstance(app.screen, DashboardScreen)
         assert notes(app)[-1].startswith("This race may take about 4 min")

@@ -400,10 +400,10 @@ class DashboardScreen(LiveRunScreen):
 
     def _confirm_long(self, pools: list[str]) -> bool:
         """Whether to start now: yes, unless the run may take very long and this is the first
-        time these settings were asked for (then it says why, and s again starts)."""
+        time these settings were asked for (then it says why, and s again starts; so does
+        every s after, until a setting changes)."""
         key = (self.workload, self.pool, self.n_workers, self.tasks, self.task_size, len(pools))
         if self._armed == key:
-            self._armed = None
             return True
         warning = self.long_run_warning(pools)
         if warning is None:
