@@ -359,7 +359,8 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
             else f"{specs[0].workload} on {', '.join(s.pool for s in specs)}",
             "labels": [s.label or s.pool for s in specs],
             "preset": preset_json(preset) if preset else None,
-            "preset_name": preset.name if preset else None,
+            # None when a setting was changed: the runs are not the preset's as written
+            "preset_name": preset.name if preset and not _changed_preset(args) else None,
             "step": None,
         }
 
@@ -398,7 +399,7 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
         from gilviz.core.teaching import presets
 
         claims = [(name, presets.check_claim(preset, rs)) for name, rs in named]
-        if len(groups) == 1 and args.size is None and args.tasks is None and args.workers is None:
+        if len(groups) == 1 and not _changed_preset(args):
             # The preset as written: its figures fill `gilviz reference`'s "measured here",
             # named by the interpreter that made them (--python's, when given).
             from gilviz.core.protocol import python_label
@@ -463,6 +464,11 @@ def _print_runs(args, preset, results, named, claims) -> None:
     for name, claim in claims:
         mark = {True: "✓", False: "✗", None: "?"}[claim.ok]
         print(f"{name + ' ' if several else ''}claim: {claim.text} {mark}")
+
+
+def _changed_preset(args: argparse.Namespace) -> bool:
+    """``--preset`` with a setting of its own: the runs are not the preset's as written."""
+    return not (args.size is None and args.tasks is None and args.workers is None)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -550,21 +556,14 @@ def cmd_workloads(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _recorded_cores(header: dict[str, Any]) -> int | None:
-    """The usable cores of the machine a recording was made on (None: unknown)."""
-    cores = (header.get("machine") or {}).get("cores_usable")
-    return cores if isinstance(cores, int) and cores > 0 else None
-
-
 def cmd_replay(args: argparse.Namespace) -> int:
     from gilviz.core import report
+    from gilviz.core.recording import export
     from gilviz.core.recording.reader import read_recording
 
     rec = read_recording(args.file)
-    runs = [report.run_summary(m) for m in rec.models]
-    report.fill_speedups(runs, cores=_recorded_cores(rec.header))
     if args.json:
-        print(json.dumps(report.document(runs, rec.header.get("python")), indent=2))
+        print(json.dumps(export.document(rec), indent=2))
         return EXIT_OK
     try:
         from gilviz.tui.launch import run_replay
@@ -572,10 +571,26 @@ def cmd_replay(args: argparse.Namespace) -> int:
         run_replay = None
     if run_replay is not None and sys.stdout.isatty():
         return run_replay(args, rec)
-    for run in runs:
-        print(report.run_text(run))
-    if len(runs) > 1:
-        print("\n" + report.compare_table(runs))
+    # As `gilviz run` and `compare` printed it: per plan, the preset, the runs, the claim.
+    for n, part in enumerate(export.recorded_plans(rec)):
+        if n:
+            print()
+        if part.preset is not None:
+            narration = "\n".join(f"  {line}" for line in part.preset.narration)
+            print(f"{part.preset.title}\n{narration}\n")
+        for run in part.runs:
+            print(report.run_text(run))
+        if len(part.runs) > 1:
+            print("\n" + report.compare_table(part.runs))
+            startup = report.startup_line(part.runs)
+            if startup:
+                print(startup)
+        for r in part.runs:
+            if r["outcome"]:
+                print(f"{r['pool']}: " + ", ".join(f"{k} {v}" for k, v in r["outcome"].items()))
+        if part.claim is not None:
+            mark = {True: "✓", False: "✗", None: "?"}[part.claim.ok]
+            print(f"\nclaim: {part.claim.text} {mark}")
     if rec.truncated:
         print("(the recording was cut short; its last line was skipped)")
     return EXIT_OK

@@ -172,12 +172,17 @@ def _round_dict(d: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 4) for k, v in d.items()}
 
 
-def document(runs: list[dict[str, Any]], python: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The one JSON object ``--json`` prints."""
+def document(
+    runs: list[dict[str, Any]],
+    python: dict[str, Any] | None = None,
+    machine_info: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The one JSON object ``--json`` prints (``python`` and ``machine_info``: a recorded
+    session's, else this one's)."""
     return {
         "gilviz": gilviz.__version__,
         "python": python or machine.python_info(),
-        "machine": machine.machine_info(),
+        "machine": machine_info or machine.machine_info(),
         "runs": runs,
     }
 

@@ -167,6 +167,23 @@ def record(
         pass
 
 
+def document_of(
+    preset_runs: dict[str, list[dict[str, Any]]], python: str | None, updated: str | None
+) -> dict[str, Any]:
+    """A cache-shaped document of given runs (a recording's presets, by name) instead of
+    this machine's cache: ``table(document_of(...))`` shows what those runs measured."""
+    return {
+        "version": 1,
+        "presets": {
+            name: {
+                "runs": [_compact({**r, "python": python} if python else r) for r in runs],
+                "updated": updated,
+            }
+            for name, runs in preset_runs.items()
+        },
+    }
+
+
 def _label(pool: str | None) -> str:
     return POOL_NAMES.get(pool or "", pool or "?")
 
@@ -305,22 +322,31 @@ def source_note(path: Path | None = None) -> str:
     )
 
 
-def markdown(rows: list[dict[str, Any]], path: Path | None = None) -> str:
+def markdown(
+    rows: list[dict[str, Any]],
+    path: Path | None = None,
+    note: str | None = None,
+    missing: str = NOT_MEASURED,
+    measured_title: str = "measured here",
+) -> str:
+    """The table in Markdown; ``note`` says where the figures come from (default: the
+    cache at ``path``), ``missing`` fills a row none of whose presets ran."""
+
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
 
     out = [
-        "| | threading | multiprocessing | measured here | interpreters (3.14+) |",
+        f"| | threading | multiprocessing | {measured_title} | interpreters (3.14+) |",
         "| --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         out.append(
             f"| **{cell(r['dimension'])}** | {cell(r['threading'])} | {cell(r['multiprocessing'])} "
-            f"| {cell(r['measured'] or NOT_MEASURED)} | {cell(interpreters_cell(r))} |"
+            f"| {cell(r['measured'] or missing)} | {cell(interpreters_cell(r))} |"
         )
     out += [
         "",
-        f"_{source_note(path)}. Presets per row: "
+        f"_{note or source_note(path)}. Presets per row: "
         + "; ".join(f"{r['dimension']}: {', '.join(r['presets'])}" for r in rows)
         + "._",
     ]
