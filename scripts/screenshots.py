@@ -18,8 +18,10 @@ step (the built-in crunch-processes preset, made small) run here through the rea
 The reference picture shows the table as a user sees it once the presets have run: its
 figures are the cache that ``gilviz run --preset NAME`` wrote for every built-in preset
 this Python can run, run here one after the other (``--interpreters PYTHON`` adds the
-interpreter-pool presets, run under that 3.14+ Python). That cache is kept in
-screenshots/reference-cache.json with the commands, the machine and the date, so that the
+interpreter-pool presets, run under that 3.14+ Python), each once the CPUs were mostly idle
+for a second (waited for up to two minutes: on a shared machine, other work slows the pools
+that need several cores). That cache is kept in screenshots/reference-cache.json with the
+commands, how idle the CPUs were before each, the machine and the date, so that the
 picture stays the same; it is measured again with ``--live`` (or when it is missing). The
 app reads it from ``~/.cache/gilviz/reference.json`` under a temporary home, the place a
 user's copy lives, so the footer names the path a user sees.
@@ -135,26 +137,45 @@ def record_talk(path: Path) -> None:
 REFERENCE_CACHE = OUT / "reference-cache.json"
 
 
+def _idle_share(window_s: float = 1.0) -> float:
+    """The share of all CPUs' time that was idle over the last ``window_s`` (/proc/stat)."""
+
+    def read() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        return fields[3] + fields[4], sum(fields[:8])  # idle + iowait, all but guest time
+
+    idle0, total0 = read()
+    time.sleep(window_s)
+    idle1, total1 = read()
+    return (idle1 - idle0) / max(1, total1 - total0)
+
+
+def wait_for_quiet(least_idle: float = 0.85, deadline_s: float = 120) -> float:
+    """Wait (up to ``deadline_s``) for a second in which the CPUs were mostly idle, so that
+    a preset's pools are not slowed by other work on a shared machine; the idle share seen
+    last, which the kept file records either way."""
+    end = time.monotonic() + deadline_s
+    while True:
+        idle = _idle_share()
+        if idle >= least_idle or time.monotonic() > end:
+            return idle
+        print(f"  waiting for a quiet machine: {idle:.0%} idle", file=sys.stderr, flush=True)
+
+
 def measure_reference(interpreters: str | None) -> dict:
     """Every built-in preset this Python can run (and, given a 3.14+ Python, the
     interpreter-pool ones under it), each run as a user runs it: ``gilviz run --preset
     NAME``, which records its figures in the cache (here a temporary one). The cache as
     gilviz wrote it, with the commands, the machine and the date."""
-    from gilviz.core.measuring import machine as gmachine
     from gilviz.tui import deck as gdeck
 
-    load, cores = os.getloadavg()[0], gmachine.cores_usable()
-    if load > cores / 2:
-        # The figures are measured as they are; a busy machine makes them a busy machine's.
-        print(
-            f"warning: load average {load:.1f} on {cores} cores: other work will slow the "
-            "pools that need several cores (the kept file records the load)",
-            file=sys.stderr,
-        )
+    load = os.getloadavg()[0]
     home = Path(tempfile.mkdtemp(prefix="gilviz-reference-"))
     env = {**os.environ, "XDG_CACHE_HOME": str(home)}
     env.pop("NO_COLOR", None)
-    commands = []
+    commands: list[str] = []
+    idle_before: list[float] = []  # the CPUs' idle share in the second before each command
     runnable = {p.name for p in gdeck.load(None)}  # the TUI's deck: what this Python runs
     for p in cpresets.builtin_presets():
         argv = ["gilviz", "run", "--preset", p.name]
@@ -162,7 +183,8 @@ def measure_reference(interpreters: str | None) -> dict:
             if interpreters is None:
                 continue
             argv += ["--python", interpreters]
-        print(" ".join(argv), file=sys.stderr, flush=True)
+        idle = wait_for_quiet()
+        print(f"{' '.join(argv)}  ({idle:.0%} idle before)", file=sys.stderr, flush=True)
         done = subprocess.run(
             [sys.executable, "-m", "gilviz", *argv[1:], "--json"],
             env=env,
@@ -173,14 +195,15 @@ def measure_reference(interpreters: str | None) -> dict:
         if done.returncode not in (0, 1):  # 1: a preset about failure (crash) may exit 1
             raise SystemExit(f"{' '.join(argv)} exited {done.returncode}")
         commands.append(" ".join(argv))
+        idle_before.append(round(idle, 2))
     cache = json.loads((home / "gilviz" / "reference.json").read_text())
     shutil.rmtree(home, ignore_errors=True)
     return {
         "made_by": commands,
+        "idle_before": idle_before,
         "measured": time.strftime("%Y-%m-%d %H:%M"),
         "load_average": {"before": round(load, 2), "after": round(os.getloadavg()[0], 2)},
         "machine": Machine.here().to_json(),
-        "cores_usable": gmachine.cores_usable(),
         "cache": cache,
     }
 
