@@ -133,3 +133,12 @@ def test_states_and_outcomes_are_in_the_screens_words():
         "4 separate counters, one per process or interpreter (nothing shared): together "
         "4,000 of 4,000 increments counted"
     )
+
+
+def test_the_unshareable_outcomes_in_words():
+    shared = {"expected": 80_000, "total": 80_000, "objects": 1}
+    assert report.outcome_text(shared) == (
+        "1 shared object for every task: 80,000 of 80,000 locked increments counted"
+    )
+    refused = {"refused": "TypeError: cannot pickle '_thread.lock' object"}
+    assert report.outcome_text(refused) == "refused TypeError: cannot pickle '_thread.lock' object"

@@ -226,7 +226,7 @@ def _mib(n: int | None) -> str:
 def outcome_text(outcome: dict[str, Any]) -> str:
     """A run's outcome (the shared counter's) in words: the JSON's keys are not shown."""
     if "refused" in outcome:
-        return f"the pool refused the task's argument: {outcome['refused']}"
+        return f"refused {outcome['refused']}"  # the run's error says what was refused
     if "error" in outcome and "expected" not in outcome:
         return f"no counter summary: {outcome['error']}"
     if "objects" in outcome:  # one object handed to every task (unshareable)
