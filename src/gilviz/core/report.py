@@ -215,6 +215,41 @@ def _mib(n: int | None) -> str:
     return "n/a" if n is None else f"{n / 2**20:.0f} MiB"
 
 
+def outcome_text(outcome: dict[str, Any] | None, pool: str | None = None) -> str:
+    """What a workload's outcome found, in words (the shared counter's lost updates, or
+    its separate copies on processes and interpreters); "" when there is none."""
+    if not outcome:
+        return ""
+    if "expected" in outcome and "lost_updates" in outcome:
+        expected = outcome["expected"]
+        if outcome["lost_updates"] is not None:  # one counter, shared by every worker
+            return (
+                f"{outcome['lost_updates']:,} of {expected:,} updates lost: the shared "
+                f"counter ended at {outcome.get('final', 0):,}"
+            )
+        copies = outcome.get("per_process") or []
+        one = {"process": "one per worker process", "interpreter": "one per interpreter"}
+        each = (
+            f"{copies[0]:,} each"
+            if copies and len(set(copies)) == 1
+            else (f"{min(copies):,} to {max(copies):,}" if copies else "no count")
+        )
+        return (
+            f"nothing lost, nothing shared: {len(copies)} separate "
+            f"{'copy' if len(copies) == 1 else 'copies'} of the counter "
+            f"({one.get(pool or '', 'one per process or interpreter')}), {each}, "
+            f"{sum(copies):,} of {expected:,} in all; the runner's own copy stayed at "
+            f"{outcome.get('final', 0):,}"
+        )
+    if outcome.get("error"):
+        return f"outcome not computed: {outcome['error']}"
+    return ", ".join(
+        f"{k.replace('_', ' ')} {f'{v:,}' if isinstance(v, int) else v}"
+        for k, v in outcome.items()
+        if v is not None
+    )
+
+
 def run_text(run: dict[str, Any]) -> str:
     """A few lines on one run."""
     gil = run["gil"]
