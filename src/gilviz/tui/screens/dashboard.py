@@ -70,6 +70,9 @@ class DashboardScreen(LiveRunScreen):
         self.user_preset: Preset | None = None  # your own function's settings: in the w cycle
         self._initial_preset = preset
         self._progress = Progress()
+        #: Progress up to this generation is of the settings before another preset was
+        #: opened here: its panels are not shown under the new preset's title.
+        self._before = -1
 
     # --- composition ---------------------------------------------------------------------
 
@@ -114,6 +117,16 @@ class DashboardScreen(LiveRunScreen):
             self.user_preset = preset
         self._update_texts()
 
+    def switch_preset(self, preset: Preset) -> None:
+        """Open another preset here (the table, the palette, [ and ]): the runs so far
+        were of other settings, so the panels wait for one of this preset."""
+        self._before = max(self._progress.generation, self.app.progress.generation)
+        self.load_preset(preset)
+        self.show_progress(self.app.progress)
+
+    def _other_settings(self, progress: Progress) -> bool:
+        return progress.plan is not None and progress.generation <= self._before
+
     def _set_workload(self, name: str) -> None:
         w = workloads.describe(name)
         self.preset = None
@@ -135,7 +148,7 @@ class DashboardScreen(LiveRunScreen):
         else:
             title = f"Your settings: {self.workload}"
         self.title_bar.set(title, gdeck.narration_line(p, self.workload))
-        active = self._progress.active
+        active = self._progress.active and not self._other_settings(self._progress)
         self.controls.set(
             [
                 ("s", "stop" if active else "start", ""),
@@ -247,7 +260,7 @@ class DashboardScreen(LiveRunScreen):
             return
         names = [p.name for p in deck]
         i = names.index(self.preset.name) if self.preset and self.preset.name in names else -1
-        self.load_preset(deck[(i + delta) % len(deck)])
+        self.switch_preset(deck[(i + delta) % len(deck)])
 
     def action_race(self) -> None:
         if self._fixed():
@@ -255,7 +268,7 @@ class DashboardScreen(LiveRunScreen):
         self.post_message(OpenRace(self.race_plan()))
 
     def action_start_stop(self) -> None:
-        if self._progress.active:
+        if self._progress.active and not self._other_settings(self._progress):
             self.stop_run()
         else:
             self.start_plan(self.run_plan())
@@ -337,6 +350,11 @@ class DashboardScreen(LiveRunScreen):
     def show_progress(self, progress: Progress) -> None:
         was_active = self._progress.active
         self._progress = progress
+        if self._other_settings(progress):
+            self._show_other_settings(progress)
+            if was_active != progress.active:
+                self._update_texts()
+            return
         snap = progress.snapshot
         self.panels.show(snap)
         state = progress.state
@@ -350,3 +368,18 @@ class DashboardScreen(LiveRunScreen):
         self.status.set(state, text, progress.error or (snap.error if snap else None))
         if was_active != progress.active:
             self._update_texts()
+
+    def _show_other_settings(self, progress: Progress) -> None:
+        """Another preset was opened since this run began: no panels of it under this
+        title, and the status says what became of it."""
+        self.panels.show(None)
+        if progress.active:
+            snap = progress.snapshot
+            what = f" ({status_text(snap)})" if snap else ""
+            self.status.set(
+                progress.state,
+                f"the run of the settings before is still going{what}: s stops it and "
+                "starts this preset",
+            )
+        else:
+            self.status.set("idle", "no run of these settings yet: press s to start")
