@@ -585,11 +585,10 @@ class TalkScreen(LiveRunScreen):
         failed = [k for k, r in enumerate(p.summaries) if r is not None and r.get("error")]
         ran = sum(1 for r in p.summaries if r is not None)
         state = "failed" if failed and len(failed) == ran else p.state
-        text = (
-            f"{ran} of {n} runs ended"
-            + (f", {len(failed)} failed" if failed else "")
-            + " · each run's figures below"
-            + (", its error whole" if failed else "")
+        text = f"{ran} of {n} runs ended · " + (
+            f"{len(failed)} failed (each error below, whole)"
+            if failed
+            else "each run's figures below"
         )
         self.status.set(state, text, p.error, self._switch_status(p))
         note = ""
