@@ -167,9 +167,15 @@ class RaceScreen(LiveRunScreen):
         self.board.show(progress)
         snap = progress.snapshot
         self.panels.show(snap)
+        self.title_bar.set_python(report.snapshot_python(snap))
         text = status_text(snap) if snap else "press s to start the race"
         if progress.state == "queued":
             text = QUEUED_TEXT
         if progress.specs and progress.active:
             text = self.run_of(progress) + text
-        self.status.set(progress.state, text, progress.error)
+        # What the race left out (a pool this Python lacks), then each pool's start-up.
+        done = [s for s in progress.summaries if s is not None]
+        extra = ([progress.plan.note] if progress.plan and progress.plan.note else []) + (
+            report.startup_lines(done)
+        )
+        self.status.set(progress.state, text, progress.error, "\n".join(extra))

@@ -33,7 +33,7 @@ from gilviz.tui.controllers.base import QUEUED_TEXT, Plan, Progress
 from gilviz.tui.screens.live import LiveRunScreen
 from gilviz.tui.style import DIM, ERROR, GOOD, LABEL, ms, pct
 from gilviz.tui.widgets.base import Line, LinesWidget
-from gilviz.tui.widgets.info import TITLE, status_parts, status_text
+from gilviz.tui.widgets.info import TITLE, session_marks, status_parts, status_text
 
 BANNER = Style(bold=True, color="#282c34", bgcolor="#e5c07b")
 BANNER_DIM = Style(color="#3e4451", bgcolor="#e5c07b")
@@ -115,8 +115,9 @@ class Banner(LinesWidget):
 
 
 class Narration(LinesWidget):
-    """What runs (its pools by their labels, the workload, the tasks) and the narration,
-    every word of it."""
+    """What runs (its pools by their labels, the workload, the tasks) with the session's
+    marks (recording, low bandwidth) and the run's interpreter on the right; then the
+    narration, every word of it."""
 
     DEFAULT_CSS = "Narration { height: auto; }"
 
@@ -124,13 +125,25 @@ class Narration(LinesWidget):
         super().__init__(**kw)
         self.what: list[str] = []
         self.text = ""
+        #: The interpreter of the run on screen, as its runner said; None until it has.
+        self.python: str | None = None
 
     def set(self, what: list[str], text: str) -> None:
         self.what, self.text = what, text
         self.redraw()
 
+    def set_python(self, python: str | None) -> None:
+        if python is not None and python != self.python:
+            self.python = python
+            self.redraw()
+
+    def _right(self) -> list[tuple[str, Style]]:
+        mode = "talk mode" + (f" · {self.python}" if self.python else "")
+        return [*session_marks(self.app), (mode, DIM)]
+
     def _rows(self, width: int) -> tuple[list[str], list[str]]:
-        return wrap_parts(self.what, width - len(" talk mode")), wrap(self.text, width)
+        right = " · ".join(t for t, _ in self._right())
+        return wrap_parts(self.what, width - len(right) - 1), wrap(self.text, width)
 
     def wanted_height(self, width: int) -> int:
         what, text = self._rows(width)
@@ -138,8 +151,11 @@ class Narration(LinesWidget):
 
     def build(self, width: int, height: int) -> list[Line]:
         what, text = self._rows(width)
+        right = self._right()
         first = Line().add(what[0], TITLE)
-        first.add(" " * max(1, width - len(what[0]) - len("talk mode"))).add("talk mode", DIM)
+        first.add(" " * max(1, width - len(what[0]) - len(" · ".join(t for t, _ in right))))
+        for i, (t, style) in enumerate(right):
+            first.add(" · " if i else "", DIM).add(t, style)
         lines = [first, *(Line().add(t, TITLE) for t in what[1:])]
         return lines + [Line().add(t) for t in text]
 
@@ -275,7 +291,13 @@ class TalkScreen(LiveRunScreen):
         Binding("p,left", "step(-1)", "previous"),
         Binding("r", "rerun", "rerun"),
         Binding("b", "blank", "blank"),
-        Binding("plus,equals_sign", "switch(2.0)", "interval", key_display="+/-"),
+        Binding(
+            "plus,equals_sign",
+            "switch(2.0)",
+            "interval",
+            key_display="+/-",
+            tooltip="longer switch interval",
+        ),
         Binding("minus", "switch(0.5)", "shorter switch interval", show=False),
         Binding("s", "stop", "stop the run", show=False),
         Binding("down", "scroll_workers(1)", "scroll workers down", show=False),
@@ -299,6 +321,8 @@ class TalkScreen(LiveRunScreen):
         self.shown: int | None = None  # the run whose panels show once the plan has ended
         self._chosen = False  # shown was chosen with 1-9
         self._suspended = False  # a screen was opened on top of this one
+        #: The step's preset cut to the pools this Python has: the plan's runs, in order.
+        self._runs_preset: Preset | None = None
 
     @property
     def preset(self) -> Preset | None:
@@ -343,11 +367,15 @@ class TalkScreen(LiveRunScreen):
     # --- steps ---------------------------------------------------------------------------
 
     def plan(self, preset: Preset) -> Plan:
+        # A pool this Python lacks is not run; the step says so (and its claim, undecided).
+        m = self.app.machine
+        shown, note = gdeck.runnable_part(preset, m.pools, m.python)
+        self._runs_preset = shown
         switch = self.switch_s
-        own = [pc.switch_interval for pc in preset.pools]
+        own = [pc.switch_interval for pc in shown.pools]
 
         def make(url: str | None):
-            specs = gdeck.specs(preset, url)
+            specs = gdeck.specs(shown, url)
             if switch is None:
                 return specs
             # the presenter's interval, from the start, on every run without one of its own
@@ -363,9 +391,10 @@ class TalkScreen(LiveRunScreen):
             delay_s=gdeck.delay_s(preset),
             preset_name=preset.name,
             kind="talk",
-            labels=tuple(pc.display for pc in preset.pools),
+            labels=tuple(pc.display for pc in shown.pools),
             preset=preset,
             step=(self.index, len(self.app.deck)),
+            note=note,
         )
 
     def go(self, index: int) -> None:
@@ -439,13 +468,14 @@ class TalkScreen(LiveRunScreen):
 
     # --- the switch interval -------------------------------------------------------------
 
+    def _pools(self) -> tuple:
+        """The pools of the step's runs, in order (a pool this Python lacks is not run)."""
+        preset = self._runs_preset or self.preset
+        return preset.pools if preset is not None else ()
+
     def _has_own(self, i: int) -> bool:
-        preset = self.preset
-        return (
-            preset is not None
-            and i < len(preset.pools)
-            and (preset.pools[i].switch_interval is not None)
-        )
+        pools = self._pools()
+        return i < len(pools) and pools[i].switch_interval is not None
 
     def action_switch(self, factor: float) -> None:
         preset = self.preset
@@ -456,7 +486,7 @@ class TalkScreen(LiveRunScreen):
             return
         p = self._progress
         running = p.state == "running" and self.is_mine(p)
-        if not running and all(self._has_own(i) for i in range(len(preset.pools))):
+        if not running and all(self._has_own(i) for i in range(len(self._pools()))):
             self.app.notify(
                 "each run of this step starts at its own switch interval (its label): "
                 "+/- change the run in progress"
@@ -522,13 +552,19 @@ class TalkScreen(LiveRunScreen):
                     "live: r reruns every run with it"
                 )
             return text + " · +/- change it"
-        if all(self._has_own(i) for i in range(len(preset.pools))):
+        if all(self._has_own(i) for i in range(len(self._pools()))):
             return "each run has its own switch interval · +/- change the one in progress"
         if yours is None:
             return "switch interval 5 ms (default), every run · +/- sets it live, r reruns with it"
         if p.finished and self._started_with == yours and not self._live:
             return f"every run ran with your switch interval, {interval_text(yours)} · r reruns with it"
         return f"switch interval {interval_text(yours)} (yours): r reruns every run with it"
+
+    def _extra(self, p: Progress) -> str:
+        """The status line's lines below: the switch interval, and what this step or the
+        deck leaves out because this Python lacks a pool."""
+        note = (p.plan.note if p.plan else None) or self.app.deck_note
+        return "\n".join(x for x in (self._switch_status(p), note) if x)
 
     # --- live ----------------------------------------------------------------------------
 
@@ -537,7 +573,7 @@ class TalkScreen(LiveRunScreen):
         preset = self.preset
         if preset is None or not preset.claim:
             return []
-        keys = [pc.key for pc in preset.pools]
+        keys = [pc.key for pc in self._pools()]
         return [keys.index(k) for k in claims.subjects(preset.claim) if k in keys]
 
     def _pick_shown(self, p: Progress) -> int | None:
@@ -571,7 +607,7 @@ class TalkScreen(LiveRunScreen):
             parts = status_parts(snap)
             parts[0] = f"{self._run_name(p, p.index)} ×{snap.workers_requested}"
             text = f"run {p.index + 1}/{len(p.specs)} · " + " · ".join(parts)
-        self.status.set(p.state, text, p.error, self._switch_status(p))
+        self.status.set(p.state, text, p.error, self._extra(p))
 
     def _show_finished(self, p: Progress) -> None:
         """A plan of several runs has ended: the board, and the panels of one run."""
@@ -590,7 +626,7 @@ class TalkScreen(LiveRunScreen):
             if failed
             else "each run's figures below"
         )
-        self.status.set(state, text, p.error, self._switch_status(p))
+        self.status.set(state, text, p.error, self._extra(p))
         note = ""
         if i is not None:
             why = (
@@ -625,6 +661,7 @@ class TalkScreen(LiveRunScreen):
             self.shown, self._chosen = None, False
         self._progress = progress
         self._send_switch()
+        self.narration.set_python(report.snapshot_python(progress.snapshot))
         if progress.finished and len(progress.specs) > 1 and any(progress.finals):
             self._show_finished(progress)
         else:
