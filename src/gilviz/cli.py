@@ -520,7 +520,9 @@ def _print_runs(args, preset, results, named, claims) -> None:
                 print(lead + line)
             for r in rs:
                 if r["outcome"]:
-                    print(f"{lead}{r['label'] or r['pool']}: {report.outcome_text(r['outcome'])}")
+                    print(
+                        f"{lead}{r['label'] or r['pool']}: {report.outcome_text(r['outcome'], r['pool'])}"
+                    )
     for note in args.pools_notes:
         print(f"\n{note}")
     if claims:
@@ -699,7 +701,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 print(line)
         for r in part.runs:
             if r["outcome"]:
-                print(f"{r.get('label') or r['pool']}: {report.outcome_text(r['outcome'])}")
+                print(
+                    f"{r.get('label') or r['pool']}: {report.outcome_text(r['outcome'], r['pool'])}"
+                )
         if part.claim is not None:
             mark = {True: "✓", False: "✗", None: "?"}[part.claim.ok]
             print(f"\nclaim: {part.claim.text} {mark}")

@@ -272,7 +272,8 @@ def test_every_screen_says_the_session_is_recorded_and_on_a_slow_link(tmp_path, 
     recorder = app.controller.recorder = Recorder(tmp_path / "talk.jsonl")
 
     def top_line() -> str:
-        bars = [w for w in app.screen.query("TitleBar")]
+        # a talk says it on the first line of its narration, other screens on the title bar
+        bars = [*app.screen.query("TitleBar"), *app.screen.query("Narration")]
         return bars[0].render_line(0).text
 
     async def script(pilot):

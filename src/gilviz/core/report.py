@@ -223,32 +223,44 @@ def _mib(n: int | None) -> str:
     return "n/a" if n is None else f"{n / 2**20:.0f} MiB"
 
 
-def outcome_text(outcome: dict[str, Any]) -> str:
-    """A run's outcome (the shared counter's) in words: the JSON's keys are not shown."""
-    if "refused" in outcome:
-        return f"refused {outcome['refused']}"  # the run's error says what was refused
-    if "error" in outcome and "expected" not in outcome:
-        return f"no counter summary: {outcome['error']}"
+def outcome_text(outcome: dict[str, Any] | None, pool: str | None = None) -> str:
+    """What a workload's outcome found, in words (the shared counter's lost updates, or
+    its separate copies on processes and interpreters); "" when there is none."""
+    if not outcome:
+        return ""
+    if "expected" in outcome and "lost_updates" in outcome:
+        expected = outcome["expected"]
+        if outcome["lost_updates"] is not None:  # one counter, shared by every worker
+            return (
+                f"{outcome['lost_updates']:,} of {expected:,} updates lost: the shared "
+                f"counter ended at {outcome.get('final', 0):,}"
+            )
+        copies = outcome.get("per_process") or []
+        one = {"process": "one per worker process", "interpreter": "one per interpreter"}
+        each = (
+            f"{copies[0]:,} each"
+            if copies and len(set(copies)) == 1
+            else (f"{min(copies):,} to {max(copies):,}" if copies else "no count")
+        )
+        return (
+            f"nothing lost, nothing shared: {len(copies)} separate "
+            f"{'copy' if len(copies) == 1 else 'copies'} of the counter "
+            f"({one.get(pool or '', 'one per process or interpreter')}), {each}, "
+            f"{sum(copies):,} of {expected:,} in all; the runner's own copy stayed at "
+            f"{outcome.get('final', 0):,}"
+        )
+    if outcome.get("error"):
+        return f"outcome not computed: {outcome['error']}"
     if "objects" in outcome:  # one object handed to every task (unshareable)
         n = outcome["objects"]
         return (
             f"{n} shared object{'' if n == 1 else 's'} for every task: "
             f"{outcome.get('total', 0):,} of {outcome['expected']:,} locked increments counted"
         )
-    if "expected" not in outcome:
-        return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in outcome.items() if v is not None)
-    expected = outcome["expected"]
-    lost = outcome.get("lost_updates")
-    if lost is not None:
-        return (
-            f"one shared counter: {outcome.get('final', 0):,} of {expected:,} increments "
-            f"counted, {lost:,} lost"
-        )
-    copies = outcome.get("per_process") or []
-    n = outcome.get("copies", len(copies))
-    return (
-        f"{n} separate {'counter' if n == 1 else 'counters'}, one per process or interpreter "
-        f"(nothing shared): together {sum(copies):,} of {expected:,} increments counted"
+    return ", ".join(
+        f"{k.replace('_', ' ')} {f'{v:,}' if isinstance(v, int) else v}"
+        for k, v in outcome.items()
+        if v is not None
     )
 
 
@@ -313,7 +325,7 @@ def run_text(run: dict[str, Any]) -> str:
     if run.get("startup"):
         lines.append(f"  start-up: {startup_text(run['startup'])}")
     if run.get("outcome"):
-        lines.append(f"  outcome: {outcome_text(run['outcome'])}")
+        lines.append(f"  outcome: {outcome_text(run['outcome'], run['pool'])}")
     short = run.get("too_short")
     if short:
         lines.append(

@@ -88,6 +88,7 @@ class GilvizApp(App[int]):
         Binding("question_mark,f1", "help", "help"),
         Binding("f", "open('reference')", "table", tooltip="the reference table"),
         Binding("d", "open('dashboard')", "dashboard", show=False),
+        Binding("escape", "go_back", "back"),
         Binding("ctrl+p", "command_palette", "palette", show=False),
     ]
 
@@ -155,12 +156,10 @@ class GilvizApp(App[int]):
     def on_mount(self) -> None:
         self._install_signals()
         if self.talk:
-            from gilviz.tui.screens.talk import TalkScreen
-
             start = 0
             if self.start_preset:
                 start = next((i for i, p in enumerate(self.deck) if p.name == self.start_preset), 0)
-            self.push_screen(TalkScreen(start=start))
+            self.push_screen(self._new_talk(start))
         else:
             from gilviz.tui.screens.dashboard import DashboardScreen
 
@@ -288,6 +287,52 @@ class GilvizApp(App[int]):
         while len(self.screen_stack) > 2:
             self.pop_screen()
 
+    def _talk_open(self):
+        """The talk in the screen stack (the topmost), if any."""
+        from gilviz.tui.screens.talk import TalkScreen
+
+        return next((s for s in reversed(self.screen_stack) if isinstance(s, TalkScreen)), None)
+
+    def _home(self) -> Screen | None:
+        """Where the screens opened on top return to: the talk while one is open (the same
+        step), else the base screen (the dashboard)."""
+        talk = self._talk_open()
+        if talk is not None:
+            return talk
+        return self.screen_stack[1] if len(self.screen_stack) > 1 else None
+
+    def _pop_to_home(self) -> None:
+        home = self._home()
+        while self.screen is not home and len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def _new_talk(self, start: int = 0):
+        """The talk screen, installed: it keeps its step when a screen replaces it, and the
+        palette's "Talk mode" comes back to it."""
+        from gilviz.tui.screens.talk import TalkScreen
+
+        talk = TalkScreen(start=start)
+        self.install_screen(talk, "talk")
+        return talk
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "go_back":  # shown, and done, only where there is somewhere to go back to
+            from gilviz.tui.screens.talk import TalkScreen
+
+            top_talk = isinstance(self.screen, TalkScreen) and len(self.screen_stack) > 2
+            return self.screen is not self._home() or top_talk
+        return True
+
+    def action_go_back(self) -> None:
+        """esc: a screen opened on top returns to the talk (or the dashboard); a talk opened
+        over the dashboard returns to it (the talk is kept, at its step)."""
+        from gilviz.tui.screens.talk import TalkScreen
+
+        if self.screen is not self._home():
+            self._pop_to_home()
+        elif isinstance(self.screen, TalkScreen) and len(self.screen_stack) > 2:
+            self._pop_to_base()
+
     def open_screen(self, name: str) -> None:
         from gilviz.tui.screens.dashboard import DashboardScreen
         from gilviz.tui.screens.race import RaceScreen
@@ -296,28 +341,43 @@ class GilvizApp(App[int]):
         if name == "help":
             self.action_help()
             return
+        if name == "back":
+            self.action_go_back()
+            return
         if name == "talk":
-            from gilviz.tui.screens.talk import TalkScreen
-
-            if not isinstance(self.screen, TalkScreen):
-                self.push_screen(TalkScreen())
+            talk = self._talk_open()
+            if talk is not None:
+                self._pop_to_home()
+            elif self.is_screen_installed("talk"):
+                self._pop_to_base()
+                self.push_screen("talk")  # the same talk, at the step it was left on
+            else:
+                self._pop_to_base()
+                self.push_screen(self._new_talk())
             return
         if name == "dashboard":
-            self._pop_to_base()
-            if not isinstance(self.screen, DashboardScreen):
-                self.push_screen(DashboardScreen())
+            base = self.screen_stack[1] if len(self.screen_stack) > 1 else None
+            if isinstance(base, DashboardScreen):
+                self._pop_to_base()  # a talk on top is kept for the palette's "Talk mode"
+                return
+            # talk mode: the dashboard opens above the talk, on its preset; esc returns
+            if isinstance(self.screen, DashboardScreen):
+                return
+            self._pop_to_home()
+            talk = self._talk_open()
+            self.push_screen(DashboardScreen(preset=talk.preset if talk else None))
             return
         target = {"race": RaceScreen, "reference": ReferenceScreen}[name]
         if isinstance(self.screen, target):
             return
-        self._pop_to_base()
+        self._pop_to_home()
         screen = target(cache=self.reference_cache) if name == "reference" else target()
         self.push_screen(screen)
 
     def open_race(self, plan: Plan) -> None:
         from gilviz.tui.screens.race import RaceScreen
 
-        self._pop_to_base()
+        self._pop_to_home()
         race = RaceScreen(plan)
         self.push_screen(race, callback=None)
         self.call_after_refresh(race.start)
@@ -330,8 +390,11 @@ class GilvizApp(App[int]):
         if preset is None:
             self.notify(f"no preset {name!r} in this deck", severity="warning")
             return
-        if isinstance(self.screen, TalkScreen):
-            self.screen.go(self.deck.index(preset))
+        if self._talk_open() is not None:  # a talk is on: the preset is one of its steps
+            self._pop_to_home()
+            talk = self.screen
+            assert isinstance(talk, TalkScreen)
+            talk.go(self.deck.index(preset))
             return
         self._pop_to_base()
         dash = self.screen
@@ -339,7 +402,7 @@ class GilvizApp(App[int]):
             dash = DashboardScreen(preset=preset)
             self.push_screen(dash)
         else:
-            dash.load_preset(preset)
+            dash.switch_preset(preset)
         if start:
             self.call_after_refresh(dash.action_start_stop)
 

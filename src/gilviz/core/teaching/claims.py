@@ -712,6 +712,23 @@ def evaluate(
     return _one(claim, _Ctx(runs, names, cores, load))
 
 
+def subjects(claim: dict[str, Any]) -> list[str]:
+    """The pool labels a validated claim names, in the order its kind declares them (an
+    ``all`` claim: its parts' in turn), each once: the runs a screen shows with the claim."""
+    out: list[str] = []
+    parts = claim["of"] if claim.get("kind") == "all" else [claim]
+    for part in parts:
+        kind = KINDS.get(part.get("kind", ""))
+        for key, f in kind.fields.items() if kind else ():
+            value = part.get(key)
+            if f.type == "label":
+                value = [value]
+            elif f.type != "labels":
+                continue
+            out += [v for v in value or () if isinstance(v, str) and v not in out]
+    return out
+
+
 def vocabulary() -> list[dict[str, Any]]:
     """The claim kinds and their fields, for documentation and ``--json``."""
     return [

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import textwrap
 import time
@@ -250,7 +251,9 @@ def _short_python(label: str) -> str:
 
 
 def _short(error: str) -> str:
-    return error.split(":")[0][:40]
+    """An error's first clause, whole and never cut inside a word: "a process-pool worker
+    terminated abruptly" of "a process-pool worker terminated abruptly (…); the pool…"."""
+    return re.split(r" \(|; |: ", error, maxsplit=1)[0].strip()
 
 
 def measured(row: Row, doc: dict[str, Any], interpreters: bool = False) -> str | None:

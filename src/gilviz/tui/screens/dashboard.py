@@ -86,6 +86,9 @@ class DashboardScreen(LiveRunScreen):
         self.user_preset: Preset | None = None  # your own function's settings: in the w cycle
         self._initial_preset = preset
         self._progress = Progress()
+        #: Progress up to this generation is of the settings before another preset was
+        #: opened here: its panels are not shown under the new preset's title.
+        self._before = -1
         #: Said once the pool picker is used: the pools it offers, and those this Python
         #: lacks with what they need (until the next run starts).
         self.pool_note: str | None = None
@@ -133,6 +136,16 @@ class DashboardScreen(LiveRunScreen):
         if w is None:
             self.user_preset = preset
         self._update_texts()
+
+    def switch_preset(self, preset: Preset) -> None:
+        """Open another preset here (the table, the palette, [ and ]): the runs so far
+        were of other settings, so the panels wait for one of this preset."""
+        self._before = max(self._progress.generation, self.app.progress.generation)
+        self.load_preset(preset)
+        self.show_progress(self.app.progress)
+
+    def _other_settings(self, progress: Progress) -> bool:
+        return progress.plan is not None and progress.generation <= self._before
 
     def preset_settings(self) -> dict[str, object] | None:
         """What the preset runs: its pools, and on the current pool its workers, tasks and
@@ -206,7 +219,7 @@ class DashboardScreen(LiveRunScreen):
             )
             narration = f"* = changed; the preset has {has}. {narration}"
         self.title_bar.set(title, narration)
-        active = self._progress.active
+        active = self._progress.active and not self._other_settings(self._progress)
 
         def mark(value: str, setting: str) -> str:
             return value + "*" if setting in changes else value
@@ -358,7 +371,7 @@ class DashboardScreen(LiveRunScreen):
             return
         names = [p.name for p in deck]
         i = names.index(self.preset.name) if self.preset and self.preset.name in names else -1
-        self.load_preset(deck[(i + delta) % len(deck)])
+        self.switch_preset(deck[(i + delta) % len(deck)])
         self._armed = None
 
     # --- how long a run would take ---------------------------------------------------------
@@ -438,7 +451,7 @@ class DashboardScreen(LiveRunScreen):
         self.post_message(OpenRace(plan))
 
     def action_start_stop(self) -> None:
-        if self._progress.active:
+        if self._progress.active and not self._other_settings(self._progress):
             self.stop_run()
         elif self.fixed_plan is not None or self._confirm_long([self.pool]):
             self.pool_note = None  # the picker's word is for choosing, not for the run
@@ -533,15 +546,21 @@ class DashboardScreen(LiveRunScreen):
         was_active = self._progress.active
         self._progress = progress
         snap = progress.snapshot
-        self.panels.show(snap)
-        if self.title_bar is not None:
-            self.title_bar.set_python(report.snapshot_python(snap))
+        if self._other_settings(progress):
+            self.panels.show(None)  # not under this preset's title
+        else:
+            self.panels.show(snap)
+            if self.title_bar is not None:
+                self.title_bar.set_python(report.snapshot_python(snap))
         self._show_status()
         if was_active != progress.active:
             self._update_texts()
 
     def _show_status(self) -> None:
         progress = self._progress
+        if self._other_settings(progress):
+            self._show_other_settings(progress)
+            return
         snap = progress.snapshot
         state = progress.state
         if state == "running" and snap is not None and snap.status == "starting":
@@ -558,3 +577,17 @@ class DashboardScreen(LiveRunScreen):
             progress.error or (snap.error if snap else None),
             "\n".join(x for x in extra if x),
         )
+
+    def _show_other_settings(self, progress: Progress) -> None:
+        """Another preset was opened since this run began: the status says what became
+        of it (its panels are not shown under this title)."""
+        if progress.active:
+            snap = progress.snapshot
+            what = f" ({status_text(snap)})" if snap else ""
+            self.status.set(
+                progress.state,
+                f"the run of the settings before is still going{what}: s stops it and "
+                "starts this preset",
+            )
+        else:
+            self.status.set("idle", "no run of these settings yet: press s to start")

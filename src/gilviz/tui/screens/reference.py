@@ -146,7 +146,7 @@ class ReferenceScreen(GilvizScreen):
         Binding("down", "move(1)", "next row", show=False),
         Binding("up", "move(-1)", "previous row", show=False),
         Binding("enter", "open", "open preset"),
-        Binding("escape", "to_dashboard", "dashboard"),
+        Binding("escape", "go_back", "back"),
     ]
 
     def __init__(self, cache: Path | None = None, **kw) -> None:
@@ -207,8 +207,9 @@ class ReferenceScreen(GilvizScreen):
             return
         self.post_message(OpenPreset(name))
 
-    def action_to_dashboard(self) -> None:
-        self.post_message(OpenScreen("dashboard"))
+    def action_go_back(self) -> None:
+        """To the screen this one was opened from: the talk at its step, or the dashboard."""
+        self.post_message(OpenScreen("back"))
 
 
 class NoteLine(LinesWidget):

@@ -183,32 +183,41 @@ class StatusLine(LinesWidget):
         """``extra``: lines below the status (one per line of it), e.g. a pool's start-up."""
         if (state, text, error, extra) == (self.state, self.text, self.error, self.extra):
             return
-        grow = bool(error) != bool(self.error) or extra.count("\n") != self.extra.count("\n")
-        grow = grow or bool(extra) != bool(self.extra)
         self.state, self.text, self.error, self.extra = state, text, error, extra
-        if grow:
-            self.refresh(layout=True)
-        self.redraw()
+        self.redraw()  # a new height is laid out from wanted_height()
+
+    def _wrapped(self, width: int) -> tuple[list[str], list[str], list[str]]:
+        """The text, the error and each line of extra, wrapped whole: the figure a run
+        exists for (lost updates, an error) is never cut."""
+        head = len(self.state) + 3
+        text = textwrap.wrap(self.text, max(10, width - head)) or [""]
+        error = textwrap.wrap(self.error, max(10, width - 7)) if self.error else []
+        extra = [t for line in self.extra.splitlines() for t in textwrap.wrap(line, max(10, width))]
+        return text, error, extra
 
     def wanted_height(self, width: int) -> int:
-        return 1 + (1 if self.error else 0) + len(self.extra.splitlines())
+        return sum(len(part) for part in self._wrapped(width))
 
     def build(self, width: int, height: int) -> list[Line]:
         style = STATUS_STYLE.get(self.state, LABEL)
-        lines = [
-            Line()
-            .add(f"● {self.state} ", style)
-            .add(fit([self.text], width - len(self.state) - 3), DIM)
-        ]
-        if self.error:
-            lines.append(Line().add("error: ", ERROR).add(fit([self.error], width - 7)))
-        lines += [Line().add(fit([text], width)) for text in self.extra.splitlines()]
+        text, error, extra = self._wrapped(width)
+        indent = " " * (len(self.state) + 3)
+        lines = [Line().add(f"● {self.state} ", style).add(text[0], DIM)]
+        lines += [Line().add(indent + t, DIM) for t in text[1:]]
+        for i, t in enumerate(error):
+            lines.append(Line().add("error: " if i == 0 else " " * 7, ERROR).add(t))
+        lines += [Line().add(t) for t in extra]
         return lines
 
 
 def status_text(snap: RunSnapshot | None) -> str:
     if snap is None:
         return "no run yet"
+    return " · ".join(status_parts(snap))
+
+
+def status_parts(snap: RunSnapshot) -> list[str]:
+    """The status line's parts: what runs, time, tasks, cpu, the outcome in words."""
     parts = [
         f"{snap.workload} on {snap.pool} ×{snap.workers_requested}",
         f"{snap.elapsed_s:.1f} s",
@@ -216,12 +225,12 @@ def status_text(snap: RunSnapshot | None) -> str:
         f"cpu {snap.cpu_s:.2f} s",
     ]
     if snap.outcome:
-        parts.append(report.outcome_text(snap.outcome))
+        parts.append(report.outcome_text(snap.outcome, snap.pool))
     if RunStatus(snap.status).ended and report.too_short(
         snap.elapsed_s, snap.gil_samples, snap.method != "none"
     ):
         parts.append(f"too short to measure: {report.TOO_SHORT_HINT}")
-    return " · ".join(parts)
+    return parts
 
 
 class LivePanels(Vertical):
@@ -275,14 +284,23 @@ class LivePanels(Vertical):
         self.cores.set_max_rows(1 if height < 30 else max(2, (height - 24) // 2))
         self.call_after_refresh(self._share_rows)
 
+    def show_charts(self, show: bool) -> None:
+        """The charts below the timelines, or not (a screen with few rows left gives them
+        to the cores and the timelines)."""
+        bottom = self.query_one(".bottom")
+        if bottom.display != show:
+            bottom.display = show
+            self.call_after_refresh(self._share_rows)
+
     def _share_rows(self) -> None:
         """Timelines get the rows their workers need; the charts get the rest."""
         total = self.content_size.height
         if total <= 0:
             return
         cores = self.cores.wanted_height(self.content_size.width)
-        need = 3 + max(1, self._workers_seen)
-        rows = max(4, min(need, total - cores - self._min_bottom))
+        need = self.timelines.head_rows(self.content_size.width) + max(1, self._workers_seen)
+        charts = self._min_bottom if self.query_one(".bottom").display else 0
+        rows = max(4, min(need, total - cores - charts))
         if self._bottom != rows:
             self._bottom = rows
             self.timelines.styles.height = rows
