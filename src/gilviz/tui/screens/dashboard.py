@@ -338,15 +338,13 @@ class DashboardScreen(LiveRunScreen):
         was_active = self._progress.active
         self._progress = progress
         snap = progress.snapshot
-        self.panels.show(snap)
-        state = progress.state
-        if state == "running" and snap is not None and snap.status == "starting":
-            state = "starting"
+        self.show_panels(progress)
+        state, error = self.run_state(progress)
         text = status_text(snap) if snap else "no run yet: press s to start"
         if state == "queued":
             text = QUEUED_TEXT
         if len(progress.specs) > 1 and progress.active:
             text = self.run_of(progress) + text
-        self.status.set(state, text, progress.error or (snap.error if snap else None))
+        self.status.set(state, text, error)
         if was_active != progress.active:
             self._update_texts()

@@ -169,10 +169,11 @@ class RaceScreen(LiveRunScreen):
         self._progress = progress
         self.board.show(progress)
         snap = progress.snapshot
-        self.panels.show(snap)
+        self.show_panels(progress)
+        state, error = self.run_state(progress)
         text = status_text(snap) if snap else "press s to start the race"
-        if progress.state == "queued":
+        if state == "queued":
             text = QUEUED_TEXT
         if progress.specs and progress.active:
             text = self.run_of(progress) + text
-        self.status.set(progress.state, text, progress.error)
+        self.status.set(state, text, error)

@@ -226,14 +226,15 @@ class TalkScreen(LiveRunScreen):
             now = self.switch_s or (spec.switch_interval if spec else None)
             shown = "default (5 ms)" if now is None else f"{now * 1000:g} ms"
             extra = f"switch interval {shown}{' (set live)' if self.switch_s else ''} · +/- to change it in the runner"
-        self.status.set(p.state, text, p.error, extra)
+        state, error = self.run_state(p)
+        self.status.set(state, text, error, extra)
 
     def show_progress(self, progress: Progress) -> None:
         if not self.is_mine(progress):
             return
         self._progress = progress
         self._send_switch()
-        self.panels.show(progress.snapshot)
+        self.show_panels(progress)
         self._update_status()
         if progress.finished and self._claim_for != progress.generation:
             self._claim_for = progress.generation

@@ -18,7 +18,8 @@ from gilviz.tui.style import DIM, ERROR, GOOD, LABEL
 from gilviz.tui.widgets.base import Line, LinesWidget, fit
 from gilviz.tui.widgets.cores import CoresPanel
 from gilviz.tui.widgets.gil import GilPanel
-from gilviz.tui.widgets.throughput import ThroughputPanel
+from gilviz.tui.widgets.mix import StateMixPanel
+from gilviz.tui.widgets.throughput import ChartRun, ThroughputPanel
 from gilviz.tui.widgets.timelines import TimelinesPanel
 
 TITLE = Style(bold=True, color="#e5c07b")
@@ -114,14 +115,22 @@ class StatusLine(LinesWidget):
     def set(self, state: str, text: str, error: str | None = None, extra: str = "") -> None:
         if (state, text, error, extra) == (self.state, self.text, self.error, self.extra):
             return
-        grow = bool(error) != bool(self.error) or bool(extra) != bool(self.extra)
+        grow = error != self.error or bool(extra) != bool(self.extra)
         self.state, self.text, self.error, self.extra = state, text, error, extra
         if grow:
             self.refresh(layout=True)
         self.redraw()
 
+    def _error_lines(self, width: int) -> list[str]:
+        """The whole error, wrapped (the first line after "error: ")."""
+        if not self.error:
+            return []
+        return textwrap.wrap(
+            "error: " + self.error, max(10, width), subsequent_indent="  ", break_on_hyphens=False
+        )
+
     def wanted_height(self, width: int) -> int:
-        return 1 + (1 if self.error else 0) + (1 if self.extra else 0)
+        return 1 + len(self._error_lines(width)) + (1 if self.extra else 0)
 
     def build(self, width: int, height: int) -> list[Line]:
         style = STATUS_STYLE.get(self.state, LABEL)
@@ -130,8 +139,11 @@ class StatusLine(LinesWidget):
             .add(f"● {self.state} ", style)
             .add(fit([self.text], width - len(self.state) - 3), DIM)
         ]
-        if self.error:
-            lines.append(Line().add("error: ", ERROR).add(fit([self.error], width - 7)))
+        for i, text in enumerate(self._error_lines(width)):
+            if i == 0:
+                lines.append(Line().add("error: ", ERROR).add(text[len("error: ") :]))
+            else:
+                lines.append(Line().add(text))
         if self.extra:
             lines.append(Line().add(fit([self.extra], width)))
         return lines
@@ -156,12 +168,14 @@ def status_text(snap: RunSnapshot | None) -> str:
 
 
 class LivePanels(Vertical):
-    """Cores, timelines, GIL and throughput: everything live about one run."""
+    """Cores, timelines, then the figures (GIL, heartbeat, parallelism) with the state mix
+    over the whole run below them, beside throughput and tasks done over time: everything
+    live about one run (and the chart, every run of its plan)."""
 
     DEFAULT_CSS = """
     LivePanels { height: 1fr; }
     LivePanels > .bottom { height: 1fr; min-height: 7; }
-    LivePanels > .bottom > GilPanel { width: 1fr; height: 100%; }
+    LivePanels > .bottom > .left { width: 1fr; height: 100%; }
     LivePanels > .bottom > ThroughputPanel { width: 1fr; height: 100%; margin-left: 1; }
     """
 
@@ -179,6 +193,7 @@ class LivePanels(Vertical):
         self.timelines = TimelinesPanel(sample_hz=sample_hz, look=look)
         self.gil = GilPanel(machine, sample_hz=sample_hz, look=look)
         self.throughput = ThroughputPanel(chart_hz=chart_hz, clock=clock, look=look)
+        self.mix = StateMixPanel(look=look)
         self._workers_seen = 0
         self._min_bottom = 7
         self._bottom: int | None = None
@@ -187,10 +202,14 @@ class LivePanels(Vertical):
         yield self.cores
         yield self.timelines
         with Horizontal(classes="bottom"):
-            yield self.gil
+            with Vertical(classes="left"):
+                yield self.gil
+                yield self.mix
             yield self.throughput
 
-    def show(self, snap: RunSnapshot | None) -> None:
+    def show(self, snap: RunSnapshot | None, runs: tuple[ChartRun, ...] | None = None) -> None:
+        """``snap``: the run on screen; ``runs``: what the chart draws (every run of the
+        plan so far, labelled; by default ``snap`` alone)."""
         n = len(snap.workers) if snap else 0
         if n != self._workers_seen:
             self._workers_seen = n
@@ -198,7 +217,11 @@ class LivePanels(Vertical):
         self.cores.show(snap)
         self.timelines.show(snap)
         self.gil.show(snap)
-        self.throughput.show(snap)
+        self.mix.show(snap)
+        self.throughput.show(snap, runs)
+
+    def on_resize(self) -> None:
+        self._share_rows()  # a status line that grew (a wrapped error) takes rows from here
 
     def fit_to(self, width: int, height: int) -> None:
         """Give the panels rows in proportion to the terminal."""
@@ -217,3 +240,8 @@ class LivePanels(Vertical):
         if self._bottom != rows:
             self._bottom = rows
             self.timelines.styles.height = rows
+        # The figures take their short form rather than be cut below.
+        bottom = max(1, total - cores - rows)
+        if self.gil.max_rows != bottom:
+            self.gil.max_rows = bottom
+            self.gil.refresh(layout=True)
