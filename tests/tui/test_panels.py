@@ -240,6 +240,17 @@ def test_threads_above_one_gil_are_drawn_past_its_mark_and_say_why():
     assert "above" not in method and "threads share one GIL" in method
 
 
+def test_a_short_panel_still_says_why_a_figure_is_above_its_ideal():
+    snap = replace(finished_run(), pool="thread", workers_requested=4, parallelism=1.12)
+    panel = GilPanel(machine(2))
+    panel.snapshot = snap
+    for height in (7, 8, 9):
+        lines = text(panel.build(38, height))
+        assert len(lines) <= height
+        i = next(i for i, ln in enumerate(lines) if ln.startswith("parallelism"))
+        assert "above 1" in " ".join(lines[i + 1 :]), lines
+
+
 def test_a_bar_never_passes_its_ideal_unsaid():
     head, method = _parallelism_lines("process", 4, 2.3)
     assert "2.30 of ideal 2" in head and head.rstrip().endswith("+")

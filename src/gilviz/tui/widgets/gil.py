@@ -15,7 +15,7 @@ from gilviz.core.model import SERIES_STEP_NS, RunSnapshot
 from gilviz.core.protocol import WATCH_POOL, RunStatus
 from gilviz.tui.machine import Machine
 from gilviz.tui.style import DIM, LABEL, ms, num, pct
-from gilviz.tui.widgets.base import Line, LinesWidget
+from gilviz.tui.widgets.base import Line, LinesWidget, fit
 
 STEP_S = SERIES_STEP_NS / 1e9
 #: Parallelism above its ideal by more than this is said to be above it (and why).
@@ -115,6 +115,7 @@ class GilPanel(LinesWidget):
         self.snapshot: RunSnapshot | None = None
         #: the most rows it may take (the panels above and beside need theirs)
         self.max_rows = 12
+        self._tiny_method = ""  # the parallelism's method in one line, when rows are few
 
     def show(self, snap: RunSnapshot | None) -> None:
         self.snapshot = snap
@@ -131,8 +132,16 @@ class GilPanel(LinesWidget):
             lines = self._layout(width, short)
             if len(lines) <= height:
                 return [ln for ln, _ in lines]
-        # Still too tall: the sparkline goes first.
-        return [ln for ln, optional in lines if not optional][:height]
+        # Still too tall: the sparkline goes, then the parallelism's method keeps one line.
+        lines = [ln for ln, optional in lines if not optional]
+        if len(lines) > height:
+            i = next(i for i, ln in enumerate(lines) if ln.runs[0][0] == "parallelism ")
+            room = max(1, height - i - 1)
+            tiny = _wrap(self._tiny_method, width)
+            if len(tiny) > room:
+                tiny = [*tiny[: room - 1], fit([tiny[room - 1] + " …"], width)]
+            lines = lines[: i + 1] + [Line().add(t, DIM) for t in tiny]
+        return lines[:height]
 
     def _layout(self, width: int, short: bool) -> list[tuple[Line, bool]]:
         """(line, whether it may be left out when the panel is short)"""
@@ -193,6 +202,7 @@ class GilPanel(LinesWidget):
         par = s.parallelism if s else None
         if s is None:
             line = Line().add("parallelism ", LABEL).add("n/a of ideal n/a")
+            self._tiny_method = "cpu/wall, whole run"
             return [line, *(Line().add(t, DIM) for t in _wrap("cpu/wall, whole run", width))]
         workers = s.workers_requested if s.pool != WATCH_POOL else len(s.workers)
         gil = None if s.gil_note is None else False
@@ -203,7 +213,7 @@ class GilPanel(LinesWidget):
         share = min(1.0, (par or 0.0) / ideal.bar)
         filled, rest = look.bar(share, bar_w)
         cells = list(filled + rest.replace(" ", look.empty))
-        mark = round(bar_w * ideal.value / ideal.bar) if ideal.bar > ideal.value else None
+        mark = max(1, round(bar_w * ideal.value / ideal.bar)) if ideal.bar > ideal.value else None
         for i, ch in enumerate(cells):
             if i == mark:
                 line.add("|" if look.ascii else "│", LABEL)
@@ -218,8 +228,10 @@ class GilPanel(LinesWidget):
         parts = [
             f"cpu/wall, whole run · ideal {ideal.value}: {ideal.short if short else ideal.why}"
         ]
+        self._tiny_method = f"cpu/wall · ideal {ideal.value}: {ideal.short}"
         if mark is not None:
             tick = "|" if look.ascii else "│"
+            self._tiny_method += f" · {tick} at {ideal.value} of {ideal.bar}"
             parts.append(
                 f"{tick} marks {ideal.value}; the bar runs on to {ideal.bar}, the cores that "
                 "code releasing the GIL could use"
@@ -228,6 +240,7 @@ class GilPanel(LinesWidget):
             )
         if over:
             parts.append(f"above {ideal.value}: {ideal.over}")
+            self._tiny_method += f" · above {ideal.value}: {ideal.over.split(' (')[0]}"
         if not short and not RunStatus(s.status).ended:
             parts.append(f"now {num(now, '{:.1f}')} running (last {self.window_s:g} s)")
         lines += [Line().add(t, DIM) for t in _wrap(" · ".join(parts), width)]
