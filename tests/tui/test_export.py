@@ -432,6 +432,26 @@ def test_svg_of_a_talk_at_its_end(talk_rec, tmp_path):
     assert talk_deck()[1].title.upper() in words and "claim:" in words
 
 
+def test_replay_json_and_markdown_of_a_talk_keep_each_steps_preset_and_claim(talk_session):
+    talk_rec, live_claims = talk_session
+    doc = replay_json(talk_rec)
+    steps = talk_deck()
+    assert [p["preset"]["name"] for p in doc["plans"]] == [s.name for s in steps]
+    assert [p["runs"] for p in doc["plans"]] == [[0, 1], [2, 3, 4]]
+    for live, plan in zip(live_claims, doc["plans"], strict=True):
+        mark = {True: "✓", False: "✗", None: "?"}[plan["claim"]["ok"]]
+        # as the presenter saw it (a busy machine's load average is recorded rounded)
+        assert f"{mark} claim: {plan['claim']['text']}".startswith(
+            live.split(" (the machine was")[0]
+        )
+    out = run_cli("export", str(talk_rec), "--format", "markdown")
+    assert out.returncode == 0, out.stderr
+    for n, (step, plan) in enumerate(zip(steps, doc["plans"], strict=True), 1):
+        assert f"## {n}. {step.name}: {step.title}" in out.stdout
+        assert f"> {step.narration[0]}" in out.stdout
+        assert f"Claim: {plan['claim']['text']}" in out.stdout
+
+
 def test_a_replayed_claim_notes_the_recorded_load(talk_rec, tmp_path):
     """A claim that fails on a busy machine says so, from the load recorded at the run's end,
     not from the machine that exports."""

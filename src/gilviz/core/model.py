@@ -224,6 +224,11 @@ class RunSnapshot:
     latency_samples: int = 0  # heartbeat wake-ups measured
     #: Why GIL figures are n/a when they are for a reason other than missing samples.
     gil_note: str | None = None
+    #: The interpreter the runner said it runs on (its Hello: protocol.python_facts()),
+    #: None before it has said, and for a program gilviz did not start.
+    python: dict[str, Any] | None = None
+    #: A process or interpreter pool's start-up (End.startup), once the run has ended.
+    startup: dict[str, Any] | None = None
     latency_max_ms: float | None = None  # the worst wake-up of the whole run (exact)
     #: The whole run in buckets of grid_step_s from its start (the runner's launch): tasks
     #: done by the end of each bucket (by task end times), and each bucket's worker time in
@@ -719,6 +724,8 @@ class RunModel:
                 latency_samples=self._latency.n,
                 gil_note=GIL_OFF_NOTE if self._gil_off() else None,
                 processes=tuple(self.processes.items()),
+                python=dict(self.hello.python) if self.hello is not None else None,
+                startup=self.startup,
                 latency_max_ms=self._latency.max_us / 1000 if self._latency.n else None,
                 grid_step_s=self._grid.step_ns / 1e9,
                 tasks_over_time=tuple(itertools.accumulate(self._grid.done)),

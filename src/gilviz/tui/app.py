@@ -86,7 +86,7 @@ class GilvizApp(App[int]):
         Binding("q", "quit", "quit", priority=True),
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),
         Binding("question_mark,f1", "help", "help"),
-        Binding("f", "open('reference')", "table"),
+        Binding("f", "open('reference')", "table", tooltip="the reference table"),
         Binding("d", "open('dashboard')", "dashboard", show=False),
         Binding("ctrl+p", "command_palette", "palette", show=False),
     ]
@@ -110,6 +110,8 @@ class GilvizApp(App[int]):
         ticking: bool = True,
         fixed_plan: Plan | None = None,
         watch_log: str | None = None,
+        deck_note: str | None = None,
+        low_bandwidth: str | None = None,
     ) -> None:
         # ANSI colours pass through as they are: timeline cells then cost a few bytes each
         # and follow the terminal's palette (Textual converts them to RGB by default).
@@ -133,7 +135,16 @@ class GilvizApp(App[int]):
         self.ticking = ticking
         self.fixed_plan = fixed_plan  # the dashboard runs this plan only (a watched program)
         self.watch_log = watch_log
+        #: What the deck leaves out and why (presets whose pools this Python lacks).
+        self.deck_note = deck_note
+        #: Why the frame rate is low ("low bandwidth", "SSH link"), shown on every screen;
+        #: None when it is not (see launch.default_fps)
+        self.low_bandwidth = low_bandwidth
         self.progress = Progress()
+        #: JSON entries of this session's ended runs: what the dashboard estimates a long
+        #: run's time from (core.teaching.estimate)
+        self.measured_runs: list[dict] = []
+        self._measured = -1
         self._recorded = -1
         self._signals: list[int] = []
         self._dashboard = None
@@ -249,6 +260,9 @@ class GilvizApp(App[int]):
             return
         p = self.progress = self.controller.poll()
         self._maybe_record(p)
+        if p.state in ("done", "stopped", "failed") and self._measured != p.generation:
+            self._measured = p.generation
+            self.measured_runs += [dict(s) for s in p.summaries if s is not None]
         screen = self.screen
         if isinstance(screen, GilvizScreen):
             screen.progress = p
@@ -339,7 +353,18 @@ class GilvizApp(App[int]):
         from gilviz.tui.screens.reference import ReferenceScreen
         from gilviz.tui.screens.talk import TalkScreen
 
-        if not isinstance(self.screen, HelpScreen):
+        if isinstance(self.screen, HelpScreen):
+            return
+        own = self._keys_title()
+        if own is not None:
+            # A screen with keys of its own (a replay): those, and the app's it leaves alone.
+            mine = type(self.screen).BINDINGS
+            taken = {k.strip() for b in mine for k in b.key.split(",")}
+            general = [
+                b for b in GilvizApp.BINDINGS if not {k.strip() for k in b.key.split(",")} & taken
+            ]
+            sections = [("Everywhere", general), (own, mine)]
+        else:
             sections = [
                 ("Everywhere", GilvizApp.BINDINGS),
                 ("Dashboard", DashboardScreen.BINDINGS),
@@ -347,7 +372,11 @@ class GilvizApp(App[int]):
                 ("Reference", ReferenceScreen.BINDINGS),
                 ("Talk mode (gilviz talk)", TalkScreen.BINDINGS),
             ]
-            self.push_screen(HelpScreen([(t, list(b)) for t, b in sections]))
+        self.push_screen(HelpScreen([(t, list(b)) for t, b in sections]))
+
+    def _keys_title(self) -> str | None:
+        """The help title of the screen on top when its keys are all it has (a replay)."""
+        return getattr(type(self.screen), "KEYS_TITLE", None)
 
     def on_open_preset(self, message: OpenPreset) -> None:
         self.open_preset(message.name, message.start)
@@ -357,6 +386,9 @@ class GilvizApp(App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        if getattr(type(screen), "KEYS_TITLE", None) is not None:
+            yield SystemCommand("Help", "every key", self.action_help)
+            return  # a replay opens no other screen
         yield SystemCommand(
             "Dashboard", "live panels of one run", partial(self.open_screen, "dashboard")
         )

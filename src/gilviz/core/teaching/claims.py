@@ -153,6 +153,16 @@ KINDS: dict[str, Kind] = {
             },
         ),
         Kind(
+            "refused",
+            "shared's tasks were handed one object and counted every update on it; each of "
+            "refused would not take it, and said why (containing error, when given)",
+            {
+                "shared": Field("label"),
+                "refused": Field("labels", doc="a label or a list of labels"),
+                "error": Field("str", False, None, "text the refusal must contain"),
+            },
+        ),
+        Kind(
             "pickle_cost",
             "time spent pickling arguments and results is at least min_share of the "
             "pool's wall time",
@@ -592,6 +602,38 @@ def _check_crash_isolation(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
             parts.append(f"{ctx.name(label)}: unexpected error: {err}")
         else:
             parts.append(f"{ctx.name(label)}: {what}, {done} ({pattern!r})")
+    return ok, "; ".join(parts)
+
+
+def _desc_refused(c: dict[str, Any], ctx: _Ctx) -> str:
+    refused = _and([ctx.name(label) for label in c["refused"]])
+    return f"{ctx.name(c['shared'])} share one object; {refused} refuse it"
+
+
+def _check_refused(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
+    shared = ctx.run(c["shared"])
+    out = shared.get("outcome") or {}
+    if "objects" not in out:
+        raise _Undecided(f"the {ctx.name(c['shared'])} run reported no shared-object outcome")
+    ok = out["objects"] == 1 and out["total"] == out["expected"]
+    n = out["objects"]
+    parts = [
+        f"{ctx.name(c['shared'])}: {n} object{'' if n == 1 else 's'} for "
+        f"{shared.get('tasks_done', '?')} tasks, {out['total']:,} of {out['expected']:,} "
+        "updates counted"
+    ]
+    for label in c["refused"]:
+        r = ctx.run(label, allow_error=True)
+        said = (r.get("outcome") or {}).get("refused")
+        if said is None:
+            ok = False
+            how = f"failed otherwise: {r['error']}" if r.get("error") else "took it"
+            parts.append(f"{ctx.name(label)} {how}")
+        elif c["error"] and c["error"].lower() not in said.lower():
+            ok = False
+            parts.append(f"{ctx.name(label)} refused it, but not with {c['error']!r}: {said}")
+        else:
+            parts.append(f"{ctx.name(label)} refused it: {said}")
     return ok, "; ".join(parts)
 
 

@@ -170,10 +170,16 @@ class RaceScreen(LiveRunScreen):
         self.board.show(progress)
         snap = progress.snapshot
         self.show_panels(progress)
+        self.title_bar.set_python(report.snapshot_python(snap))
         state, error = self.run_state(progress)
         text = status_text(snap) if snap else "press s to start the race"
         if state == "queued":
             text = QUEUED_TEXT
         if progress.specs and progress.active:
             text = self.run_of(progress) + text
-        self.status.set(state, text, error)
+        # What the race left out (a pool this Python lacks), then each pool's start-up.
+        done = [s for s in progress.summaries if s is not None]
+        extra = ([progress.plan.note] if progress.plan and progress.plan.note else []) + (
+            report.startup_lines(done)
+        )
+        self.status.set(state, text, error, "\n".join(extra))

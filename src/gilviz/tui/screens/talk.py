@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from gilviz.core import report
 from gilviz.core.protocol import Switch
 from gilviz.core.teaching.presets import ClaimResult, Preset
 from gilviz.tui import deck as gdeck
@@ -103,7 +104,13 @@ class TalkScreen(LiveRunScreen):
         Binding("p,left", "step(-1)", "previous"),
         Binding("r", "rerun", "rerun"),
         Binding("b", "blank", "blank"),
-        Binding("plus,equals_sign", "switch(2.0)", "interval", key_display="+/-"),
+        Binding(
+            "plus,equals_sign",
+            "switch(2.0)",
+            "interval",
+            key_display="+/-",
+            tooltip="longer switch interval",
+        ),
         Binding("minus", "switch(0.5)", "shorter switch interval", show=False),
         Binding("s", "stop", "stop the run", show=False),
         Binding("down", "scroll_workers(1)", "scroll workers down", show=False),
@@ -140,16 +147,20 @@ class TalkScreen(LiveRunScreen):
     # --- steps ---------------------------------------------------------------------------
 
     def plan(self, preset: Preset) -> Plan:
+        # A pool this Python lacks is not run; the step says so (and its claim, undecided).
+        m = self.app.machine
+        shown, note = gdeck.runnable_part(preset, m.pools, m.python)
         return Plan(
             label=preset.name,
-            make_specs=lambda url: gdeck.specs(preset, url),
+            make_specs=lambda url: gdeck.specs(shown, url),
             needs_server=gdeck.needs_server(preset.workload),
             delay_s=gdeck.delay_s(preset),
             preset_name=preset.name,
             kind="talk",
-            labels=tuple(pc.display for pc in preset.pools),
+            labels=tuple(pc.display for pc in shown.pools),
             preset=preset,
             step=(self.index, len(self.app.deck)),
+            note=note,
         )
 
     def go(self, index: int) -> None:
@@ -226,6 +237,10 @@ class TalkScreen(LiveRunScreen):
             now = self.switch_s or (spec.switch_interval if spec else None)
             shown = "default (5 ms)" if now is None else f"{now * 1000:g} ms"
             extra = f"switch interval {shown}{' (set live)' if self.switch_s else ''} · +/- to change it in the runner"
+        # What this step or the deck leaves out because this Python lacks a pool.
+        note = (p.plan.note if p.plan else None) or self.app.deck_note
+        if note:
+            extra = f"{extra}\n{note}" if extra else note
         state, error = self.run_state(p)
         self.status.set(state, text, error, extra)
 
@@ -235,6 +250,7 @@ class TalkScreen(LiveRunScreen):
         self._progress = progress
         self._send_switch()
         self.show_panels(progress)
+        self.narration.set_python(report.snapshot_python(progress.snapshot))
         self._update_status()
         if progress.finished and self._claim_for != progress.generation:
             self._claim_for = progress.generation
