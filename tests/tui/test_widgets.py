@@ -129,14 +129,14 @@ def test_gil_helpers():
 def test_throughput_chart_is_redrawn_at_most_at_chart_rate():
     panel = ThroughputPanel(chart_hz=2)
     snap = recording("big").runs[1].live
-    panel.snapshot = snap
+    panel.show(snap)
     panel._chart_lines(60, 8)
     assert panel.charts_drawn == 1
-    # the series changes every call: still at most 2 redraws a second
+    # the data changes every call: still at most 2 redraws a second
     t0 = time.monotonic()
     for i in range(20):
-        panel.snapshot = snap.__class__(
-            **{**snap.__dict__, "throughput_series": (*snap.throughput_series, i)}
+        panel.show(
+            snap.__class__(**{**snap.__dict__, "tasks_over_time": (*snap.tasks_over_time, i)})
         )
         panel._pending_timer = object()  # not mounted: no timer; pretend one is set
         panel._chart_lines(60, 8)
@@ -165,6 +165,7 @@ def test_no_attribute_shadows_textual():
     import gilviz.tui.widgets.cores as c
     import gilviz.tui.widgets.gil as g
     import gilviz.tui.widgets.info as i
+    import gilviz.tui.widgets.mix as mx
     import gilviz.tui.widgets.throughput as th
     import gilviz.tui.widgets.timelines as tl
 
@@ -198,7 +199,7 @@ def test_no_attribute_shadows_textual():
         src = inspect.getsource(inspect.getmodule(base))
         framework |= set(re.findall(r"self\.(_[A-Za-z_]+)\s*[:=]", src))
     clashes = []
-    for mod in (app_mod, d, r, rf, t, b, c, g, i, th, tl):
+    for mod in (app_mod, d, r, rf, t, b, c, g, i, mx, th, tl):
         src = inspect.getsource(mod)
         mine = set(re.findall(r"self\.([A-Za-z_]+)\s*[:=][^=]", src))
         mine |= set(re.findall(r"def ([A-Za-z_]+)\(self", src))
