@@ -270,7 +270,11 @@ def test_cast_of_a_watched_program(tmp_path):
     assert rows[0].startswith(" Watching: ")
     # rows in place: the status line (wrapped, never cut) and the cores panel right below it
     assert rows[3].startswith(" ● done ") and "time.sleep(0.3)" in rows[3]
-    assert rows[4].startswith("        tasks · ") and rows[5].startswith(" cores ")
+    cores = next(i for i, row in enumerate(rows) if row.startswith(" cores "))
+    wrapped = rows[4:cores]
+    assert wrapped and all(row.startswith("        ") for row in wrapped), rows[3:cores]
+    # a program has no tasks or sizes: the advice is about the program
+    assert "watch a program that runs longer" in " ".join(rows[3:cores])
     assert all("\n" not in e[2] for e in events)
 
 

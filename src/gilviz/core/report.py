@@ -90,7 +90,7 @@ def run_summary(model: RunModel) -> dict[str, Any]:
         "python": snap.python,
     }
     out["output"] = list(model.output)
-    out["too_short"] = too_short(out["wall_s"], snap.gil_samples, snap.method != "none")
+    out["too_short"] = too_short(out["wall_s"], snap.gil_samples, snap.method != "none", snap.pool)
     if spec.args is not None:
         out["args"] = spec.args
     if snap.pool == WATCH_POOL:
@@ -106,9 +106,13 @@ MIN_SAMPLES = 20
 #: shared machine varies by several percent from one run to the next.
 NOISE = 0.10
 TOO_SHORT_HINT = "raise --size, --tasks or --args"
+#: A watched program has no tasks or sizes to raise.
+WATCH_SHORT_HINT = "watch a program that runs longer"
 
 
-def too_short(wall_s: float | None, samples: int, sampled: bool) -> dict[str, Any] | None:
+def too_short(
+    wall_s: float | None, samples: int, sampled: bool, pool: str | None = None
+) -> dict[str, Any] | None:
     """Why a run is too short to measure (with the figures and the floors), or None."""
     short_wall = wall_s is None or wall_s < MIN_WALL_S
     short_samples = sampled and samples < MIN_SAMPLES
@@ -119,7 +123,7 @@ def too_short(wall_s: float | None, samples: int, sampled: bool) -> dict[str, An
         "samples": samples if sampled else None,
         "min_wall_s": MIN_WALL_S,
         "min_samples": MIN_SAMPLES if sampled else None,
-        "hint": TOO_SHORT_HINT,
+        "hint": WATCH_SHORT_HINT if pool == WATCH_POOL else TOO_SHORT_HINT,
     }
 
 
@@ -331,7 +335,7 @@ def run_text(run: dict[str, Any]) -> str:
         lines.append(
             f"  too short to measure: {run['wall_s']:.3f} s"
             + (f", {short['samples']} samples" if short["samples"] is not None else "")
-            + f" (floor {MIN_WALL_S:g} s, {MIN_SAMPLES} samples): {TOO_SHORT_HINT}"
+            + f" (floor {MIN_WALL_S:g} s, {MIN_SAMPLES} samples): {short['hint']}"
         )
     if run.get("output"):
         lines.append("  it printed (last lines):")
@@ -376,7 +380,7 @@ def compare_table(
             rows.append(f"{lead}{r['pool_size']:>8}  error: {r['error']}")
             continue
         if r.get("too_short"):
-            per_worker = f"too short to measure ({TOO_SHORT_HINT})"
+            per_worker = f"too short to measure ({r['too_short']['hint']})"
         rows.append(
             f"{lead}{r['pool_size']:>8}{r['wall_s']:>9.3f}"
             f"{num(r['speedup'], '{:.2f}x'):>9}{num(r['parallelism']):>10}"
@@ -467,7 +471,7 @@ def verdict_line(runs: list[dict[str, Any]]) -> str | None:
         r = short[0]
         return (
             f"no verdict: {_name(r)} ran {r['wall_s']:.3f} s, too short to measure "
-            f"(floor {MIN_WALL_S:g} s and {MIN_SAMPLES} samples); {TOO_SHORT_HINT}"
+            f"(floor {MIN_WALL_S:g} s and {MIN_SAMPLES} samples); {r['too_short']['hint']}"
         )
     noted = next((r for r in ok if r.get("speedup_note")), None)
     if noted is not None:

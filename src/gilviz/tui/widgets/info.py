@@ -227,10 +227,11 @@ def status_parts(snap: RunSnapshot) -> list[str]:
     ]
     if snap.outcome:
         parts.append(report.outcome_text(snap.outcome, snap.pool))
-    if RunStatus(snap.status).ended and report.too_short(
-        snap.elapsed_s, snap.gil_samples, snap.method != "none"
-    ):
-        parts.append(f"too short to measure: {report.TOO_SHORT_HINT}")
+    short = RunStatus(snap.status).ended and report.too_short(
+        snap.elapsed_s, snap.gil_samples, snap.method != "none", snap.pool
+    )
+    if short:
+        parts.append(f"too short to measure: {short['hint']}")
     return parts
 
 
