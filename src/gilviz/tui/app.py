@@ -27,9 +27,9 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
-from gilviz.core.teaching import reference
 from gilviz.core.teaching.presets import Preset
 from gilviz.tui.controllers.base import Controller, Plan, Progress
+from gilviz.tui.lazy import warm_up
 from gilviz.tui.machine import Machine
 from gilviz.tui.messages import OpenPreset, OpenRace, OpenScreen, SendToRunner, StartPlan, StopRun
 from gilviz.tui.screens.base import GilvizScreen
@@ -168,6 +168,8 @@ class GilvizApp(App[int]):
         if self.ticking:
             self.set_interval(1 / self.fps, self.tick, name="gilviz-panels")
             self.call_after_refresh(self.tick)
+            # What the first frame does not need (the charts' library) comes after it.
+            self.call_after_refresh(warm_up)
 
     def _install_signals(self) -> None:
         try:
@@ -264,6 +266,7 @@ class GilvizApp(App[int]):
             # The TUI's runners run gilviz's own interpreter.
             from gilviz.core.measuring.machine import python_info
             from gilviz.core.protocol import python_label
+            from gilviz.core.teaching import reference
 
             label = python_label(python_info())
             reference.record(p.plan.preset_name, runs, self.reference_cache, python=label)
