@@ -17,25 +17,29 @@ from gilviz.tui.style import Look
 
 Run = tuple[str, Style | None]
 LineKey = tuple[Run, ...]
+_segment = tuple.__new__  # a rich Segment (a NamedTuple) from its three fields
 
 
 class Line:
     """A line being built: runs of (text, style), merged when the style repeats."""
 
-    __slots__ = ("runs", "length")
+    __slots__ = ("runs", "length", "_text", "_style")
 
     def __init__(self) -> None:
-        self.runs: list[list] = []
+        self.runs: list[Run] = []  # the finished runs; the last one is still being built
+        self._text = ""
+        self._style: Style | None = None
         self.length = 0
 
     def add(self, text: str, style: Style | None = None) -> Line:
         if not text:
             return self
-        runs = self.runs
-        if runs and runs[-1][1] is style:
-            runs[-1][0] += text
+        if style is self._style:
+            self._text += text
         else:
-            runs.append([text, style])
+            if self._text:
+                self.runs.append((self._text, self._style))
+            self._text, self._style = text, style
         self.length += len(text)
         return self
 
@@ -45,7 +49,13 @@ class Line:
         return self
 
     def key(self) -> LineKey:
-        return tuple((t, s) for t, s in self.runs)
+        if self._text:
+            return (*self.runs, (self._text, self._style))
+        return tuple(self.runs)
+
+    def fitted(self, width: int) -> LineKey:
+        """The key, cut to ``width`` cells."""
+        return self.key() if self.length <= width else crop_key(self.key(), width)
 
 
 def crop_key(key: LineKey, width: int) -> LineKey:
@@ -122,7 +132,10 @@ class LinesWidget(Widget):
         if self.styles.height is not None and self.styles.height.is_auto and wanted != height:
             self.refresh(layout=True)
         lines = self.build(width, height)
-        keys = [crop_key(ln.key() if isinstance(ln, Line) else ln, width) for ln in lines[:height]]
+        keys = [
+            ln.fitted(width) if isinstance(ln, Line) else crop_key(ln, width)
+            for ln in lines[:height]
+        ]
         resized = size != self._built_size
         self._built_size = size
         old = self._keys
@@ -144,8 +157,10 @@ class LinesWidget(Widget):
 
     @staticmethod
     def _strip(key: LineKey, width: int) -> Strip:
-        length = sum(len(t) for t, _ in key)
-        segments = [Segment(t, s) for t, s in key]
+        # Segments made as the tuples they are (Segment's own __new__ is a Python call,
+        # the most of this function's time for a timeline row of a hundred runs).
+        segments = [_segment(Segment, (t, s, None)) for t, s in key]
+        length = sum([len(t) for t, _ in key])
         if length < width:
             segments.append(Segment(" " * (width - length)))
         return Strip(segments, width)
