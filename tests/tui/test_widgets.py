@@ -245,3 +245,30 @@ def test_line_runs_keys_and_strips():
     want = Strip([Segment("abc", a), Segment("d", b), Segment("ef"), Segment("  ")], 8)
     assert list(strip) == list(want) and strip.cell_length == 8
     assert all(type(seg) is Segment for seg in strip)
+
+
+def test_crop_key_cuts_to_the_width_and_keeps_a_key_that_fits():
+    import random
+
+    from gilviz.tui.widgets.base import crop_key
+
+    def reference(key, width):
+        out, left = [], width
+        for text, style in key:
+            if left <= 0:
+                break
+            out.append((text[:left], style))
+            left -= len(text[:left])
+        return tuple(out)
+
+    rng = random.Random(7)
+    for _ in range(5000):
+        key = tuple(
+            ("x" * rng.randint(0, 5), rng.choice([None, "a", "b"]))
+            for _ in range(rng.randint(0, 6))
+        )
+        width = rng.randint(0, 20)
+        got = crop_key(key, width)
+        assert got == reference(key, width), (key, width)
+        if got == key:
+            assert got is key  # nothing to cut: no copy

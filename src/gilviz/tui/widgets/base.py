@@ -59,6 +59,16 @@ class Line:
 
 
 def crop_key(key: LineKey, width: int) -> LineKey:
+    """``key`` cut to ``width`` cells (the same key when it fits: the common case)."""
+    left = width
+    for text, _ in key:
+        if left <= 0:
+            break
+        left -= len(text)
+        if left < 0:
+            break
+    else:
+        return key
     out: list[Run] = []
     left = width
     for text, style in key:
