@@ -38,10 +38,16 @@ def test_the_dashboard_draws_its_first_frame_before_plotext_is_imported():
         from gilviz.cli import build_workload_parser
 
         seen = {"warm_up": 0}
-        def warm_up():  # the app's call, recorded: nothing is imported
+        def after_first_frame():  # the app's call, recorded: nothing is imported
             seen["warm_up"] += 1
             seen["plotext at warm-up"] = "plotext" in sys.modules
-        app_mod.warm_up = warm_up
+            seen["run at warm-up"] = app_mod.GilvizApp._instance.controller._seq is not None
+        app_mod.after_first_frame = after_first_frame
+        orig_init = app_mod.GilvizApp.__init__
+        def init(self, *a, **kw):
+            orig_init(self, *a, **kw)
+            app_mod.GilvizApp._instance = self
+        app_mod.GilvizApp.__init__ = init
         launch._need_screen = lambda hint: None
 
         async def first_frame(pilot):
@@ -54,7 +60,7 @@ def test_the_dashboard_draws_its_first_frame_before_plotext_is_imported():
             return App.run(self, headless=True, size=(120, 40), auto_pilot=first_frame)
         app_mod.GilvizApp.run = run
         args = build_workload_parser().parse_args(["crunch", "--workers", "2", "--tasks", "1"])
-        launch.run_workload(args, "crunch", "thread", 2, 1, 1000, start=False)
+        launch.run_workload(args, "crunch", "thread", 2, 1, 1000, start=True)
         print(json.dumps(seen))
         """
     )
@@ -62,6 +68,7 @@ def test_the_dashboard_draws_its_first_frame_before_plotext_is_imported():
     assert got["plotext at first frame"] is False
     assert got["warm_up"] == 1
     assert got["plotext at warm-up"] is False
+    assert got["run at warm-up"] is False  # --start: the run begins after it
 
 
 def test_plotext_is_imported_without_its_documentation_and_draws_the_same():
@@ -85,13 +92,13 @@ def test_plotext_is_imported_without_its_documentation_and_draws_the_same():
     assert lazy["chart"] == whole["chart"]
 
 
-def test_warm_up_imports_once_in_the_background_and_freezes_what_start_up_made():
+def test_after_the_first_frame_start_up_is_frozen_and_plotext_imported_once_in_background():
     got = run_py(
         """
         import gc, json, sys
         from gilviz.tui import lazy
         before = gc.get_freeze_count()
-        t1 = lazy.warm_up()
+        t1 = lazy.after_first_frame()
         t2 = lazy.warm_up()
         t1.join(60)
         print(json.dumps({"same": t1 is t2, "name": t1.name, "daemon": t1.daemon,

@@ -29,7 +29,7 @@ from textual.screen import Screen
 
 from gilviz.core.teaching.presets import Preset
 from gilviz.tui.controllers.base import Controller, Plan, Progress
-from gilviz.tui.lazy import warm_up
+from gilviz.tui.lazy import after_first_frame
 from gilviz.tui.machine import Machine
 from gilviz.tui.messages import OpenPreset, OpenRace, OpenScreen, SendToRunner, StartPlan, StopRun
 from gilviz.tui.screens.base import GilvizScreen
@@ -143,6 +143,10 @@ class GilvizApp(App[int]):
 
     def on_mount(self) -> None:
         self._install_signals()
+        if self.ticking:
+            # After the first frame and before any run starts (registered first, so called
+            # first): what start-up made is frozen, what it did not need is imported.
+            self.call_after_refresh(after_first_frame)
         if self.talk:
             from gilviz.tui.screens.talk import TalkScreen
 
@@ -168,8 +172,6 @@ class GilvizApp(App[int]):
         if self.ticking:
             self.set_interval(1 / self.fps, self.tick, name="gilviz-panels")
             self.call_after_refresh(self.tick)
-            # What the first frame does not need (the charts' library) comes after it.
-            self.call_after_refresh(warm_up)
 
     def _install_signals(self) -> None:
         try:

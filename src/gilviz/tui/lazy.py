@@ -1,19 +1,20 @@
-"""Imports the first frame does not need, done once it is drawn.
+"""What start-up does once the first frame is drawn, not before it.
 
 Role in the flow: ``gilviz`` starts (cli -> launch -> app) and draws its first screen as
-soon as Textual can; the chart library (plotext) is only needed for the first throughput
-chart, a second or more into a run, so the app starts importing it in a background thread
-right after its first frame (:func:`warm_up`). A chart drawn before that import is done
-waits for it on the module's import lock, as any import would.
+soon as Textual can; then, before any run starts, :func:`after_first_frame`:
+
+- freezes every object made so far (modules, Textual's parsed styles, the screens) out of
+  the garbage collector's reach (``gc.freeze``): they live as long as the app, and each full
+  collection would otherwise walk all of them again (about 70,000 objects: 30 ms of the UI
+  thread every 10-20 s while a run is shown). Nothing of a run exists yet, so nothing that
+  a run leaves behind is kept;
+- starts importing the chart library (plotext) in a background thread: it is needed for the
+  first throughput chart, a second or more into a run. A chart drawn before that import is
+  done waits for it on the module's import lock, as any import would.
 
 plotext builds objects describing its own documentation when it is imported: about two
 thirds of its import time (0.08 of 0.13 s on an idle core here, far more beside a run), for
 help text gilviz never shows. :func:`import_plotext` imports it without them.
-
-Once that import is done, every object made so far (modules, Textual's parsed styles, the
-screens) is moved out of the garbage collector's reach (``gc.freeze``): they live as long
-as the app, and each full collection would otherwise walk all of them again (about 70,000
-objects: 30 ms of the UI thread's time every 10-20 s while a run is shown).
 """
 
 from __future__ import annotations
@@ -55,17 +56,18 @@ _started = threading.Lock()
 _thread: threading.Thread | None = None
 
 
-def _warm_up() -> None:
-    import_plotext()
-    gc.freeze()
-
-
 def warm_up() -> threading.Thread:
-    """Start importing what the first chart needs, then freeze what start-up made, in a
-    daemon thread (once per process); returns that thread."""
+    """Start importing what the first chart needs, in a daemon thread (once per process);
+    returns that thread."""
     global _thread
     with _started:
         if _thread is None:
-            _thread = threading.Thread(target=_warm_up, name="gilviz-imports", daemon=True)
+            _thread = threading.Thread(target=import_plotext, name="gilviz-imports", daemon=True)
             _thread.start()
         return _thread
+
+
+def after_first_frame() -> threading.Thread:
+    """Freeze what start-up made (see the module's doc), then :func:`warm_up`."""
+    gc.freeze()
+    return warm_up()
