@@ -86,7 +86,18 @@ def _add_run_options(p: argparse.ArgumentParser, several_pools: bool) -> None:
         action="store_true",
         help="use the portable psutil sampler even where /proc works",
     )
-    p.add_argument("--python", help="run the runner under this interpreter")
+    if several_pools:
+        p.add_argument(
+            "--python",
+            action="append",
+            help="run the runners under this interpreter; given again, the race is run on "
+            "each one (one table, a python column)",
+        )
+        p.add_argument(
+            "--pythons", metavar="A,B", help="comma-separated interpreters: --python each"
+        )
+    else:
+        p.add_argument("--python", help="run the runner under this interpreter")
     p.add_argument("--json", action="store_true", help="print the JSON document")
     p.add_argument("--record", metavar="FILE.jsonl", help="record the session (replay, export)")
 
@@ -183,7 +194,7 @@ def _add_watch_options(p: argparse.ArgumentParser) -> None:
     _add_tui_options(p)
 
 
-def _spec_from(args: argparse.Namespace, pool: str, server_url: str | None):
+def _spec_from(args: argparse.Namespace, pool: str, server_url: str | None, python: str | None):
     from gilviz.core.running.spec import build_spec
 
     params = {"url": server_url} if server_url else {}
@@ -197,25 +208,62 @@ def _spec_from(args: argparse.Namespace, pool: str, server_url: str | None):
         chunksize=args.chunksize,
         switch_interval=args.switch_interval,
         heartbeat=not args.no_heartbeat,
-        python=args.python,
+        python=python,
         params=params,
         args=args.args,
     )
 
 
-def _check_pools(pools: list[str], python: str | None, context: str = "") -> None:
+def _target_pythons(args: argparse.Namespace) -> list[str | None]:
+    """The interpreters to run on, in the order given (``--python``, once or more, then
+    ``--pythons``), each checked; [None] (gilviz's own) when none is given."""
+    given = args.python if isinstance(args.python, list) else [args.python]
+    given = [p for p in given if p is not None]
+    if getattr(args, "pythons", None) is not None:
+        listed = [p.strip() for p in args.pythons.split(",")]
+        if not all(listed):
+            raise BadInput(f"--pythons {args.pythons!r}: an empty name in the list")
+        given += listed
+    for i, python in enumerate(given):
+        if python in given[:i]:
+            raise BadInput(f"--python {python} given twice")
+        _python_info(python)
+    return given or [None]
+
+
+_INFOS: dict[str | None, Any] = {}
+
+
+def _python_info(python: str | None):
+    """What ``python`` offers (machine.interpreter_info, asked once per command), or
+    BadInput with the reason it cannot serve as a runner's interpreter."""
     from gilviz.core.measuring.machine import interpreter_info
+
+    if python in _INFOS:
+        return _INFOS[python]
+    if python is not None:
+        if not os.path.exists(python):
+            raise BadInput(f"--python {python}: no such file")
+        if not os.path.isfile(python) or not os.access(python, os.X_OK):
+            raise BadInput(f"--python {python}: not an executable file")
+    try:
+        info = interpreter_info(python)
+        old = tuple(int(x) for x in info.version.split(".")[:2]) < (3, 10)
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"--python {python}: {exc}") from None
+    if old:
+        raise BadInput(f"--python {python}: Python {info.version}; the runner needs 3.10+")
+    _INFOS[python] = info
+    return info
+
+
+def _check_pools(pools: list[str], python: str | None, context: str = "") -> None:
     from gilviz.core.running.spec import POOLS
 
     for pool in pools:
         if pool not in POOLS:
             raise BadInput(f"unknown pool {pool!r}: use one of {', '.join(POOLS)}")
-    if python is not None and not os.path.exists(python):
-        raise BadInput(f"--python {python}: no such file")
-    try:
-        info = interpreter_info(python)
-    except (OSError, ValueError) as exc:
-        raise BadInput(f"--python {python}: {exc}") from None
+    info = _python_info(python)
     for pool in pools:
         why = info.pools.get(pool)
         if why is not None:
@@ -223,42 +271,65 @@ def _check_pools(pools: list[str], python: str | None, context: str = "") -> Non
             raise BadInput(f"{context}pool {pool!r} is unavailable: {why}{hint}")
 
 
-def _plan(args: argparse.Namespace, pools: list[str] | None):
-    """The preset (or None) and a function url -> the RunSpecs to run, all validated."""
+def _plan(args: argparse.Namespace, pools: list[str] | None, pythons: list[str | None]):
+    """The preset (or None) and a function url -> the RunSpecs to run, all validated: the
+    preset's pools, or ``pools`` (None: compare's default for each Python), on each of
+    ``pythons`` one after the other. ``args.pools_notes`` gets what was left out, and why."""
+    several = len(pythons) > 1
     if args.preset:
         from gilviz.core.teaching import presets
 
         if args.workload:
             raise BadInput("give a workload or --preset, not both")
         preset = presets.get_preset(args.preset, deck=args.deck)
-        _check_pools([c.pool for c in preset.pools], args.python, f"preset {preset.name!r}: ")
+        for python in pythons:
+            where = f"--python {python}: " if several else ""
+            _check_pools([c.pool for c in preset.pools], python, f"{where}preset {preset.name!r}: ")
 
         def specs(url: str | None):
-            return presets.preset_specs(
-                preset,
-                size=args.size,
-                tasks=args.tasks,
-                workers=args.workers,
-                python=args.python,
-                heartbeat=not args.no_heartbeat,
-                server_url=url,
-            )
+            return [
+                spec
+                for python in pythons
+                for spec in presets.preset_specs(
+                    preset,
+                    size=args.size,
+                    tasks=args.tasks,
+                    workers=args.workers,
+                    python=python,
+                    heartbeat=not args.no_heartbeat,
+                    server_url=url,
+                )
+            ]
 
         return preset, specs
     if not args.workload:
         raise BadInput("name a workload (gilviz workloads lists them) or a --preset")
-    assert pools is not None
-    _check_pools(pools, args.python)
-    return None, lambda url: [_spec_from(args, pool, url) for pool in pools]
+    by_python: list[tuple[str | None, list[str]]] = []
+    for python in pythons:
+        chosen = pools
+        if chosen is None:
+            chosen, note = default_pools(python)
+            if note:
+                args.pools_notes.append(note)  # it names the Python
+        _check_pools(chosen, python, f"--python {python}: " if several else "")
+        by_python.append((python, chosen))
+    return None, lambda url: [
+        _spec_from(args, pool, url, python) for python, chosen in by_python for pool in chosen
+    ]
 
 
 def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
+    """``run`` and ``compare``: the runs of a workload or preset, on each Python given, as
+    one plan; then the JSON document, or the table and verdicts."""
     from gilviz.core import report
-    from gilviz.core.running.plan import PlanRun
+    from gilviz.core.running.plan import PlanRun, by_python
     from gilviz.core.running.spec import PLACEHOLDER_URL, parse_float, parse_int
 
     hz = parse_float(args.hz, "--hz", 0, 1000)
-    preset, make_specs = _plan(args, pools)
+    args.pools_notes = []
+    _INFOS.clear()  # asked afresh by each command (main may be called again in-process)
+    pythons = _target_pythons(args)
+    preset, make_specs = _plan(args, pools, pythons)
     delay_ms = args.delay_ms
     if preset is not None and "delay_ms" in preset.params:
         delay_ms = preset.params["delay_ms"]
@@ -288,13 +359,15 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
             else f"{specs[0].workload} on {', '.join(s.pool for s in specs)}",
             "labels": [s.label or s.pool for s in specs],
             "preset": preset_json(preset) if preset else None,
-            "preset_name": preset.name if preset else None,
+            # None when a setting was changed: the runs are not the preset's as written
+            "preset_name": preset.name if preset and not _changed_preset(args) else None,
             "step": None,
         }
 
     def announce(spec) -> None:
         if not args.json and sys.stderr.isatty():
-            print(f"running {spec.workload} on {spec.pool} ...", file=sys.stderr, flush=True)
+            on = f" ({spec.python})" if len(pythons) > 1 else ""
+            print(f"running {spec.workload} on {spec.pool}{on} ...", file=sys.stderr, flush=True)
 
     try:
         plan = PlanRun(
@@ -314,15 +387,19 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
             if recorder.error:
                 print(f"gilviz: {recorder.error}", file=sys.stderr)
     results = [report.run_summary(run.model) for run in runs]
+    # Speedups, verdicts and claims are each Python's own: against its own serial run.
+    groups = by_python([run.model.spec for run in runs], results)
+    for _, rs in groups:
+        report.fill_speedups(rs)
+    named = [(_python_name(path, rs), rs) for path, rs in groups]
     python_info = next((r.model.hello.python for r in runs if r.model.hello), None)
-    report.fill_speedups(results)
     doc = report.document(results, python_info)
-    claim = None
+    claims = []
     if preset is not None:
         from gilviz.core.teaching import presets
 
-        claim = presets.check_claim(preset, results)
-        if args.size is None and args.tasks is None and args.workers is None:
+        claims = [(name, presets.check_claim(preset, rs)) for name, rs in named]
+        if len(groups) == 1 and not _changed_preset(args):
             # The preset as written: its figures fill `gilviz reference`'s "measured here",
             # named by the interpreter that made them (--python's, when given).
             from gilviz.core.protocol import python_label
@@ -330,32 +407,68 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
 
             reference.record(preset.name, results, python=python_label(python_info))
         doc["preset"] = {"name": preset.name, "title": preset.title, "source": preset.source}
-        doc["claim"] = {"ok": claim.ok, "text": claim.text}
+        doc["claim"] = _one_claim(claims)
+        if len(claims) > 1:
+            doc["claims"] = [{"python": n, "ok": c.ok, "text": c.text} for n, c in claims]
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
-        if preset is not None:
-            print(f"{preset.title}\n" + "\n".join(f"  {line}" for line in preset.narration) + "\n")
-        if len(results) == 1:
-            print(report.run_text(results[0]))
-        else:
-            print(report.compare_table(results))
-            startup = report.startup_line(results)
-            if startup:
-                print(startup)
-            for r in results:
-                if r["outcome"]:
-                    print(f"{r['pool']}: " + ", ".join(f"{k} {v}" for k, v in r["outcome"].items()))
-        if getattr(args, "pools_note", None):
-            print(f"\n{args.pools_note}")
-        if claim is not None:
-            mark = {True: "✓", False: "✗", None: "?"}[claim.ok]
-            print(f"\nclaim: {claim.text} {mark}")
+        _print_runs(args, preset, results, named, claims)
     failed = any(r["error"] for r in results)
     if preset is not None and failed:
         # A preset may be about failure (crash): its claim decides, not the error.
-        failed = claim is not None and claim.ok is False
+        failed = any(c.ok is False for _, c in claims)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _python_name(path: str | None, runs: list[dict[str, Any]]) -> str:
+    """How a table names the Python of a group of runs: the version its runners said."""
+    from gilviz.core import report
+
+    said = next((r["python"] for r in runs if r.get("python")), None)
+    return report.python_tag(said) if said else (path or sys.executable)
+
+
+def _one_claim(claims: list) -> dict[str, Any]:
+    """The claim's verdict over every Python it was checked on: false if any is false,
+    undecided if any is undecided; each text named by its Python when there are several."""
+    oks = [c.ok for _, c in claims]
+    ok = False if False in oks else None if None in oks else True
+    if len(claims) == 1:
+        return {"ok": ok, "text": claims[0][1].text}
+    return {"ok": ok, "text": "; ".join(f"{name}: {c.text}" for name, c in claims)}
+
+
+def _print_runs(args, preset, results, named, claims) -> None:
+    from gilviz.core import report
+
+    several = len(named) > 1
+    if preset is not None:
+        print(f"{preset.title}\n" + "\n".join(f"  {line}" for line in preset.narration) + "\n")
+    if len(results) == 1:
+        print(report.run_text(results[0]))
+    else:
+        print(report.compare_table(results, named))
+        for name, rs in named:
+            lead = f"{name} " if several else ""
+            for line in report.startup_lines(rs):
+                print(lead + line)
+            for r in rs:
+                if r["outcome"]:
+                    outcome = ", ".join(f"{k} {v}" for k, v in r["outcome"].items())
+                    print(f"{lead}{r['pool']}: {outcome}")
+    for note in args.pools_notes:
+        print(f"\n{note}")
+    if claims:
+        print()
+    for name, claim in claims:
+        mark = {True: "✓", False: "✗", None: "?"}[claim.ok]
+        print(f"{name + ' ' if several else ''}claim: {claim.text} {mark}")
+
+
+def _changed_preset(args: argparse.Namespace) -> bool:
+    """``--preset`` with a setting of its own: the runs are not the preset's as written."""
+    return not (args.size is None and args.tasks is None and args.workers is None)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -365,29 +478,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 def default_pools(python: str | None) -> tuple[list[str], str | None]:
     """What ``compare`` races when not told: serial, thread, process, and interpreter when
     the target Python has that pool; else also the line that says why it is left out."""
-    from gilviz.core.measuring.machine import interpreter_info
-
     pools = ["serial", "thread", "process"]
-    if python is not None and not os.path.exists(python):
-        return pools, None  # _check_pools says so, in one line
-    try:
-        why = interpreter_info(python).pools.get("interpreter")
-    except (OSError, ValueError):
-        return pools, None
+    why = _python_info(python).pools.get("interpreter")
     if why is None:
         return [*pools, "interpreter"], None
     return pools, f"interpreter pool not raced: {why}"
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    note = None
-    if args.pools is None:
-        pools, note = default_pools(args.python) if not args.preset else ([], None)
-    else:
+    pools = None  # compare's default, for each Python
+    if args.pools is not None:
         pools = [p.strip() for p in args.pools.split(",") if p.strip()]
         if not pools and not args.preset:
             raise BadInput("--pools needs at least one pool kind")
-    args.pools_note = note
     return _cmd_runs(args, pools)
 
 
@@ -419,8 +522,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(f"GIL holder   {gil['holder']}")
     else:
         print(f"GIL found    {gil['located']}")
-    if "free_threaded" in gil:
-        print(f"free-threaded {gil['free_threaded']}")
+    print(f"free-threaded {gil['free_threaded']}")
     print(f"sampling     {s['method']}: {s['detail']}")
     print(
         f"start methods {', '.join(rep['start_methods'])} (default {rep['default_start_method']})"
@@ -454,21 +556,14 @@ def cmd_workloads(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _recorded_cores(header: dict[str, Any]) -> int | None:
-    """The usable cores of the machine a recording was made on (None: unknown)."""
-    cores = (header.get("machine") or {}).get("cores_usable")
-    return cores if isinstance(cores, int) and cores > 0 else None
-
-
 def cmd_replay(args: argparse.Namespace) -> int:
     from gilviz.core import report
+    from gilviz.core.recording import export
     from gilviz.core.recording.reader import read_recording
 
     rec = read_recording(args.file)
-    runs = [report.run_summary(m) for m in rec.models]
-    report.fill_speedups(runs, cores=_recorded_cores(rec.header))
     if args.json:
-        print(json.dumps(report.document(runs, rec.header.get("python")), indent=2))
+        print(json.dumps(export.document(rec), indent=2))
         return EXIT_OK
     try:
         from gilviz.tui.launch import run_replay
@@ -476,10 +571,26 @@ def cmd_replay(args: argparse.Namespace) -> int:
         run_replay = None
     if run_replay is not None and sys.stdout.isatty():
         return run_replay(args, rec)
-    for run in runs:
-        print(report.run_text(run))
-    if len(runs) > 1:
-        print("\n" + report.compare_table(runs))
+    # As `gilviz run` and `compare` printed it: per plan, the preset, the runs, the claim.
+    for n, part in enumerate(export.recorded_plans(rec)):
+        if n:
+            print()
+        if part.preset is not None:
+            narration = "\n".join(f"  {line}" for line in part.preset.narration)
+            print(f"{part.preset.title}\n{narration}\n")
+        for run in part.runs:
+            print(report.run_text(run))
+        if len(part.runs) > 1:
+            print("\n" + report.compare_table(part.runs))
+            startup = report.startup_line(part.runs)
+            if startup:
+                print(startup)
+        for r in part.runs:
+            if r["outcome"]:
+                print(f"{r['pool']}: " + ", ".join(f"{k} {v}" for k, v in r["outcome"].items()))
+        if part.claim is not None:
+            mark = {True: "✓", False: "✗", None: "?"}[part.claim.ok]
+            print(f"\nclaim: {part.claim.text} {mark}")
     if rec.truncated:
         print("(the recording was cut short; its last line was skipped)")
     return EXIT_OK

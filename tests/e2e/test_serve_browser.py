@@ -156,6 +156,7 @@ def test_dashboard_keys_race_and_a_run_then_quit_from_the_browser(browser, tmp_p
         # The process pool (p: thread → process), each task an hour long.
         tab.press("p", then=("p process pool",))
         tab.press(*[">"] * 15, then=(compact(100 * 2**15),))
+        tab.press("s", then=("a long run",))  # the estimate from the race's sleeps: s again
         tab.press("s", then=("● running",))
         running = wait_for_workers(session, 4)
         # Stop: the runner and its workers end, the session stays; the next s starts again

@@ -237,3 +237,51 @@ def test_resize_redraws_for_the_new_size(term):
     )
     t.keys("q")
     t.wait_text("EXIT=0", timeout=20)
+
+
+TALK_DECK = """
+[[preset]]
+name = "two-pools"
+title = "Two pools on a small sum, compared side by side at the end of the step"
+teaches = ["GIL"]
+workload = "crunch"
+size = 200_000
+tasks = 4
+narration = [
+    "Four small sums on the serial run, then on four threads.",
+    "This narration is long enough to need three lines at eighty columns, and every word",
+    "of it stays on the screen: nothing of a narration is cut with an ellipsis.",
+]
+
+[[preset.pools]]
+pool = "serial"
+
+[[preset.pools]]
+pool = "thread"
+workers = 4
+
+[preset.claim]
+kind = "contention_below"
+pool = "serial"
+max = 1.0
+"""
+
+
+def test_talk_at_80x24_keeps_every_word_and_ends_with_the_deck(term, tmp_path):
+    deck = tmp_path / "deck.toml"
+    deck.write_text(TALK_DECK)
+    t = term(width=80, height=24, args=f"talk {deck}")
+    screen = t.wait_text("▶", timeout=60)  # the step has ended: its runs side by side
+    text = " ".join(w for w in screen.split() if w != "1/1")  # the step counter aside
+    assert "every word of it stays on the screen: nothing of a narration is cut" in text
+    assert "COMPARED SIDE BY SIDE AT THE END OF THE STEP" in text
+    assert "1 the serial run" in text and "2 threads" in text
+    t.keys("f")
+    t.wait_text("Threads or processes: the reference")
+    t.keys("Escape")  # back to the talk, at its step, not to the dashboard
+    t.wait_text("▶")
+    t.keys("n")
+    t.wait_text("The deck has ended")
+    assert "1/1" in t.screen()
+    t.keys("q")
+    t.wait_text("EXIT=0", timeout=20)

@@ -68,6 +68,7 @@ def test_workloads_listing_has_every_builtin():
         "pickle-heavy",
         "tiny",
         "shared-counter",
+        "unshareable",
         "segfault",
     }
 

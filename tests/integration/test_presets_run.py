@@ -42,14 +42,17 @@ SMALL: dict[str, list[str]] = {
     "crunch-interpreters": ["--size", "1000000"],
     "counter-interpreters": ["--size", "1000000"],
     "pickle-interpreters": ["--size", "200000"],
+    "unshareable-interpreters": ["--size", "20000"],
 }
 #: Claims that must not be false even at these sizes on a machine loaded far past its cores
 #: (they compare waits, copies, crashes or per-task costs, which load does not reverse).
 #: The others read CPU parallelism, GIL shares or start-up costs that heavy load distorts.
 ROBUST = {
     "fetch-threads", "sleep-io", "pickle-heavy", "tiny-tasks", "shared-counter", "crash",
-    "counter-interpreters", "pickle-interpreters",
+    "counter-interpreters", "pickle-interpreters", "unshareable-interpreters",
 }  # fmt: skip
+#: Presets about failure: runs that fail are the point, and the claim decides.
+FAILING = {"crash", "unshareable-interpreters"}
 
 
 def test_every_builtin_has_a_small_size_here():
@@ -94,11 +97,13 @@ def test_builtin_preset_runs_and_its_claim_is_decided(name, capsys):
     # The same verdict comes from the JSON alone.
     again = presets.check_claim(preset, runs)
     assert again.ok == claim["ok"]
-    if name == "crash":
-        thread, process = runs
-        assert "killed by SIGSEGV" in thread["error"]
-        assert "pool is broken" in process["error"]
-        # both runs failed, which is the point; the claim about them decides the exit code
+    if name in FAILING:
+        failed = [r["pool"] for r in runs if r["error"]]
+        assert failed == (["thread", "process"] if name == "crash" else ["process", "interpreter"])
+        if name == "crash":
+            assert "killed by SIGSEGV" in runs[0]["error"]
+            assert "pool is broken" in runs[1]["error"]
+        # runs failed, which is the point; the claim about them decides the exit code
         assert code == (0 if claim["ok"] is not False else 1)
     else:
         assert all(r["error"] is None for r in runs), [r["error"] for r in runs]

@@ -110,7 +110,87 @@ def test_markdown_export_has_the_run_table(recorded):
     out = run_cli("export", str(path), "--format", "markdown")
     assert out.returncode == 0
     assert "| crunch | serial |" in out.stdout and "| crunch | thread |" in out.stdout
-    assert "## Threads or processes" in out.stdout and "**Crash isolation**" in out.stdout
+    # No preset ran: no reference table (it is filled from the recording only, see below).
+    assert "## Threads or processes" not in out.stdout
+
+
+DECK = """
+[[preset]]
+name = "crunch-threads"
+title = "A small GIL race"
+teaches = ["GIL"]
+workload = "crunch"
+size = 400_000
+tasks = 4
+narration = ["Four small sums on two threads.", "The GIL lets one run at a time."]
+
+[[preset.pools]]
+pool = "serial"
+
+[[preset.pools]]
+pool = "thread"
+workers = 2
+
+[preset.claim]
+kind = "parallelism_at_most"
+pool = "thread"
+max = 1.2
+"""
+
+
+@pytest.fixture(scope="module")
+def recorded_preset(tmp_path_factory):
+    """``gilviz run --preset`` as written, recorded; its JSON as printed live."""
+    where = tmp_path_factory.mktemp("preset")
+    deck = where / "deck.toml"
+    deck.write_text(DECK)
+    path = where / "preset.jsonl"
+    out = run_cli("run", "--preset", "crunch-threads", "--deck", str(deck), "--hz", "50",
+                  "--json", "--record", str(path))  # fmt: skip
+    assert out.returncode in (0, 1), out.stderr
+    return path, json.loads(out.stdout)
+
+
+def test_replay_json_of_a_preset_is_what_run_printed(recorded_preset):
+    path, live = recorded_preset
+    out = run_cli("replay", str(path), "--json")
+    assert out.returncode == 0, out.stderr
+    replayed = json.loads(out.stdout)
+    assert live["preset"]["name"] == "crunch-threads" and live["claim"]["text"]
+    assert replayed == {**live, "gilviz": replayed["gilviz"]}
+
+
+def test_markdown_export_of_a_preset_has_its_story_and_the_recorded_figures(
+    recorded_preset, tmp_path
+):
+    path, live = recorded_preset
+    # This machine's cache says more about the GIL row: the report must not show it.
+    from gilviz.core.teaching import reference
+
+    cache = tmp_path / "cache"
+    fake = [{**r, "wall_s": 99.0, "speedup": 9.9, "workload": "crunch", "size": 1, "tasks": 1}
+            for r in live["runs"]]  # fmt: skip
+    reference.record("crunch-processes", fake, cache / "gilviz" / "reference.json")
+    env_out = subprocess.run(
+        [*gilviz_cmd("export", str(path), "--format", "markdown")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "XDG_CACHE_HOME": str(cache)},
+        check=False,
+    )
+    assert env_out.returncode == 0, env_out.stderr
+    md = env_out.stdout
+    assert "## crunch-threads: A small GIL race" in md
+    assert "> Four small sums on two threads." in md and "> The GIL lets one run at a time." in md
+    mark = {True: "✓", False: "✗", None: "?"}[live["claim"]["ok"]]
+    assert f"Claim: {live['claim']['text']} {mark}" in md
+    # The reference table: the recorded thread run's speedup, not the cache's 9.9x.
+    thread = next(r for r in live["runs"] if r["pool"] == "thread")
+    gil_row = next(line for line in md.splitlines() if line.startswith("| **GIL**"))
+    assert f"threads {thread['speedup']:.1f}x on crunch" in gil_row
+    assert "9.9x" not in md and "this command runs nothing" not in md
+    assert "measured in this recording" in md
 
 
 def test_read_only_directory_is_one_line_exit_2(tmp_path):

@@ -112,10 +112,11 @@ def test_threads_contend_for_the_gil_and_processes_do_not(crunch_runs):
     assert thread["startup"] is None
     assert process["startup"]["pool_start_s"] >= 0
     assert process["startup"]["first_task_s"] > 0
-    # Where the holder is read: one GIL for the threads, held in turn (together at most
-    # all of the time).
+    # Where the holder is read: one GIL for the threads, held in turn, so each held it for
+    # part of the time. (Each share is over the samples that saw that thread, so shares of
+    # threads seen for different spans need not add up to at most 1.)
     if thread["workers"][0]["gil_held"] is not None:
-        assert sum(w["gil_held"] for w in thread["workers"]) <= 1.0 + 1e-6
+        assert all(0 < w["gil_held"] < 1 for w in thread["workers"]), thread["workers"]
 
 
 def test_process_pools_start_with_the_pythons_own_default(version, crunch_runs):

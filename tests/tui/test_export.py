@@ -268,7 +268,9 @@ def test_cast_of_a_watched_program(tmp_path):
     screen, _ = play(header, events)
     rows = screen.splitlines()
     assert rows[0].startswith(" Watching: ")
-    assert rows[3].startswith(" ● done ") and rows[4].startswith(" cores ")  # rows in place
+    # rows in place: the status line (wrapped, never cut) and the cores panel right below it
+    assert rows[3].startswith(" ● done ") and "time.sleep(0.3)" in rows[3]
+    assert rows[4].startswith("        tasks · ") and rows[5].startswith(" cores ")
     assert all("\n" not in e[2] for e in events)
 
 
@@ -351,9 +353,11 @@ def test_cast_of_a_talk_shows_each_step_and_its_claim(talk_session, tmp_path):
     # Each claim as the presenter saw it (a busy machine's load average is not recorded).
     for live, screen in zip(live_claims, (held[-1], final), strict=True):
         assert squeeze(live.split(" (the machine was busy")[0])[:90] in squeeze(screen)
-    last = doc["runs"][-1]
-    tasks = f"{last['tasks_done']}/{last['tasks']}"
-    assert shows(final, status(last["wall_s"], tasks, last["cpu_s"]))
+    # Every run of step 2 side by side, labelled, with its wall time as replay --json gives it.
+    for i, (label, run) in enumerate(zip(("the serial run", "threads", "processes"),
+                                         doc["runs"][2:], strict=True)):  # fmt: skip
+        row = next(r for r in final.splitlines() if f"{i + 1} {label} " in r)
+        assert f"{run['wall_s']:.2f} s" in row
 
 
 def test_sigterm_ends_the_export_with_a_cast_that_plays(compare_rec, tmp_path):
@@ -430,6 +434,26 @@ def test_svg_of_a_talk_at_its_end(talk_rec, tmp_path):
     assert cli.main(["export", str(talk_rec), "--format", "svg", "-o", str(out)]) == 0
     words = svg_text(out)
     assert talk_deck()[1].title.upper() in words and "claim:" in words
+
+
+def test_replay_json_and_markdown_of_a_talk_keep_each_steps_preset_and_claim(talk_session):
+    talk_rec, live_claims = talk_session
+    doc = replay_json(talk_rec)
+    steps = talk_deck()
+    assert [p["preset"]["name"] for p in doc["plans"]] == [s.name for s in steps]
+    assert [p["runs"] for p in doc["plans"]] == [[0, 1], [2, 3, 4]]
+    for live, plan in zip(live_claims, doc["plans"], strict=True):
+        mark = {True: "✓", False: "✗", None: "?"}[plan["claim"]["ok"]]
+        # as the presenter saw it (a busy machine's load average is recorded rounded)
+        assert f"{mark} claim: {plan['claim']['text']}".startswith(
+            live.split(" (the machine was")[0]
+        )
+    out = run_cli("export", str(talk_rec), "--format", "markdown")
+    assert out.returncode == 0, out.stderr
+    for n, (step, plan) in enumerate(zip(steps, doc["plans"], strict=True), 1):
+        assert f"## {n}. {step.name}: {step.title}" in out.stdout
+        assert f"> {step.narration[0]}" in out.stdout
+        assert f"Claim: {plan['claim']['text']}" in out.stdout
 
 
 def test_a_replayed_claim_notes_the_recorded_load(talk_rec, tmp_path):

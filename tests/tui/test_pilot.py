@@ -217,9 +217,14 @@ def test_talk_mode_keys():
         assert isinstance(talk, TalkScreen) and talk.index == 0
         await pilot.press("n")
         assert talk.index == 1 and talk.banner.step == "2/3"
-        await pilot.press("space", "right")
-        assert talk.index == 0  # wraps around
+        await pilot.press("space")
+        assert talk.index == 2
+        gen = app.progress.generation
+        await pilot.press("right")  # the last step: the deck ends there, it does not wrap
+        assert talk.index == 2 and app.progress.generation == gen
         await pilot.press("p")
+        assert talk.index == 1
+        await pilot.press("n")
         assert talk.index == 2
         gen = app.progress.generation
         await pilot.press("r")

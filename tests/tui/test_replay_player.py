@@ -200,3 +200,54 @@ def test_replay_screen_keys(rec_path):
         await pilot.press("q")
 
     drive(app, script)
+
+
+def test_replay_shows_and_obeys_the_players_keys_only(rec_path):
+    """The footer lists what the player does; the dashboard's keys change nothing; at the end
+    space plays again from the start, as the controls say."""
+    from gilviz.tui.screens.help import HelpScreen, help_rows
+
+    clock = Clock()
+    app, player = make_app(rec_path, clock)
+
+    async def script(pilot):
+        screen = app.screen
+        shown = {b.binding.description for b in screen.active_bindings.values() if b.binding.show}
+        assert shown == {"play/pause", "speed", "seek 10%", "quit", "help"}
+
+        # The command palette opens no other screen (they would run nothing, or restart it).
+        titles = {c.title for c in app.get_system_commands(screen)}
+        assert "Help" in titles and not titles & {"Dashboard", "Race", "Reference", "Talk mode"}
+
+        # The dashboard's and the other screens' keys do nothing to the replay.
+        clock.advance(player.duration_s * 0.2)
+        pos = player.position
+        await pilot.press("s", "p", "r", "w", "t", "f", "d")
+        await pilot.pause()
+        assert app.screen is screen and not player.paused
+        assert player.position == pytest.approx(pos)
+        assert (screen.pool, screen.workload) == ("thread", "crunch")  # untouched defaults
+
+        # Played to the end (never paused): the controls offer to play again, and space does.
+        clock.advance(player.duration_s)
+        app.tick()
+        assert player.at_end and not player.paused
+        await pilot.pause()
+        assert ("space", "play again", "") in screen.controls.settings
+        await pilot.press("space")
+        assert player.position == 0.0 and not player.paused
+        clock.advance(player.duration_s * 0.1)
+        assert player.position == pytest.approx(player.duration_s * 0.1)
+
+        # The help lists the player's keys, each in full, and none of the dashboard's.
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        titles = [t for t, _ in app.screen.sections]
+        assert titles == ["Everywhere", "Replay (gilviz replay FILE)"]
+        rows = dict(r for _, b in app.screen.sections for r in help_rows(b))
+        assert rows["< -"] == "slower" and rows["> + ="] == "faster"
+        assert rows["←"] == "back 10%" and rows["→"] == "ahead 10%"
+        assert "f" not in rows and "s" not in rows and "p" not in rows
+        await pilot.press("escape", "q")
+
+    drive(app, script)

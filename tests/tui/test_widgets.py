@@ -191,6 +191,8 @@ def test_no_attribute_shadows_textual():
         "TITLE",
         "COMMANDS",
         "on_screen_resume",
+        "on_screen_suspend",
+        "check_action",
         "on_mouse_scroll_down",
         "on_mouse_scroll_up",
         "is_mounted",  # read, never set

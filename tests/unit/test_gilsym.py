@@ -376,3 +376,27 @@ def test_free_threaded_build_has_no_gil(tmp_path):
     root = fake_proc(tmp_path, 999998, lib, 0x7F0000000000)
     with pytest.raises(gilsym.GilNotFound, match="free-threaded"):
         gilsym.locate_gil(999998, proc_root=str(root))
+
+
+def test_a_file_of_this_process_is_opened_by_its_own_path():
+    # Through /proc/PID/root the path goes away with the process; the same file seen from
+    # here does not.
+    exe = os.path.realpath(sys.executable)
+    assert gilsym._file_in_target(os.getpid(), exe) == exe
+
+
+@linux_only
+def test_a_calibration_that_died_is_tried_again(tmp_path):
+    # The first start fails (as a target's interpreter path can vanish mid-run); the reason
+    # is said but not kept, so the next calibration of the same interpreter succeeds.
+    mark = tmp_path / "failed-once"
+    python = tmp_path / "python"
+    python.write_text(
+        f'#!/bin/sh\nif [ ! -e {mark} ]; then touch {mark}; echo "died" >&2; exit 1; fi\n'
+        f'exec {os.path.realpath(sys.executable)} "$@"\n'
+    )
+    python.chmod(0o755)
+    size = gilsym.locate_gil(os.getpid()).end - gilsym.locate_gil(os.getpid()).start
+    with pytest.raises(gilsym.GilNotFound, match="died"):
+        gilsym.calibrate_gil_holder(str(python), size)
+    assert gilsym.calibrate_gil_holder(str(python), size).holder >= 0

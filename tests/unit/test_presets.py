@@ -40,6 +40,7 @@ PROMISED = [
     "crunch-interpreters",
     "counter-interpreters",
     "pickle-interpreters",
+    "unshareable-interpreters",
 ]
 
 
@@ -601,6 +602,44 @@ def test_lost_updates_both_ways(two_cores):
     assert check(p, [run("thread"), run("process", outcome=procs)]).ok is None
 
 
+REFUSED = {"kind": "refused", "shared": "thread", "refused": ["process", "interpreter"]}
+NOT_PICKLED = "TypeError: cannot pickle '_thread.lock' object"
+NOT_SHARED = (
+    "NotShareableError: SharedTotal(n=5, total=0, lock) does not support cross-interpreter data"
+)
+
+
+def refusal(pool: str, said: str) -> dict[str, Any]:
+    return run(
+        pool, outcome={"refused": said}, error=f"the pool refused the task's argument: {said}"
+    )
+
+
+def test_refused_both_ways(two_cores):
+    p = preset(REFUSED, "thread", "process", "interpreter")
+    shared = {"expected": 800_000, "total": 800_000, "objects": 1}
+    refusals = [refusal("process", NOT_PICKLED), refusal("interpreter", NOT_SHARED)]
+    r = check(p, [run("thread", outcome=shared), *refusals])
+    assert r == ClaimResult(
+        True,
+        "threads share one object; processes and interpreters refuse it: threads: 1 object "
+        "for 4 tasks, 800,000 of 800,000 updates counted; processes refused it: "
+        f"{NOT_PICKLED}; interpreters refused it: {NOT_SHARED}",
+    )
+    copies = {**shared, "objects": 4}
+    assert check(p, [run("thread", outcome=copies), *refusals]).ok is False
+    took = [refusal("process", NOT_PICKLED), run("interpreter")]
+    r = check(p, [run("thread", outcome=shared), *took])
+    assert r.ok is False and "interpreters took it" in r.text
+    other = [refusal("process", NOT_PICKLED), run("interpreter", error="task 0 raised OSError")]
+    r = check(p, [run("thread", outcome=shared), *other])
+    assert r.ok is False and "interpreters failed otherwise: task 0 raised OSError" in r.text
+    assert check(p, [run("thread"), *refusals]).ok is None  # no outcome to read
+    worded = preset({**REFUSED, "error": "cross-interpreter"}, "thread", "process", "interpreter")
+    r = check(worded, [run("thread", outcome=shared), *refusals])
+    assert r.ok is False and "not with 'cross-interpreter'" in r.text
+
+
 CRASH = {
     "kind": "crash_isolation",
     "thread_error": "killed by SIGSEGV",
@@ -714,7 +753,7 @@ def test_presets_text_lists_every_builtin(capsys):
     for p in presets.builtin_presets():
         row = next(line for line in lines if line.startswith(p.name + " "))
         assert p.workload in row and p.title in row
-    assert "17 presets (built-in deck)" in out
+    assert f"{len(PROMISED)} presets (built-in deck)" in out
 
 
 def test_presets_of_a_user_deck(capsys):

@@ -177,6 +177,11 @@ class RunSnapshot:
     latency_samples: int = 0  # heartbeat wake-ups measured
     #: Why GIL figures are n/a when they are for a reason other than missing samples.
     gil_note: str | None = None
+    #: The interpreter the runner said it runs on (its Hello: protocol.python_facts()),
+    #: None before it has said, and for a program gilviz did not start.
+    python: dict[str, Any] | None = None
+    #: A process or interpreter pool's start-up (End.startup), once the run has ended.
+    startup: dict[str, Any] | None = None
 
 
 #: Why a free-threaded run has no GIL figures (gilviz has not been tested on such a build).
@@ -590,6 +595,8 @@ class RunModel:
                 latency_samples=self._latency.n,
                 gil_note=GIL_OFF_NOTE if self._gil_off() else None,
                 processes=tuple(self.processes.items()),
+                python=dict(self.hello.python) if self.hello is not None else None,
+                startup=self.startup,
             )
 
     def error(self) -> str | None:

@@ -93,6 +93,7 @@ class Failure(_Text):
     TASK_RAISED = "task_raised"  # a task raised an exception
     POOL_BROKEN = "pool_broken"  # a process-pool worker died (segfault, kill)
     UNAVAILABLE = "unavailable"  # this Python cannot run the pool
+    NOT_SHAREABLE = "not_shareable"  # the pool refused the task's argument: it cannot be copied
     RUNNER_ERROR = "runner_error"  # the runner itself raised
     RUNNER_DIED = "runner_died"  # the runner ended without its End message
     END_LOST = "end_lost"  # gilviz could not read the runner's end (in time, or at all)
@@ -148,6 +149,20 @@ def python_label(python: dict[str, Any] | None) -> str:
         return "Python ?"
     text = f"{python.get('implementation', 'Python')} {python.get('version', '?')}"
     return text + (f" ({python['build']})" if python.get("build") else "")
+
+
+def python_short(python: dict[str, Any] | None) -> str:
+    """The interpreter in a few words for a screen's header: version, and whether it runs
+    with a GIL ("CPython 3.14.10 · GIL", "CPython 3.14.0 · free-threaded"); "Python ?"
+    unknown."""
+    if not python:
+        return "Python ?"
+    head = f"{python.get('implementation', 'Python')} {python.get('version', '?')}"
+    if python.get("gil_enabled") is False:
+        return f"{head} · free-threaded"
+    if "free-threaded" in (python.get("build") or ""):
+        return f"{head} · free-threaded build, GIL on"
+    return f"{head} · GIL"
 
 
 class Hello(NamedTuple):

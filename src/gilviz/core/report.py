@@ -12,7 +12,7 @@ from typing import Any
 import gilviz
 from gilviz.core.measuring import machine
 from gilviz.core.model import RunModel, RunSnapshot, WorkerView
-from gilviz.core.protocol import STATES, WATCH_POOL
+from gilviz.core.protocol import STATES, WATCH_POOL, python_short
 
 HOLDER_METHOD = (
     "GIL holder read from each measured process's memory (each GIL's last_holder while locked)"
@@ -85,6 +85,9 @@ def run_summary(model: RunModel) -> dict[str, Any]:
         "startup": _round_startup(model.startup),
         "outcome": snap.outcome,
         "error": snap.error,
+        # The interpreter this run's figures came from, as its runner said (None for a
+        # program gilviz did not start).
+        "python": snap.python,
     }
     out["output"] = list(model.output)
     out["too_short"] = too_short(out["wall_s"], snap.gil_samples, snap.method != "none")
@@ -169,12 +172,17 @@ def _round_dict(d: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 4) for k, v in d.items()}
 
 
-def document(runs: list[dict[str, Any]], python: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The one JSON object ``--json`` prints."""
+def document(
+    runs: list[dict[str, Any]],
+    python: dict[str, Any] | None = None,
+    machine_info: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The one JSON object ``--json`` prints (``python`` and ``machine_info``: a recorded
+    session's, else this one's)."""
     return {
         "gilviz": gilviz.__version__,
         "python": python or machine.python_info(),
-        "machine": machine.machine_info(),
+        "machine": machine_info or machine.machine_info(),
         "runs": runs,
     }
 
@@ -215,6 +223,41 @@ def _mib(n: int | None) -> str:
     return "n/a" if n is None else f"{n / 2**20:.0f} MiB"
 
 
+def outcome_text(outcome: dict[str, Any] | None, pool: str | None = None) -> str:
+    """What a workload's outcome found, in words (the shared counter's lost updates, or
+    its separate copies on processes and interpreters); "" when there is none."""
+    if not outcome:
+        return ""
+    if "expected" in outcome and "lost_updates" in outcome:
+        expected = outcome["expected"]
+        if outcome["lost_updates"] is not None:  # one counter, shared by every worker
+            return (
+                f"{outcome['lost_updates']:,} of {expected:,} updates lost: the shared "
+                f"counter ended at {outcome.get('final', 0):,}"
+            )
+        copies = outcome.get("per_process") or []
+        one = {"process": "one per worker process", "interpreter": "one per interpreter"}
+        each = (
+            f"{copies[0]:,} each"
+            if copies and len(set(copies)) == 1
+            else (f"{min(copies):,} to {max(copies):,}" if copies else "no count")
+        )
+        return (
+            f"nothing lost, nothing shared: {len(copies)} separate "
+            f"{'copy' if len(copies) == 1 else 'copies'} of the counter "
+            f"({one.get(pool or '', 'one per process or interpreter')}), {each}, "
+            f"{sum(copies):,} of {expected:,} in all; the runner's own copy stayed at "
+            f"{outcome.get('final', 0):,}"
+        )
+    if outcome.get("error"):
+        return f"outcome not computed: {outcome['error']}"
+    return ", ".join(
+        f"{k.replace('_', ' ')} {f'{v:,}' if isinstance(v, int) else v}"
+        for k, v in outcome.items()
+        if v is not None
+    )
+
+
 def run_text(run: dict[str, Any]) -> str:
     """A few lines on one run."""
     gil = run["gil"]
@@ -245,13 +288,7 @@ def run_text(run: dict[str, Any]) -> str:
             f"results {p['results_bytes'] / 2**20:.1f} MiB in {p['results_s']:.3f} s"
         )
     if run.get("startup"):
-        st = run["startup"]
-        how = f" ({st['start_method']})" if st.get("start_method") else ""
-        lines.append(
-            f"  start-up: pool start {st['pool_start_s']:.3f} s{how}, first task "
-            f"{st['first_task_s']:.3f} s, then {num(st['steady_task_s'], '{:.3f}', ' s')} a task"
-            " (median)"
-        )
+        lines.append(f"  start-up: {startup_text(run['startup'])}")
     if run.get("outcome"):
         lines.append("  outcome: " + ", ".join(f"{k} {v}" for k, v in run["outcome"].items()))
     short = run.get("too_short")
@@ -269,48 +306,86 @@ def run_text(run: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def compare_table(runs: list[dict[str, Any]]) -> str:
-    """One row per run, then a one-line verdict."""
+def python_tag(python: dict[str, Any] | None) -> str:
+    """An interpreter in a table cell: its version, "t" added for a free-threaded build
+    (as CPython names them: 3.14t); "?" unknown."""
+    if not python:
+        return "?"
+    free = "free-threaded" in (python.get("build") or "") or python.get("gil_enabled") is False
+    return f"{python.get('version', '?')}{'t' if free else ''}"
+
+
+def compare_table(
+    runs: list[dict[str, Any]], groups: list[tuple[str, list[dict[str, Any]]]] | None = None
+) -> str:
+    """One row per run, then a one-line verdict. ``groups``: the same runs split by the
+    interpreter they ran on, each with its name (a race on several Pythons): a python
+    column, and a verdict for each, since speedups are against each one's serial run."""
+    several = groups is not None and len(groups) > 1
+    where = {id(r): name for name, rs in groups or () for r in rs}
+    py_w = max([8] + [len(n) + 2 for n in where.values()]) if several else 0
     wide = max([14] + [len(_name(r)) + 2 for r in runs])
     # Pickling gets a column when it cost a process or interpreter pool measurable time.
     pickling = any(_pickle_s(r) >= PICKLE_SHOWN_S for r in runs)
     header = (
+        f"{'python' if several else '':<{py_w}}"
         f"{'pool':<{wide}}{'workers':>8}{'wall s':>9}{'speedup':>9}{'cpu/wall':>10}"
         f"{'GIL wait':>10}{'pickle s' if pickling else '':>{10 if pickling else 0}}"
         "  per-worker cpu s"
     )
     rows = [header, "-" * len(header)]
     for r in runs:
+        lead = f"{where.get(id(r), '?') if several else '':<{py_w}}{_name(r):<{wide}}"
         per_worker = " ".join(f"{w['cpu_s']:.2f}" for w in r["workers"]) or "-"
         if r["error"]:
-            rows.append(f"{_name(r):<{wide}}{r['pool_size']:>8}  error: {r['error']}")
+            rows.append(f"{lead}{r['pool_size']:>8}  error: {r['error']}")
             continue
         if r.get("too_short"):
             per_worker = f"too short to measure ({TOO_SHORT_HINT})"
         rows.append(
-            f"{_name(r):<{wide}}{r['pool_size']:>8}{r['wall_s']:>9.3f}"
+            f"{lead}{r['pool_size']:>8}{r['wall_s']:>9.3f}"
             f"{num(r['speedup'], '{:.2f}x'):>9}{num(r['parallelism']):>10}"
             f"{pct(r['gil']['contention']):>10}"
             + (f"{_pickle_text(r):>10}" if pickling else "")
             + f"  {per_worker}"
         )
-    verdict = verdict_line(runs)
-    if verdict:
-        rows += ["", verdict]
+    verdicts = (
+        [(f"{name}: " if several else "", verdict_line(rs)) for name, rs in groups]
+        if groups
+        else [("", verdict_line(runs))]
+    )
+    verdicts = [lead + v for lead, v in verdicts if v]
+    if verdicts:
+        rows += ["", *verdicts]
     return "\n".join(rows)
 
 
-def startup_line(runs: list[dict[str, Any]]) -> str | None:
-    """The start-up of each process and interpreter pool, in one line (None: no such run)."""
-    parts = []
-    for r in runs:
-        st = r.get("startup")
-        if st:
-            how = f", {st['start_method']}" if st.get("start_method") else ""
-            parts.append(f"{_name(r)} {st['pool_start_s']:.3f} s{how}")
-    if not parts:
+def startup_text(st: dict[str, Any]) -> str:
+    """A process or interpreter pool's start-up apart from its work (End.startup): from
+    asking for the pool to its first task running, that first task, then the steady state."""
+    how = f" ({st['start_method']})" if st.get("start_method") else ""
+    return (
+        f"pool start {num(st.get('pool_start_s'), '{:.3f}', ' s')}{how}, first task "
+        f"{num(st.get('first_task_s'), '{:.3f}', ' s')}, then "
+        f"{num(st.get('steady_task_s'), '{:.3f}', ' s')} a task (median)"
+    )
+
+
+def startup_lines(runs: list[dict[str, Any]]) -> list[str]:
+    """One line per process or interpreter pool run: its start-up (none for other pools)."""
+    return [f"{_name(r)} start-up: {startup_text(r['startup'])}" for r in runs if r.get("startup")]
+
+
+def snapshot_startup(snap: RunSnapshot | None) -> str | None:
+    """The start-up line of a run on screen (a process or interpreter pool that ended)."""
+    if snap is None or not snap.startup:
         return None
-    return "pool start (asked for -> first task running): " + "; ".join(parts)
+    return f"{snap.pool} start-up: {startup_text(snap.startup)}"
+
+
+def snapshot_python(snap: RunSnapshot | None) -> str | None:
+    """The interpreter a run on screen runs on, as its runner said; None until it has."""
+    return python_short(snap.python) if snap is not None and snap.python else None
 
 
 #: Pickling below this (arguments and results of a whole run) is not worth a column.

@@ -86,8 +86,9 @@ class GilvizApp(App[int]):
         Binding("q", "quit", "quit", priority=True),
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),
         Binding("question_mark,f1", "help", "help"),
-        Binding("f", "open('reference')", "table"),
+        Binding("f", "open('reference')", "table", tooltip="the reference table"),
         Binding("d", "open('dashboard')", "dashboard", show=False),
+        Binding("escape", "go_back", "back"),
         Binding("ctrl+p", "command_palette", "palette", show=False),
     ]
 
@@ -110,6 +111,8 @@ class GilvizApp(App[int]):
         ticking: bool = True,
         fixed_plan: Plan | None = None,
         watch_log: str | None = None,
+        deck_note: str | None = None,
+        low_bandwidth: str | None = None,
     ) -> None:
         # ANSI colours pass through as they are: timeline cells then cost a few bytes each
         # and follow the terminal's palette (Textual converts them to RGB by default).
@@ -133,7 +136,16 @@ class GilvizApp(App[int]):
         self.ticking = ticking
         self.fixed_plan = fixed_plan  # the dashboard runs this plan only (a watched program)
         self.watch_log = watch_log
+        #: What the deck leaves out and why (presets whose pools this Python lacks).
+        self.deck_note = deck_note
+        #: Why the frame rate is low ("low bandwidth", "SSH link"), shown on every screen;
+        #: None when it is not (see launch.default_fps)
+        self.low_bandwidth = low_bandwidth
         self.progress = Progress()
+        #: JSON entries of this session's ended runs: what the dashboard estimates a long
+        #: run's time from (core.teaching.estimate)
+        self.measured_runs: list[dict] = []
+        self._measured = -1
         self._recorded = -1
         self._signals: list[int] = []
         self._dashboard = None
@@ -148,12 +160,10 @@ class GilvizApp(App[int]):
             # first): what start-up made is frozen, what it did not need is imported.
             self.call_after_refresh(after_first_frame)
         if self.talk:
-            from gilviz.tui.screens.talk import TalkScreen
-
             start = 0
             if self.start_preset:
                 start = next((i for i, p in enumerate(self.deck) if p.name == self.start_preset), 0)
-            self.push_screen(TalkScreen(start=start))
+            self.push_screen(self._new_talk(start))
         else:
             from gilviz.tui.screens.dashboard import DashboardScreen
 
@@ -253,6 +263,9 @@ class GilvizApp(App[int]):
             return
         p = self.progress = self.controller.poll()
         self._maybe_record(p)
+        if p.state in ("done", "stopped", "failed") and self._measured != p.generation:
+            self._measured = p.generation
+            self.measured_runs += [dict(s) for s in p.summaries if s is not None]
         screen = self.screen
         if isinstance(screen, GilvizScreen):
             screen.progress = p
@@ -279,6 +292,52 @@ class GilvizApp(App[int]):
         while len(self.screen_stack) > 2:
             self.pop_screen()
 
+    def _talk_open(self):
+        """The talk in the screen stack (the topmost), if any."""
+        from gilviz.tui.screens.talk import TalkScreen
+
+        return next((s for s in reversed(self.screen_stack) if isinstance(s, TalkScreen)), None)
+
+    def _home(self) -> Screen | None:
+        """Where the screens opened on top return to: the talk while one is open (the same
+        step), else the base screen (the dashboard)."""
+        talk = self._talk_open()
+        if talk is not None:
+            return talk
+        return self.screen_stack[1] if len(self.screen_stack) > 1 else None
+
+    def _pop_to_home(self) -> None:
+        home = self._home()
+        while self.screen is not home and len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def _new_talk(self, start: int = 0):
+        """The talk screen, installed: it keeps its step when a screen replaces it, and the
+        palette's "Talk mode" comes back to it."""
+        from gilviz.tui.screens.talk import TalkScreen
+
+        talk = TalkScreen(start=start)
+        self.install_screen(talk, "talk")
+        return talk
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "go_back":  # shown, and done, only where there is somewhere to go back to
+            from gilviz.tui.screens.talk import TalkScreen
+
+            top_talk = isinstance(self.screen, TalkScreen) and len(self.screen_stack) > 2
+            return self.screen is not self._home() or top_talk
+        return True
+
+    def action_go_back(self) -> None:
+        """esc: a screen opened on top returns to the talk (or the dashboard); a talk opened
+        over the dashboard returns to it (the talk is kept, at its step)."""
+        from gilviz.tui.screens.talk import TalkScreen
+
+        if self.screen is not self._home():
+            self._pop_to_home()
+        elif isinstance(self.screen, TalkScreen) and len(self.screen_stack) > 2:
+            self._pop_to_base()
+
     def open_screen(self, name: str) -> None:
         from gilviz.tui.screens.dashboard import DashboardScreen
         from gilviz.tui.screens.race import RaceScreen
@@ -287,28 +346,43 @@ class GilvizApp(App[int]):
         if name == "help":
             self.action_help()
             return
+        if name == "back":
+            self.action_go_back()
+            return
         if name == "talk":
-            from gilviz.tui.screens.talk import TalkScreen
-
-            if not isinstance(self.screen, TalkScreen):
-                self.push_screen(TalkScreen())
+            talk = self._talk_open()
+            if talk is not None:
+                self._pop_to_home()
+            elif self.is_screen_installed("talk"):
+                self._pop_to_base()
+                self.push_screen("talk")  # the same talk, at the step it was left on
+            else:
+                self._pop_to_base()
+                self.push_screen(self._new_talk())
             return
         if name == "dashboard":
-            self._pop_to_base()
-            if not isinstance(self.screen, DashboardScreen):
-                self.push_screen(DashboardScreen())
+            base = self.screen_stack[1] if len(self.screen_stack) > 1 else None
+            if isinstance(base, DashboardScreen):
+                self._pop_to_base()  # a talk on top is kept for the palette's "Talk mode"
+                return
+            # talk mode: the dashboard opens above the talk, on its preset; esc returns
+            if isinstance(self.screen, DashboardScreen):
+                return
+            self._pop_to_home()
+            talk = self._talk_open()
+            self.push_screen(DashboardScreen(preset=talk.preset if talk else None))
             return
         target = {"race": RaceScreen, "reference": ReferenceScreen}[name]
         if isinstance(self.screen, target):
             return
-        self._pop_to_base()
+        self._pop_to_home()
         screen = target(cache=self.reference_cache) if name == "reference" else target()
         self.push_screen(screen)
 
     def open_race(self, plan: Plan) -> None:
         from gilviz.tui.screens.race import RaceScreen
 
-        self._pop_to_base()
+        self._pop_to_home()
         race = RaceScreen(plan)
         self.push_screen(race, callback=None)
         self.call_after_refresh(race.start)
@@ -321,8 +395,11 @@ class GilvizApp(App[int]):
         if preset is None:
             self.notify(f"no preset {name!r} in this deck", severity="warning")
             return
-        if isinstance(self.screen, TalkScreen):
-            self.screen.go(self.deck.index(preset))
+        if self._talk_open() is not None:  # a talk is on: the preset is one of its steps
+            self._pop_to_home()
+            talk = self.screen
+            assert isinstance(talk, TalkScreen)
+            talk.go(self.deck.index(preset))
             return
         self._pop_to_base()
         dash = self.screen
@@ -330,7 +407,7 @@ class GilvizApp(App[int]):
             dash = DashboardScreen(preset=preset)
             self.push_screen(dash)
         else:
-            dash.load_preset(preset)
+            dash.switch_preset(preset)
         if start:
             self.call_after_refresh(dash.action_start_stop)
 
@@ -344,7 +421,18 @@ class GilvizApp(App[int]):
         from gilviz.tui.screens.reference import ReferenceScreen
         from gilviz.tui.screens.talk import TalkScreen
 
-        if not isinstance(self.screen, HelpScreen):
+        if isinstance(self.screen, HelpScreen):
+            return
+        own = self._keys_title()
+        if own is not None:
+            # A screen with keys of its own (a replay): those, and the app's it leaves alone.
+            mine = type(self.screen).BINDINGS
+            taken = {k.strip() for b in mine for k in b.key.split(",")}
+            general = [
+                b for b in GilvizApp.BINDINGS if not {k.strip() for k in b.key.split(",")} & taken
+            ]
+            sections = [("Everywhere", general), (own, mine)]
+        else:
             sections = [
                 ("Everywhere", GilvizApp.BINDINGS),
                 ("Dashboard", DashboardScreen.BINDINGS),
@@ -352,7 +440,11 @@ class GilvizApp(App[int]):
                 ("Reference", ReferenceScreen.BINDINGS),
                 ("Talk mode (gilviz talk)", TalkScreen.BINDINGS),
             ]
-            self.push_screen(HelpScreen([(t, list(b)) for t, b in sections]))
+        self.push_screen(HelpScreen([(t, list(b)) for t, b in sections]))
+
+    def _keys_title(self) -> str | None:
+        """The help title of the screen on top when its keys are all it has (a replay)."""
+        return getattr(type(self.screen), "KEYS_TITLE", None)
 
     def on_open_preset(self, message: OpenPreset) -> None:
         self.open_preset(message.name, message.start)
@@ -362,6 +454,9 @@ class GilvizApp(App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        if getattr(type(screen), "KEYS_TITLE", None) is not None:
+            yield SystemCommand("Help", "every key", self.action_help)
+            return  # a replay opens no other screen
         yield SystemCommand(
             "Dashboard", "live panels of one run", partial(self.open_screen, "dashboard")
         )

@@ -36,6 +36,35 @@ def runnable_here(preset: Preset) -> bool:
     return all(pools.get(c.pool, "unknown") is None for c in preset.pools)
 
 
+def left_out_note(deck_path: str | None = None) -> str | None:
+    """What ``load`` leaves out of the built-in deck and why, in one line (reason first: a
+    narrow screen cuts the end); None for a deck file, or when nothing is left out."""
+    if deck_path:
+        return None
+    from gilviz.core.measuring import machine
+
+    try:
+        info = machine.interpreter_info(None)
+    except (OSError, ValueError):
+        return None
+    left = [p for p in cpresets.builtin_presets() if not runnable_here(p)]
+    why = machine.pools_unavailable_line(
+        (c.pool for p in left for c in p.pools), info.pools, f"{info.implementation} {info.version}"
+    )
+    if not left or why is None:
+        return None
+    names = ", ".join(p.name for p in left)
+    return f"{why}: {len(left)} preset{'s' if len(left) > 1 else ''} left out ({names})"
+
+
+def runnable_part(
+    preset: Preset, pools: dict[str, str | None], python: str
+) -> tuple[Preset, str | None]:
+    """The preset with only the pools this Python has, and the line saying what was not run
+    (see core.teaching.presets.runnable_part)."""
+    return cpresets.runnable_part(preset, pools, python)
+
+
 def find(deck: list[Preset], name: str) -> Preset:
     for p in deck:
         if p.name == name:

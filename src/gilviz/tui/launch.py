@@ -33,6 +33,19 @@ def default_fps(args: Any, environ: dict[str, str] | None = None) -> float:
     return 4.0
 
 
+def low_bandwidth(args: Any, environ: dict[str, str] | None = None) -> str | None:
+    """Why the frames are few, to say on screen: asked for, or an SSH link; None when
+    they are not (or ``--fps`` chose the rate)."""
+    env = os.environ if environ is None else environ
+    if getattr(args, "fps", None):
+        return None
+    if getattr(args, "low_bandwidth", False):
+        return "low bandwidth"
+    if env.get("SSH_CONNECTION"):
+        return "SSH link"
+    return None
+
+
 def rates(args: Any) -> tuple[float, float]:
     """``--fps`` and ``--hz``, checked (BadInput when out of range)."""
     fps = parse_float(getattr(args, "fps", None) or default_fps(args), "--fps", 0.2, 30)
@@ -145,6 +158,8 @@ def _launch(
         preset=preset,
         talk=talk,
         autostart=autostart,
+        deck_note=gdeck.left_out_note(deck_path) if watch is None else None,
+        low_bandwidth=low_bandwidth(args),
     )
     saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
@@ -198,6 +213,7 @@ def run_replay(args: Any, rec: Any) -> int:
         look=look,
         record_results=False,
         dashboard_cls=ReplayScreen,
+        low_bandwidth=low_bandwidth(args),
     )
     app.run()
     return int(app.return_code or 0)

@@ -22,7 +22,8 @@ class OpenPreset(Message):
 
 @dataclass
 class OpenScreen(Message):
-    """Switch to a screen by name: dashboard, race, reference, help, talk."""
+    """Switch to a screen by name: dashboard, race, reference, help, talk; or "back" to the
+    one the current screen was opened from (the talk at its step, or the dashboard)."""
 
     name: str
 

@@ -318,7 +318,18 @@ def elf_machine_name(path: str) -> str:
 def _file_in_target(pid: int, path: str) -> str:
     """A path through which we can open the target's file, even across mount namespaces."""
     via_root = f"/proc/{pid}/root{path}"
-    return via_root if os.path.exists(via_root) else path
+    try:
+        theirs = os.stat(via_root)
+    except OSError:
+        return path
+    try:
+        ours = os.stat(path)
+    except OSError:
+        return via_root
+    # The same file seen from here is preferred: a path through /proc/PID goes away with
+    # the process, and a calibration still reading the interpreter's files through it
+    # would fail half-way through its imports.
+    return path if (ours.st_dev, ours.st_ino) == (theirs.st_dev, theirs.st_ino) else via_root
 
 
 def exe_in_root(pid: int, proc_root: str = "/proc") -> tuple[str, str | None]:
@@ -624,11 +635,17 @@ def calibrate_gil_holder(
         cached = _holder_cache.get(key)
     if cached is None:
         cached = _run_calibration(executable, runtime_size, timeout, root)
-        with _cache_lock:
-            _holder_cache[key] = cached
+        if not isinstance(cached, _Unsettled):
+            with _cache_lock:
+                _holder_cache[key] = cached
     if isinstance(cached, str):
         raise GilNotFound(cached)
     return cached
+
+
+class _Unsettled(str):
+    """A calibration that failed for a reason of the moment (the script could not run or
+    died), not of the interpreter: said, but not cached, so the next run tries again."""
 
 
 def _run_calibration(
@@ -642,12 +659,12 @@ def _run_calibration(
             cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
         )
     except (OSError, subprocess.SubprocessError) as exc:
-        return f"holder calibration could not run {executable}: {exc}"
+        return _Unsettled(f"holder calibration could not run {executable}: {exc}")
     try:
         data = json.loads(out.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         tail = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["no output"]
-        return f"holder calibration failed: {tail[0]}"
+        return _Unsettled(f"holder calibration failed: {tail[0]}")
     if "error" in data:
         return str(data["error"])
     pairs, native = data["pairs"], data["native"]

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -175,6 +176,31 @@ def _pool_availability(raw: dict) -> dict[str, str | None]:
     return pools
 
 
+#: What a pool kind needs that the target Python may lack, in a few words for a screen.
+POOL_NEEDS: dict[str, str] = {
+    "interpreter": "needs Python 3.14+",
+    "free-threaded": "needs a free-threaded build",
+}
+
+
+def pools_unavailable_line(
+    kinds: Iterable[str], pools: Mapping[str, str | None], python: str
+) -> str | None:
+    """Which of ``kinds`` the target Python cannot run, with what each needs, in one line:
+    "interpreter: needs Python 3.14+ (this is CPython 3.11.7)". ``pools``: kind -> None
+    (available) or why not; a kind it does not name is unknown and left unsaid. None when
+    every kind is available (or unknown)."""
+    parts = [
+        f"{k}: {POOL_NEEDS.get(k) or pools[k]}"
+        for k in dict.fromkeys(kinds)
+        if pools.get(k) is not None
+    ]
+    if not parts:
+        return None
+    # The Python is named after the first part: a narrow screen cuts the line's end.
+    return "; ".join([f"{parts[0]} (this is {python})", *parts[1:]])
+
+
 def interpreter_info(python: str | None = None) -> InterpreterInfo:
     """Probe this interpreter, or another one by running it (raises OSError/ValueError)."""
     if python is None or os.path.realpath(python) == os.path.realpath(sys.executable):
@@ -189,13 +215,21 @@ def interpreter_info(python: str | None = None) -> InterpreterInfo:
         if out.returncode != 0:
             last = (out.stderr.strip().splitlines() or ["no output"])[-1]
             raise ValueError(f"{python} failed to start: {last}")
-        raw = json.loads(out.stdout)
+        try:
+            raw = json.loads(out.stdout)
+        except ValueError:
+            raise ValueError(f"{python} did not answer as a Python 3.10+ would") from None
     return InterpreterInfo(**raw, pools=_pool_availability(raw))
 
 
 FREE_THREADED_UNTESTED = (
     "untested: gilviz has not been run on a free-threaded build (none could be obtained "
     "where it is tested); GIL figures are n/a, the other states still split"
+)
+#: What doctor says of free-threaded builds when the target is not one: still untested.
+FREE_THREADED_ELSEWHERE = (
+    "untested: gilviz has not been run on a free-threaded build (none could be obtained "
+    "where it is tested; see docs/measurement.md, Blind spots); this Python is not one"
 )
 
 
@@ -251,8 +285,10 @@ def doctor_report(python: str | None = None) -> dict:
     info = interpreter_info(python)
     ok, why = proc_sampling_readable()
     gil = gil_probe(python) if ok else {"located": f"n/a: {why}", "method": None, "holder": None}
-    if info.free_threaded_build:
-        gil["free_threaded"] = FREE_THREADED_UNTESTED
+    # Said whatever the target: free-threaded builds are a blind spot of gilviz's tests.
+    gil["free_threaded"] = (
+        FREE_THREADED_UNTESTED if info.free_threaded_build else FREE_THREADED_ELSEWHERE
+    )
     return {
         "machine": {
             **machine_info(),

@@ -1,6 +1,8 @@
-"""Exports of a recording: a Chrome/Perfetto trace (opens in ui.perfetto.dev) and a
-Markdown report. Both are rebuilt from the recording by replaying it through the model, so
-they show exactly what the live session showed.
+"""Exports of a recording: the JSON ``gilviz run``/``compare --json`` printed (``gilviz
+replay --json``), a Chrome/Perfetto trace (opens in ui.perfetto.dev) and a Markdown report.
+All are rebuilt from the recording by replaying it through the model, so they show exactly
+what the live session showed; a preset's claim is checked again on the recorded machine's
+usable cores and load average, as it was checked live.
 
 Trace layout: one process per run; per worker two threads: "worker N" with one slice per
 stretch of samples in the same state, and "worker N tasks" with one slice per task (local pools: per
@@ -11,12 +13,104 @@ tracks "core N busy" and "GIL contention" per sample.
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from gilviz.core import report
-from gilviz.core.protocol import Stretch, TaskEnd
+from gilviz.core.protocol import Stretch, TaskEnd, python_label
 from gilviz.core.recording.reader import Recording, RunRecord, read_recording
-from gilviz.core.teaching import reference
+from gilviz.core.teaching import presets, reference
+from gilviz.core.teaching.presets import ClaimResult, Preset
+
+
+@dataclass(frozen=True)
+class RecordedPlan:
+    """The runs of one plan of a recording (a preset's pools, a compare, a talk step, one
+    dashboard run): how they were shown (its ``plan`` line, {} in recordings without one),
+    their JSON entries, the preset they ran (None: none, or not recorded) and its claim."""
+
+    info: dict[str, Any]
+    first: int
+    runs: list[dict[str, Any]]
+    preset: Preset | None = None
+    claim: ClaimResult | None = None
+
+    @property
+    def as_preset(self) -> bool:
+        """The preset ran as written (a changed setting makes it "your settings")."""
+        return self.preset is not None and self.info.get("preset_name") == self.preset.name
+
+
+def recorded_cores(header: dict[str, Any]) -> int | None:
+    """The usable cores of the machine a recording was made on (None: unknown)."""
+    cores = (header.get("machine") or {}).get("cores_usable")
+    return cores if isinstance(cores, int) and cores > 0 else None
+
+
+def recorded_plans(rec: Recording) -> list[RecordedPlan]:
+    """The recording's runs, plan by plan; speedups against each plan's own serial run."""
+    groups: list[tuple[int | None, int, int]] = []  # (plan, first, count)
+    for i, run in enumerate(rec.runs):
+        if groups and groups[-1][0] == run.plan:
+            plan, first, count = groups[-1]
+            groups[-1] = (plan, first, count + 1)
+        else:
+            groups.append((run.plan, i, 1))
+    cores = recorded_cores(rec.header)
+    out = []
+    for plan, first, count in groups:
+        info = rec.plans.get(plan, {}) if plan is not None else {}
+        records = rec.runs[first : first + count]
+        runs = [report.run_summary(r.model) for r in records]
+        report.fill_speedups(runs, cores=cores)
+        preset = claim = None
+        if isinstance(info.get("preset"), dict):
+            try:
+                preset = presets.preset_from_json(info["preset"])
+            except (KeyError, TypeError, ValueError):
+                preset = None
+        if preset is not None:
+            load = (records[-1].end or {}).get("load1")
+            try:
+                claim = presets.check_claim(
+                    preset, runs, cores, load if isinstance(load, int | float) else None
+                )
+            except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+                claim = ClaimResult(None, f"claim not checked: {type(exc).__name__}: {exc}")
+        out.append(RecordedPlan(info, first, runs, preset, claim))
+    return out
+
+
+def document(rec: Recording) -> dict[str, Any]:
+    """What ``gilviz run --json`` (or ``compare --json``) printed when the recording was
+    made: its runs, and the preset and its claim when one preset ran. A session of several
+    plans (the TUI, a talk) also lists them under ``plans``."""
+    parts = recorded_plans(rec)
+    runs = [r for part in parts for r in part.runs]
+    doc = report.document(runs, rec.header.get("python"), rec.header.get("machine"))
+    if len(parts) == 1 and parts[0].preset is not None:
+        doc.update(_preset_keys(parts[0]))
+    elif len(parts) > 1:
+        doc["plans"] = [
+            {
+                "label": part.info.get("label"),
+                "kind": part.info.get("kind"),
+                "runs": list(range(part.first, part.first + len(part.runs))),
+                **(_preset_keys(part) if part.preset is not None else {}),
+            }
+            for part in parts
+        ]
+    return doc
+
+
+def _preset_keys(part: RecordedPlan) -> dict[str, Any]:
+    p, claim = part.preset, part.claim
+    assert p is not None and claim is not None
+    return {
+        "preset": {"name": p.name, "title": p.title, "source": p.source},
+        "claim": {"ok": claim.ok, "text": claim.text},
+    }
 
 
 def _us(ns: int, origin: int) -> float:
@@ -113,36 +207,101 @@ def _counters(run: RunRecord, pid: int, origin: int) -> list[dict[str, Any]]:
 
 
 def markdown(rec: Recording | str) -> str:
+    """A report of the recording: per plan, the preset with its narration, the runs' table
+    and the claim checked on the recorded machine; then the threads-or-processes table
+    with what the recording's presets measured (no other figures: not this machine's cache)."""
     if isinstance(rec, str):
         rec = read_recording(rec)
-    runs = [report.run_summary(m) for m in rec.models]
-    cores = (rec.header.get("machine") or {}).get("cores_usable")
-    report.fill_speedups(runs, cores=cores if isinstance(cores, int) and cores > 0 else None)
     h = rec.header
     py = h.get("python", {})
     machine = h.get("machine", {})
+    created = h.get("created")
+    when = (
+        time.strftime("%Y-%m-%d %H:%M", time.localtime(created))
+        if isinstance(created, int | float)
+        else None
+    )
+    argv = (h.get("settings") or {}).get("argv")
     lines = [
         "# gilviz report",
         "",
         f"gilviz {h.get('gilviz')}, {py.get('implementation')} {py.get('version')} "
         f"(GIL {'on' if py.get('gil_enabled') else 'off'}), "
-        f"{machine.get('cores_usable')} usable of {machine.get('cores_logical')} cores.",
-        "",
+        f"{machine.get('cores_usable')} usable of {machine.get('cores_logical')} cores"
+        + (f"; recorded {when}" if when else "")
+        + (f" by `gilviz {' '.join(argv)}`" if isinstance(argv, list) and argv else "")
+        + ".",
+    ]
+    parts = recorded_plans(rec)
+    for n, part in enumerate(parts, 1):
+        lines += ["", *_plan_markdown(part, n if len(parts) > 1 else None)]
+    runs = [r for part in parts for r in part.runs]
+    lines += ["", f"GIL method: {runs[0]['gil']['method'] if runs else 'n/a'}."]
+    section = _reference_markdown(rec, parts, when)
+    if section:
+        lines += ["", "## Threads or processes", "", section]
+    return "\n".join(lines) + "\n"
+
+
+def _plan_markdown(part: RecordedPlan, number: int | None) -> list[str]:
+    p = part.preset
+    lines: list[str] = []
+    if p is not None:
+        lines += [f"## {f'{number}. ' if number else ''}{p.name}: {p.title}", ""]
+        lines += [f"> {line}" for line in p.narration] + ([""] if p.narration else [])
+        if not part.as_preset:
+            lines += ["Run with settings changed from the preset's.", ""]
+    elif number is not None:
+        lines += [f"## {number}. {part.info.get('label') or 'runs'}", ""]
+    lines += [
         "| workload | pool | workers | wall s | speedup | cpu/wall | GIL contention | "
         "latency p99 ms | error |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for r in runs:
+    for r in part.runs:
         lines.append(
-            f"| {r['workload']} | {r['pool']} | {r['pool_size']} | "
+            f"| {r['workload']} | {r.get('label') or r['pool']} | {r['pool_size']} | "
             f"{report.num(r['wall_s'], '{:.3f}')} | {report.num(r['speedup'], unit='x')} | "
             f"{report.num(r['parallelism'])} | {report.pct(r['gil']['contention'])} | "
             f"{report.num(r['latency_ms']['p99'])} | "
-            f"{r['error'] or ''} |"
+            f"{(r['error'] or '').replace('|', '/')} |"
         )
-    verdict = report.verdict_line(runs)
+    verdict = report.verdict_line(part.runs)
     if verdict:
         lines += ["", verdict]
-    lines += ["", f"GIL method: {runs[0]['gil']['method'] if runs else 'n/a'}."]
-    lines += ["", "## Threads or processes", "", reference.markdown(reference.table())]
-    return "\n".join(lines) + "\n"
+    for r in part.runs:
+        if r["outcome"]:
+            outcome = ", ".join(f"{k} {v}" for k, v in r["outcome"].items())
+            lines += ["", f"{r.get('label') or r['pool']}: {outcome}"]
+    if part.claim is not None:
+        mark = {True: "✓", False: "✗", None: "?"}[part.claim.ok]
+        lines += ["", f"Claim: {part.claim.text} {mark}"]
+    return lines
+
+
+def _reference_markdown(rec: Recording, parts: list[RecordedPlan], when: str | None) -> str:
+    """The reference table filled from the presets this recording ran as written (the
+    newest run of each); empty when it ran none."""
+    ran: dict[str, list[dict[str, Any]]] = {}
+    for part in parts:
+        if part.as_preset:
+            assert part.preset is not None
+            ran[part.preset.name] = part.runs
+    if not ran:
+        return ""
+    hello = next((m.hello for m in rec.models if m.hello), None)
+    python = python_label(hello.python) if hello else None
+    rows = reference.table(reference.document_of(ran, python, when))
+    if not any(r["measured"] or r["measured_interpreters"] for r in rows):
+        return ""  # its presets are no row's (a deck of one's own)
+    note = (
+        f"measured in this recording: the presets {', '.join(ran)}"
+        + (f", recorded {when}" if when else "")
+        + "; other rows' presets did not run in it"
+    )
+    return reference.markdown(
+        rows,
+        note=note,
+        missing="not in this recording",
+        measured_title="measured in this recording",
+    )

@@ -33,3 +33,8 @@ def run_task(workload: str, spread: bool, index: int, blob: bytes) -> tuple:
     pickle_ns = time.perf_counter_ns() - p1
     cpu = time.thread_time_ns() - c0
     return pid, tid, index, t0, time.monotonic_ns(), cpu, unpickle_ns, pickle_ns, None, out
+
+
+def receive(arg: object) -> None:
+    """Takes an argument and does nothing: what the runner hands an interpreter pool an
+    argument with, to hear the pool's own word when it cannot be shared."""

@@ -33,6 +33,15 @@ def needs_server(specs: list[RunSpec]) -> bool:
     return any((w := workloads.describe(s.workload)) is not None and w.needs_server for s in specs)
 
 
+def by_python(specs: list[RunSpec], items: list[Any]) -> list[tuple[str | None, list[Any]]]:
+    """``items`` (one per spec, e.g. the runs' summaries) grouped by the interpreter each
+    spec ran on (its ``--python``; None: gilviz's own), in the order they first appear."""
+    groups: dict[str | None, list[Any]] = {}
+    for spec, item in zip(specs, items, strict=True):
+        groups.setdefault(spec.python, []).append(item)
+    return list(groups.items())
+
+
 class PlanRun:
     """The runs of a plan, with their shared resources held while the plan is open."""
 

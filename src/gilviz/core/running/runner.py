@@ -462,6 +462,8 @@ class Runner:
         self.executor: cf.Executor | None = None
         self.cancel_sem: Any = None  # process pools: a token per worker on a stop
         self.killed = False
+        #: What the pool said when handed an argument that cannot be copied (a lock).
+        self.refused: str | None = None
         name = spec["workload"]
         builtin = workloads.describe(name)
         # A user function gets --args (a literal: a tuple gives several arguments), or the
@@ -619,7 +621,9 @@ class Runner:
         if self.stop_requested.is_set() and self.error is None and self.done < self.spec["tasks"]:
             self._set_error(Failure.STOPPED, "stopped")
         outcome = None
-        if self.tally is not None and self.error is None:
+        if self.refused is not None:
+            outcome = {"refused": self.refused}
+        elif self.tally is not None and self.error is None:
             try:
                 outcome = self.tally.summary(self.spec["tasks"], self.spec["size"])
             except Exception as exc:
@@ -851,7 +855,12 @@ class Runner:
             ),
         )
         self.executor = executor
-        blobs, size = self._pickled_args()
+        try:
+            blobs, size = self._pickled_args()
+        except _NotCopyable as exc:
+            self._refused(executor, _receive, exc.__cause__)
+            executor.shutdown(wait=True, cancel_futures=True)
+            return
         chunk = self.chunk = self.spec["chunksize"]
         self.window = self._window(chunk, size)
         if chunk > 1:
@@ -883,8 +892,25 @@ class Runner:
                 yield blob
 
         it = blobs()
-        first = next(it)  # every task has the same argument: its size sizes the window
+        try:
+            first = next(it)  # every task has the same argument: its size sizes the window
+        except Exception as exc:  # it cannot be copied: _refused asks the pool itself
+            raise _NotCopyable from exc
         return itertools.chain((first,), it), len(first)
+
+    def _refused(self, executor: cf.Executor, receive: Callable[[Any], None], why: Any) -> None:
+        """The argument could not be pickled, so no task can be sent: hand the pool the
+        object as it is, once (to ``receive``, which does nothing), and report what the pool
+        itself raises (an interpreter pool: NotShareableError), as the run's outcome."""
+        said: BaseException = why
+        try:
+            executor.submit(receive, self.arg).result(timeout=REFUSAL_TIMEOUT_S)
+        except BaseException as exc:  # what the pool said, whatever it is, is the finding
+            said = exc
+        self.refused = _refusal_text(said)
+        self._set_error(
+            Failure.NOT_SHAREABLE, f"the pool refused the task's argument: {self.refused}"
+        )
 
     def _on_proc_chunk(self, outs: list[tuple]) -> None:
         for out in outs:
@@ -937,7 +963,12 @@ class Runner:
         self.pool_t0 = time.monotonic_ns()
         executor = executor_cls(self.spec["workers"])
         self.executor = executor
-        blobs, size = self._pickled_args()
+        try:
+            blobs, size = self._pickled_args()
+        except _NotCopyable as exc:
+            self._refused(executor, interp_task.receive, exc.__cause__)
+            executor.shutdown(wait=True, cancel_futures=True)
+            return
         self.window = self._window(1, size)
         workload, spread = self.spec["workload"], self.spread
         jobs = (
@@ -1004,6 +1035,28 @@ class Runner:
                 proc.kill()
             except (OSError, AttributeError, ValueError):
                 pass
+
+
+#: How long a pool may take to refuse (or take) an argument handed to it as it is.
+REFUSAL_TIMEOUT_S = 30.0
+
+
+class _NotCopyable(Exception):
+    """The tasks' argument cannot be pickled (its cause says why)."""
+
+
+def _receive(arg: Any) -> None:
+    """A process worker's task that takes an argument and does nothing (see _refused)."""
+
+
+def _refusal_text(exc: BaseException) -> str:
+    """An exception in a line: the innermost of a chain of the same kind (an interpreter's
+    NotShareableError names the tuple of arguments, then the object itself), addresses
+    left out so that one run reads like the next."""
+    while isinstance(exc.__cause__, type(exc)):
+        exc = exc.__cause__
+    text = re.sub(r" (object )?at 0x[0-9a-f]+", "", f"{type(exc).__name__}: {exc}")
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def _literal(text: str) -> tuple:

@@ -218,6 +218,55 @@ class CounterTally:
         }
 
 
+class SharedTotal:
+    """A total and the lock that guards it: the one object every task of a run is given."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.total = 0
+        self.lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"SharedTotal(n={self.n}, total={self.total}, lock)"
+
+
+def unshareable(shared: SharedTotal) -> dict[str, int]:
+    """Adds 1 to a total n times, each time under the lock that comes with it. Threads are
+    handed the same object and count every update; a process or interpreter pool must copy
+    its argument into each worker, and a lock cannot be copied: the pool refuses it."""
+    for i in range(shared.n):
+        if i & 0xFFFF == 0:
+            _check()
+        with shared.lock:
+            shared.total += 1
+    return {
+        "pid": os.getpid(),
+        "interpreter": _interpreter_id(),
+        "object": id(shared),
+        "total": shared.total,
+    }
+
+
+class SharedTally:
+    """What the unshareable summary needs of the results: which objects the tasks were
+    given (one per process, interpreter and address) and the highest total seen."""
+
+    def __init__(self) -> None:
+        self.objects: set[tuple[int, int, int]] = set()
+        self.total = 0
+
+    def add(self, result: dict[str, int]) -> None:
+        self.objects.add((result["pid"], result.get("interpreter", 0), result["object"]))
+        self.total = max(self.total, result["total"])
+
+    def merge(self, other: SharedTally) -> None:
+        self.objects |= other.objects
+        self.total = max(self.total, other.total)
+
+    def summary(self, tasks: int, size: int) -> dict[str, Any]:
+        return {"expected": tasks * size, "total": self.total, "objects": len(self.objects)}
+
+
 def segfault(ms: int) -> None:
     """Sleeps ms, then dereferences a NULL pointer with ctypes: the interpreter running the
     task dies. A thread pool loses its whole process; a process pool loses one worker."""
@@ -300,6 +349,16 @@ BUILTINS: dict[str, Workload] = {
             1,
             10**9,
             tally=CounterTally,
+        ),
+        Workload(
+            "unshareable",
+            unshareable,
+            "locked increments per task",
+            200_000,
+            1,
+            10**9,
+            tally=SharedTally,
+            make_arg=SharedTotal,
         ),
         Workload("segfault", segfault, "ms before the crash", 100, 0, 60_000, crashes=True),
     )

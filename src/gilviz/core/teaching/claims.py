@@ -153,6 +153,16 @@ KINDS: dict[str, Kind] = {
             },
         ),
         Kind(
+            "refused",
+            "shared's tasks were handed one object and counted every update on it; each of "
+            "refused would not take it, and said why (containing error, when given)",
+            {
+                "shared": Field("label"),
+                "refused": Field("labels", doc="a label or a list of labels"),
+                "error": Field("str", False, None, "text the refusal must contain"),
+            },
+        ),
+        Kind(
             "pickle_cost",
             "time spent pickling arguments and results is at least min_share of the "
             "pool's wall time",
@@ -595,6 +605,38 @@ def _check_crash_isolation(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
     return ok, "; ".join(parts)
 
 
+def _desc_refused(c: dict[str, Any], ctx: _Ctx) -> str:
+    refused = _and([ctx.name(label) for label in c["refused"]])
+    return f"{ctx.name(c['shared'])} share one object; {refused} refuse it"
+
+
+def _check_refused(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
+    shared = ctx.run(c["shared"])
+    out = shared.get("outcome") or {}
+    if "objects" not in out:
+        raise _Undecided(f"the {ctx.name(c['shared'])} run reported no shared-object outcome")
+    ok = out["objects"] == 1 and out["total"] == out["expected"]
+    n = out["objects"]
+    parts = [
+        f"{ctx.name(c['shared'])}: {n} object{'' if n == 1 else 's'} for "
+        f"{shared.get('tasks_done', '?')} tasks, {out['total']:,} of {out['expected']:,} "
+        "updates counted"
+    ]
+    for label in c["refused"]:
+        r = ctx.run(label, allow_error=True)
+        said = (r.get("outcome") or {}).get("refused")
+        if said is None:
+            ok = False
+            how = f"failed otherwise: {r['error']}" if r.get("error") else "took it"
+            parts.append(f"{ctx.name(label)} {how}")
+        elif c["error"] and c["error"].lower() not in said.lower():
+            ok = False
+            parts.append(f"{ctx.name(label)} refused it, but not with {c['error']!r}: {said}")
+        else:
+            parts.append(f"{ctx.name(label)} refused it: {said}")
+    return ok, "; ".join(parts)
+
+
 def _desc_pickle_cost(c: dict[str, Any], ctx: _Ctx) -> str:
     return f"pickling on {ctx.name(c['pool'])} at least {_pct(c['min_share'])} of wall time"
 
@@ -668,6 +710,23 @@ def evaluate(
     in a sentence, the usable cores of this machine and, optionally, its load average (a
     false verdict of a claim that needs several cores then says when the machine was busy)."""
     return _one(claim, _Ctx(runs, names, cores, load))
+
+
+def subjects(claim: dict[str, Any]) -> list[str]:
+    """The pool labels a validated claim names, in the order its kind declares them (an
+    ``all`` claim: its parts' in turn), each once: the runs a screen shows with the claim."""
+    out: list[str] = []
+    parts = claim["of"] if claim.get("kind") == "all" else [claim]
+    for part in parts:
+        kind = KINDS.get(part.get("kind", ""))
+        for key, f in kind.fields.items() if kind else ():
+            value = part.get(key)
+            if f.type == "label":
+                value = [value]
+            elif f.type != "labels":
+                continue
+            out += [v for v in value or () if isinstance(v, str) and v not in out]
+    return out
 
 
 def vocabulary() -> list[dict[str, Any]]:

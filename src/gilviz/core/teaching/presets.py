@@ -19,7 +19,8 @@ import json
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -618,6 +619,20 @@ def preset_specs(
         )
         for c in preset.pools
     ]
+
+
+def runnable_part(
+    preset: Preset, pools: Mapping[str, str | None], python: str
+) -> tuple[Preset, str | None]:
+    """The preset without the pools the target Python cannot run (``pools``: kind -> None
+    or why not), and the line that says what was left out and why; the preset as it is and
+    None when nothing was. A preset none of whose pools can run is kept whole: its runs
+    then fail, each with the reason."""
+    missing = machine.pools_unavailable_line((c.pool for c in preset.pools), pools, python)
+    if missing is None:
+        return preset, None
+    kept = tuple(c for c in preset.pools if pools.get(c.pool) is None)
+    return (replace(preset, pools=kept) if kept else preset), f"not run: {missing}"
 
 
 def _matches(c: PoolChoice, run: dict[str, Any]) -> bool:

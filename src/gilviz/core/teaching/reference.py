@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import textwrap
 import time
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gilviz.core.protocol import POOL_NAMES
+from gilviz.core.protocol import POOL_NAMES, python_label
 
 NOT_MEASURED = "not measured yet"
 NEEDS_314 = "not measured: needs Python 3.14+"
@@ -54,7 +55,13 @@ ROWS: tuple[Row, ...] = (
         "Memory",
         "One address space: every thread sees the same objects, so changing them needs a lock.",
         "Each process owns its memory; data travels between them pickled, as copies.",
-        ("shared-counter", "pickle-heavy", "counter-interpreters", "pickle-interpreters"),
+        (
+            "shared-counter",
+            "pickle-heavy",
+            "counter-interpreters",
+            "pickle-interpreters",
+            "unshareable-interpreters",
+        ),
         "One address space, no shared objects: each has its own modules; data goes pickled.",
     ),
     Row(
@@ -125,7 +132,8 @@ def _compact(run: dict[str, Any]) -> dict[str, Any]:
         "outcome": run.get("outcome"),
         "pickle": run.get("pickle"),
         "error": run.get("error"),
-        "python": run.get("python"),
+        # A label ("CPython 3.14.10 (...)"): a run's own python block is turned into one.
+        "python": python_label(py) if isinstance(py := run.get("python"), dict) else py,
     }
 
 
@@ -160,6 +168,23 @@ def record(
         pass
 
 
+def document_of(
+    preset_runs: dict[str, list[dict[str, Any]]], python: str | None, updated: str | None
+) -> dict[str, Any]:
+    """A cache-shaped document of given runs (a recording's presets, by name) instead of
+    this machine's cache: ``table(document_of(...))`` shows what those runs measured."""
+    return {
+        "version": 1,
+        "presets": {
+            name: {
+                "runs": [_compact({**r, "python": python} if python else r) for r in runs],
+                "updated": updated,
+            }
+            for name, runs in preset_runs.items()
+        },
+    }
+
+
 def _label(pool: str | None) -> str:
     return POOL_NAMES.get(pool or "", pool or "?")
 
@@ -175,6 +200,10 @@ def _group_phrase(
         if r.get("pool") == "serial" or (r.get("pool") == "interpreter") != interpreters:
             continue
         name = _label(r.get("pool"))
+        refused = (r.get("outcome") or {}).get("refused")
+        if refused:
+            parts.append(f"{name} refused a lock ({refused.split(':')[0]})")
+            continue
         if r.get("error"):
             parts.append(f"{name} failed ({_short(r['error'])})")
             continue
@@ -207,7 +236,9 @@ def _short_python(label: str) -> str:
 
 
 def _short(error: str) -> str:
-    return error.split(":")[0][:40]
+    """An error's first clause, whole and never cut inside a word: "a process-pool worker
+    terminated abruptly" of "a process-pool worker terminated abruptly (…); the pool…"."""
+    return re.split(r" \(|; |: ", error, maxsplit=1)[0].strip()
 
 
 def measured(row: Row, doc: dict[str, Any], interpreters: bool = False) -> str | None:
@@ -294,22 +325,31 @@ def source_note(path: Path | None = None) -> str:
     )
 
 
-def markdown(rows: list[dict[str, Any]], path: Path | None = None) -> str:
+def markdown(
+    rows: list[dict[str, Any]],
+    path: Path | None = None,
+    note: str | None = None,
+    missing: str = NOT_MEASURED,
+    measured_title: str = "measured here",
+) -> str:
+    """The table in Markdown; ``note`` says where the figures come from (default: the
+    cache at ``path``), ``missing`` fills a row none of whose presets ran."""
+
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
 
     out = [
-        "| | threading | multiprocessing | measured here | interpreters (3.14+) |",
+        f"| | threading | multiprocessing | {measured_title} | interpreters (3.14+) |",
         "| --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         out.append(
             f"| **{cell(r['dimension'])}** | {cell(r['threading'])} | {cell(r['multiprocessing'])} "
-            f"| {cell(r['measured'] or NOT_MEASURED)} | {cell(interpreters_cell(r))} |"
+            f"| {cell(r['measured'] or missing)} | {cell(interpreters_cell(r))} |"
         )
     out += [
         "",
-        f"_{source_note(path)}. Presets per row: "
+        f"_{note or source_note(path)}. Presets per row: "
         + "; ".join(f"{r['dimension']}: {', '.join(r['presets'])}" for r in rows)
         + "._",
     ]

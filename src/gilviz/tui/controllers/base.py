@@ -35,6 +35,9 @@ class Plan:
     #: talk's step (i, n): kept in a recording, to show the runs as they were shown.
     preset: Any = None
     step: tuple[int, int] | None = None
+    #: A line the screen shows with the plan's runs: what was left out and why (a pool
+    #: this Python lacks).
+    note: str | None = None
 
     def record(self) -> dict[str, Any]:
         """This plan as a recording's ``plan`` line (core.recording.lines)."""

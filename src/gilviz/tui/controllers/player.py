@@ -261,10 +261,12 @@ class RecordingPlayer:
         self._anchor_wall = self._clock()
 
     def toggle_pause(self) -> None:
-        if self.paused and self.at_end:
-            self._anchor(0.0)  # play again from the start
-        else:
-            self._anchor(self.position)
+        """Pause, or play; at the end (paused there or not), play again from the start."""
+        if self.at_end:
+            self._anchor(0.0)
+            self.paused = False
+            return
+        self._anchor(self.position)
         self.paused = not self.paused
 
     def set_speed(self, speed: float) -> None:
@@ -293,7 +295,8 @@ class RecordingPlayer:
 
     def stop(self) -> None:
         if not self.paused:
-            self.toggle_pause()
+            self._anchor(self.position)
+            self.paused = True
 
     def send(self, command: Control) -> None:
         pass

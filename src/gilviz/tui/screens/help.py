@@ -40,13 +40,23 @@ def bindings_table(title: str, bindings: list[Binding]) -> Table:
     t = Table(title=title, title_justify="left", title_style="bold", show_header=False, box=None)
     t.add_column("key", style="bold #61afef", no_wrap=True, min_width=12)
     t.add_column("what it does")
+    for key, what in help_rows(bindings):
+        t.add_row(key, what)
+    return t
+
+
+def help_rows(bindings: list[Binding]) -> list[tuple[str, str]]:
+    """(keys, what they do) per action. A pair of keys the footer shows once ("+/-
+    workers") is two rows here, each in full: the shown one's tooltip says what it does
+    ("more workers") where its description is the pair's ("workers")."""
+    rows = []
     seen = set()
     for b in bindings:
         if not isinstance(b, Binding) or b.action in seen or not b.description:
             continue
         seen.add(b.action)
-        t.add_row(key_text(b.key), b.description)
-    return t
+        rows.append((key_text(b.key), b.tooltip or b.description))
+    return rows
 
 
 class HelpScreen(ModalScreen):

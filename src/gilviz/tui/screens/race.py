@@ -3,6 +3,8 @@ then a bar chart of wall time and speedup and the one-line verdict (report.verdi
 
 from __future__ import annotations
 
+import textwrap
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 
@@ -15,17 +17,6 @@ from gilviz.tui.widgets.base import Line, LinesWidget, fit
 from gilviz.tui.widgets.info import TitleBar, status_text
 
 
-def outcome_text(outcome: dict) -> str:
-    """A run's outcome (e.g. the shared counter's lost updates) in a few words."""
-    parts = []
-    for k, v in outcome.items():
-        if v is None:
-            continue
-        value = f"{v:,}" if isinstance(v, int) else str(v)
-        parts.append(f"{k.replace('_', ' ')} {value}")
-    return ", ".join(parts)
-
-
 class RaceBoard(LinesWidget):
     """One row per pool: state while racing, then bars of wall time and speedup."""
 
@@ -36,16 +27,11 @@ class RaceBoard(LinesWidget):
         self.progress = Progress()
 
     def show(self, progress: Progress) -> None:
-        resized = len(progress.specs) != len(self.progress.specs) or (
-            progress.finished != self.progress.finished
-        )
         self.progress = progress
-        if resized:
-            self.refresh(layout=True)
-        self.redraw()
+        self.redraw()  # a new height is laid out from wanted_height()
 
     def wanted_height(self, width: int) -> int:
-        return 2 + max(1, len(self.progress.specs))
+        return len(self.build(width, 0))
 
     def build(self, width: int, height: int) -> list[Line]:
         p = self.progress
@@ -69,21 +55,30 @@ class RaceBoard(LinesWidget):
             if summary is not None:
                 if summary["error"]:
                     line.add("✗ failed  ", ERROR)
-                    line.add(fit([summary["error"]], max(1, width - line.length)))
+                    indent = line.length
+                    error = textwrap.wrap(summary["error"], max(10, width - indent))
+                    line.add(error[0])
+                    lines.append(line)
+                    lines += [Line().add(" " * indent + t) for t in error[1:]]
+                    continue
+                wall = summary["wall_s"] or 0
+                line.add("✓ done    ", GOOD)
+                filled, rest = look.bar(wall / top_wall if top_wall else 0, bar_w)
+                line.add(filled, look.state_style("io_wait")).add(rest)
+                line.add(f" {wall:7.2f} s  ")
+                sp = summary.get("speedup")
+                if sp is not None:
+                    filled, rest = look.bar(sp / top_speed if top_speed else 0, bar_w)
+                    line.add(filled, look.state_style("running")).add(rest).add(f" {sp:.2f}x")
                 else:
-                    wall = summary["wall_s"] or 0
-                    line.add("✓ done    ", GOOD)
-                    filled, rest = look.bar(wall / top_wall if top_wall else 0, bar_w)
-                    line.add(filled, look.state_style("io_wait")).add(rest)
-                    line.add(f" {wall:7.2f} s  ")
-                    sp = summary.get("speedup")
-                    if sp is not None:
-                        filled, rest = look.bar(sp / top_speed if top_speed else 0, bar_w)
-                        line.add(filled, look.state_style("running")).add(rest).add(f" {sp:.2f}x")
-                    else:
-                        line.add("n/a (no serial run)", DIM)
-                    if summary.get("outcome"):
-                        line.add("  " + outcome_text(summary["outcome"]), LABEL)
+                    line.add("n/a (no serial run)", DIM)
+                outcome = report.outcome_text(summary.get("outcome"), spec.pool)
+                if outcome:
+                    # on lines of its own: the figure the run exists for is never cut
+                    lines.append(line)
+                    words = textwrap.wrap(outcome, max(10, width - label_w))
+                    lines += [Line().add(" " * label_w + t, LABEL) for t in words]
+                    continue
             elif i == p.index and p.active:
                 snap = p.snapshot
                 t = (
@@ -102,7 +97,8 @@ class RaceBoard(LinesWidget):
         if p.finished and done:
             verdict = report.verdict_line(done)
         if verdict:
-            lines.append(Line().add("verdict ", LABEL).add(fit([verdict], width - 8)))
+            for i, t in enumerate(textwrap.wrap(verdict, max(10, width - 8))):
+                lines.append(Line().add("verdict " if i == 0 else " " * 8, LABEL).add(t))
         elif p.finished:
             lines.append(
                 Line().add(f"race {p.state}: no verdict (fewer than two pools finished)", DIM)
@@ -117,7 +113,7 @@ class RaceScreen(LiveRunScreen):
 
     BINDINGS = [
         Binding("s", "start_stop", "start/stop"),
-        Binding("escape", "to_dashboard", "dashboard"),
+        Binding("escape", "go_back", "back"),
         Binding("down", "scroll_workers(1)", "scroll workers down", show=False),
         Binding("up", "scroll_workers(-1)", "scroll workers up", show=False),
     ]
@@ -160,8 +156,9 @@ class RaceScreen(LiveRunScreen):
         else:
             self.start()
 
-    def action_to_dashboard(self) -> None:
-        self.post_message(OpenScreen("dashboard"))
+    def action_go_back(self) -> None:
+        """To the screen this one was opened from: the talk at its step, or the dashboard."""
+        self.post_message(OpenScreen("back"))
 
     def show_progress(self, progress: Progress) -> None:
         if not self.is_mine(progress) and progress.plan and progress.plan.kind != "race":
@@ -170,9 +167,15 @@ class RaceScreen(LiveRunScreen):
         self.board.show(progress)
         snap = progress.snapshot
         self.panels.show(snap)
+        self.title_bar.set_python(report.snapshot_python(snap))
         text = status_text(snap) if snap else "press s to start the race"
         if progress.state == "queued":
             text = QUEUED_TEXT
         if progress.specs and progress.active:
             text = self.run_of(progress) + text
-        self.status.set(progress.state, text, progress.error)
+        # What the race left out (a pool this Python lacks), then each pool's start-up.
+        done = [s for s in progress.summaries if s is not None]
+        extra = ([progress.plan.note] if progress.plan and progress.plan.note else []) + (
+            report.startup_lines(done)
+        )
+        self.status.set(progress.state, text, progress.error, "\n".join(extra))

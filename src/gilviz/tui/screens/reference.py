@@ -25,6 +25,42 @@ MEASURED = Style(color="#98c379")
 DIM_W = 18
 
 
+def column_widths(width: int) -> list[int]:
+    rest = width - DIM_W - 4 * 2
+    return [DIM_W, rest // 4, rest // 4, rest // 4, rest - 3 * (rest // 4)]
+
+
+class ReferenceHead(LinesWidget):
+    """The column titles, above the scrolling rows: they stay in view whichever row is
+    selected (the rows' scrollbar gutter is always kept, so the columns line up). A title
+    wider than its column wraps."""
+
+    DEFAULT_CSS = "ReferenceHead { height: auto; margin-right: 2; }"
+    TITLES = ("", "threading", "multiprocessing", "measured here", "interpreters (3.14+)")
+
+    def _titles(self, width: int) -> list[list[str]]:
+        widths = column_widths(width)
+        # "multiprocessing" in a narrow column breaks where a reader would: after "multi-"
+        titles = [
+            t if len(t) <= w else t.replace("multip", "multi-p")
+            for t, w in zip(self.TITLES, widths, strict=True)
+        ]
+        return [textwrap.wrap(t, w) or [""] for t, w in zip(titles, widths, strict=True)]
+
+    def wanted_height(self, width: int) -> int:
+        return 1 + max(len(t) for t in self._titles(width))
+
+    def build(self, width: int, height: int) -> list[Line]:
+        titles = self._titles(width)
+        lines = []
+        for k in range(max(len(t) for t in titles)):
+            line = Line()
+            for t, w in zip(titles, column_widths(width), strict=True):
+                line.add((t[k] if k < len(t) else "").ljust(w) + "  ", LABEL)
+            lines.append(line)
+        return [*lines, Line().add("─" * width, DIM)]
+
+
 class ReferenceTable(LinesWidget):
     DEFAULT_CSS = "ReferenceTable { height: auto; }"
 
@@ -41,14 +77,14 @@ class ReferenceTable(LinesWidget):
     def select(self, i: int) -> None:
         self.selected = max(0, min(len(self.rows) - 1, i))
         self.redraw()
-        widths = self._widths(self.content_size.width or 80)
-        top = 2 + sum(
-            max(len(c) for c in self._cells(r, widths)) + 1 for r in self.rows[: self.selected]
-        )
-        row_h = (
-            max(len(c) for c in self._cells(self.rows[self.selected], widths)) if self.rows else 1
-        )
+        top = sum(self.row_height(r) + 1 for r in self.rows[: self.selected])
+        row_h = self.row_height(self.rows[self.selected]) if self.rows else 1
         self.scroll_visible_region(top, row_h)
+
+    def row_height(self, row: dict, width: int | None = None) -> int:
+        """The lines ``row`` takes at ``width`` (default: the table's own)."""
+        widths = self._widths(width or self.content_size.width or 80)
+        return max(len(c) for c in self._cells(row, widths))
 
     def scroll_visible_region(self, top: int, height: int) -> None:
         parent = self.parent
@@ -61,8 +97,7 @@ class ReferenceTable(LinesWidget):
                 parent.scroll_to(y=top + height - view, animate=False)
 
     def _widths(self, width: int) -> list[int]:
-        rest = width - DIM_W - 4 * 2
-        return [DIM_W, rest // 4, rest // 4, rest // 4, rest - 3 * (rest // 4)]
+        return column_widths(width)
 
     def _cells(self, row: dict, widths: list[int]) -> list[list[str]]:
         texts = [
@@ -75,16 +110,11 @@ class ReferenceTable(LinesWidget):
         return [textwrap.wrap(t, w) or [""] for t, w in zip(texts, widths, strict=True)]
 
     def wanted_height(self, width: int) -> int:
-        widths = self._widths(width)
-        return 2 + sum(max(len(c) for c in self._cells(r, widths)) + 1 for r in self.rows)
+        return sum(self.row_height(r, width) + 1 for r in self.rows)
 
     def build(self, width: int, height: int) -> list[Line]:
         widths = self._widths(width)
-        head = Line()
-        titles = ["", "threading", "multiprocessing", "measured here", "interpreters (3.14+)"]
-        for title, w in zip(titles, widths, strict=True):
-            head.add(title.ljust(w) + "  ", LABEL)
-        lines = [head, Line().add("─" * width, DIM)]
+        lines = []
         for i, row in enumerate(self.rows):
             cells = self._cells(row, widths)
             sel = i == self.selected
@@ -116,7 +146,7 @@ class ReferenceScreen(GilvizScreen):
         Binding("down", "move(1)", "next row", show=False),
         Binding("up", "move(-1)", "previous row", show=False),
         Binding("enter", "open", "open preset"),
-        Binding("escape", "to_dashboard", "dashboard"),
+        Binding("escape", "go_back", "back"),
     ]
 
     def __init__(self, cache: Path | None = None, **kw) -> None:
@@ -129,7 +159,10 @@ class ReferenceScreen(GilvizScreen):
         self.table = ReferenceTable(look=app.look)
         self.note = NoteLine(look=app.look)
         yield self.title_bar
-        with VerticalScroll(id="ref-scroll"):
+        yield ReferenceHead(look=app.look)
+        # Not focusable: ↑/↓ move the selection (the screen's keys), which scrolls the rows
+        # to keep it in view; a focused scroll view would take those keys for itself.
+        with VerticalScroll(id="ref-scroll", can_focus=False):
             yield self.table
         yield self.note
 
@@ -178,8 +211,9 @@ class ReferenceScreen(GilvizScreen):
             return
         self.post_message(OpenPreset(name))
 
-    def action_to_dashboard(self) -> None:
-        self.post_message(OpenScreen("dashboard"))
+    def action_go_back(self) -> None:
+        """To the screen this one was opened from: the talk at its step, or the dashboard."""
+        self.post_message(OpenScreen("back"))
 
 
 class NoteLine(LinesWidget):

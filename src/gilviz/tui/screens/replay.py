@@ -1,6 +1,7 @@
 """``gilviz replay FILE.jsonl`` on screen: the dashboard's panels on a recording, with the
-player's keys: space pause, </- slower, >/+ faster, ←/→ seek by a tenth of the recording,
-home/end; the title bar is the replay banner.
+player's keys only: space pause/play (at the end: play again from the start), </- slower,
+>/+ faster, ←/→ seek by a tenth of the recording, home/end; the title bar is the replay
+banner. The dashboard's keys are not inherited: a replay changes nothing and runs nothing.
 """
 
 from __future__ import annotations
@@ -15,22 +16,26 @@ from gilviz.tui.controllers.player import SEEK_FRACTION, RecordingPlayer
 from gilviz.tui.screens.dashboard import DashboardScreen
 
 
-class ReplayScreen(DashboardScreen):
+class ReplayScreen(DashboardScreen, inherit_bindings=False):
     """The dashboard's panels on a recording; the title bar is the replay banner."""
 
-    inherit_bindings = False
+    #: The help lists this screen's keys alone, under this title (see GilvizApp.action_help).
+    KEYS_TITLE = "Replay (gilviz replay FILE)"
+    # A pair of keys shows once in the footer ("</> speed"); the help names each (tooltip).
     BINDINGS = [
-        Binding("space", "pause", "pause/play"),
-        Binding("less_than_sign,minus", "speed(-1)", "slower", key_display="</-"),
-        Binding("greater_than_sign,plus,equals_sign", "speed(1)", "faster", key_display=">/+"),
-        Binding("left", "seek(-1)", "back 10%", key_display="←"),
-        Binding("right", "seek(1)", "ahead 10%", key_display="→"),
-        Binding("home", "seek_to(0)", "start", show=False),
-        Binding("end", "seek_to(1)", "end", show=False),
+        Binding("space", "pause", "play/pause", tooltip="play/pause (at the end: from the start)"),
+        Binding("less_than_sign,minus", "speed(-1)", "speed", key_display="</>", tooltip="slower"),
+        Binding("greater_than_sign,plus,equals_sign", "speed(1)", "faster", show=False),
+        Binding("left", "seek(-1)", "seek 10%", key_display="←/→", tooltip="back 10%"),
+        Binding("right", "seek(1)", "ahead 10%", show=False),
+        Binding("home", "seek_to(0)", "to the start", show=False),
+        Binding("end", "seek_to(1)", "to the end", show=False),
         Binding("down", "scroll_workers(1)", "scroll workers down", show=False),
         Binding("up", "scroll_workers(-1)", "scroll workers up", show=False),
         Binding("pagedown", "scroll_workers(10)", "page workers down", show=False),
         Binding("pageup", "scroll_workers(-10)", "page workers up", show=False),
+        # The app's other screens are not part of a replay: their keys say so.
+        Binding("f,d", "elsewhere", "", show=False),
     ]
 
     @property
@@ -56,7 +61,11 @@ class ReplayScreen(DashboardScreen):
         )
         self.controls.set(
             [
-                ("space", "play" if player.paused or player.at_end else "pause", ""),
+                (
+                    "space",
+                    "play again" if player.at_end else "play" if player.paused else "pause",
+                    "",
+                ),
                 ("</>", f"{player.speed:g}x", "speed"),
                 ("←/→", f"{SEEK_FRACTION:.0%}", "seek"),
             ]
@@ -83,8 +92,8 @@ class ReplayScreen(DashboardScreen):
     def action_seek_to(self, fraction: float) -> None:
         self._act(lambda: self.player.seek_to(fraction * self.player.duration_s))
 
-    def action_start_stop(self) -> None:
-        self.action_pause()
-
-    def action_race(self) -> None:
-        self.app.notify("a replay shows the recorded runs only", severity="warning")
+    def action_elsewhere(self) -> None:
+        self.app.notify(
+            "a replay shows the recorded runs only: space, </> and ←/→ play them (? lists the keys)",
+            severity="warning",
+        )

@@ -36,12 +36,12 @@ class TimelinesPanel(LinesWidget):
 
     def wanted_height(self, width: int) -> int:
         n = len(self.snapshot.workers) if self.snapshot else 1
-        return 3 + max(1, n)
+        return self.head_rows(width) + max(1, n)
 
     # --- scrolling -----------------------------------------------------------------------
 
     def _rows_room(self) -> int:
-        return max(1, self.content_size.height - 3)
+        return max(1, self.content_size.height - self.head_rows(self.content_size.width))
 
     def scroll_rows(self, delta: int) -> None:
         n = len(self.snapshot.workers) if self.snapshot else 0
@@ -61,18 +61,36 @@ class TimelinesPanel(LinesWidget):
 
     # --- drawing -------------------------------------------------------------------------
 
-    def _legend(self, width: int) -> Line:
+    def _legend(self, width: int) -> list[Line]:
+        """Every state's colour and name, always all of them (the share columns name them
+        too): roomy when it fits, else tighter, else on two lines."""
         look = self.look
-        line = Line().add("workers ", LABEL)
-        for state in (*STATES, "n/a") if self.look.ascii else STATES:
+        entries = []
+        for state in (*STATES, "n/a") if look.ascii else STATES:
             glyph, style = look.state_cell(state)
-            if glyph == " ":
-                glyph = "  "
-            if line.length + len(glyph) + len(STATE_LABEL[state]) + 3 > width:
-                break
-            line.add(glyph, style)
-            line.add(f" {STATE_LABEL[state]}  ")
-        return line
+            entries.append((glyph * 2 if glyph == " " else glyph, style, STATE_LABEL[state]))
+
+        def lay(lead: str, sep: str, room: int) -> list[Line]:
+            lines = [Line().add(lead, LABEL)]
+            for glyph, style, label in entries:
+                piece = len(glyph) + 1 + len(label)
+                line = lines[-1]
+                if line.length > len(lead) and line.length + len(sep) + piece > room:
+                    lines.append(line := Line())
+                if line.length > (len(lead) if len(lines) == 1 else 0):
+                    line.add(sep)
+                line.add(glyph, style).add(f" {label}")
+            return lines
+
+        for lead, sep in (("workers ", "  "), ("", " ")):
+            lines = lay(lead, sep, width)
+            if len(lines) == 1:
+                return lines
+        return lines
+
+    def head_rows(self, width: int) -> int:
+        """Rows that are not worker rows: the legend, the column heads, the sum line."""
+        return len(self._legend(width)) + 2
 
     def _columns(self, width: int) -> tuple[int, bool]:
         """Timeline width, and whether the share columns fit."""
@@ -88,7 +106,8 @@ class TimelinesPanel(LinesWidget):
         named = snap is not None and any(w.name for w in snap.workers)
         self.label_w = NAMED_LABEL_W if named else LABEL_W
         tw, shares = self._columns(width)
-        lines = [self._legend(width)]
+        lines = self._legend(width)
+        heads = len(lines) + 2
         step_ms = 1000 / self.sample_hz if self.sample_hz else 0
         head = Line().add(
             fit(
@@ -108,7 +127,7 @@ class TimelinesPanel(LinesWidget):
             msg = "no run yet: press s to start" if snap is None else "waiting for workers…"
             lines.append(Line().add(msg, DIM))
             return lines
-        room = max(1, height - 3)
+        room = max(1, height - heads)
         workers = snap.workers
         n = len(workers)
         self.first_row = min(self.first_row, max(0, n - room))
