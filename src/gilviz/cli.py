@@ -16,16 +16,35 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from gilviz import __version__
-from gilviz.core.errors import BadInput
+from gilviz.core.errors import BadInput, did_you_mean
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but bad input is one line and exit code 2."""
+    """argparse, but bad input is one line and exit code 2 (``main`` puts "gilviz: " in
+    front of it, once), and a name that is not one of the choices gets a "did you mean"."""
 
     def error(self, message: str) -> NoReturn:
-        raise BadInput(f"{self.prog}: {message} (see {self.prog.split()[0]} --help)")
+        raise BadInput(f"{message}; see {self.prog} --help")
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        choices = action.choices
+        if choices is None or value in choices:
+            return
+        names = [str(c) for c in choices]
+        if isinstance(action, argparse._SubParsersAction):
+            from gilviz.core.running.workloads import BUILTINS
+
+            # "gilviz crnch" is a misspelt workload as often as a misspelt command.
+            hint = did_you_mean(str(value), [*names, *BUILTINS])
+            rest = hint or f"; use one of {', '.join(names)}, or a workload"
+            raise argparse.ArgumentError(None, f"unknown command {value!r}{rest}")
+        option = action.option_strings[-1] if action.option_strings else action.dest
+        hint = did_you_mean(str(value), names)
+        raise argparse.ArgumentError(
+            None, f"{option}: unknown choice {value!r}{hint}; use one of {', '.join(names)}"
+        )
 
 
 class _Signalled(BaseException):
@@ -56,31 +75,50 @@ def _add_run_options(p: argparse.ArgumentParser, several_pools: bool) -> None:
     p.add_argument(
         "workload", nargs="?", help="built-in name, module:function or path/to/file.py:function"
     )
-    p.add_argument("--preset", help="run a preset's pools and check its claim")
-    p.add_argument("--deck", help="TOML deck file to find --preset in (default: built-ins)")
+    p.add_argument("--preset", metavar="NAME", help="run a preset's pools and check its claim")
+    p.add_argument(
+        "--deck", metavar="FILE.toml", help="the deck to find --preset in (default: built-ins)"
+    )
     if several_pools:
         p.add_argument(
             "--pools",
+            metavar="KIND,KIND",
             help="comma-separated pool kinds to run one after the other (default: serial, "
             "thread, process, and interpreter where the Python has it)",
         )
     else:
-        p.add_argument("--pool", default="process", help="serial, thread, process, ...")
-    p.add_argument("--workers", help="pool size (default: the workload's)")
-    p.add_argument("--tasks", help="number of tasks (default: the workload's)")
-    p.add_argument("--size", help="each task's size (built-ins: see gilviz workloads)")
+        p.add_argument(
+            "--pool", metavar="KIND", default="process", help="serial, thread, process, ..."
+        )
+    p.add_argument("--workers", metavar="N", help="pool size (default: the workload's)")
+    p.add_argument("--tasks", metavar="N", help="number of tasks (default: the workload's)")
+    p.add_argument(
+        "--size", metavar="N", help="each task's size (built-ins: gilviz workloads says what)"
+    )
     p.add_argument(
         "--args",
         metavar="LITERAL",
         help="your function's arguments, a Python literal (a tuple gives several)",
     )
-    p.add_argument("--start-method", help="process pools: fork, spawn or forkserver")
-    p.add_argument("--chunksize", help="process pools: tasks sent to a worker at once")
-    p.add_argument("--switch-interval", help="sys.setswitchinterval in the runner, seconds")
-    p.add_argument("--delay-ms", default="200", help="fetch: the local server's delay per reply")
+    p.add_argument(
+        "--start-method", metavar="METHOD", help="process pools: fork, spawn or forkserver"
+    )
+    p.add_argument("--chunksize", metavar="N", help="process pools: tasks sent to a worker at once")
+    p.add_argument(
+        "--switch-interval", metavar="SECONDS", help="sys.setswitchinterval in the runner"
+    )
+    p.add_argument(
+        "--delay-ms", metavar="MS", default="200", help="fetch: the local server's delay per reply"
+    )
     p.add_argument("--port", default="0", help="fetch: the local server's port (0 = any free)")
-    p.add_argument("--no-heartbeat", action="store_true", help="no latency heartbeat thread")
-    p.add_argument("--hz", default="50", help="sampling rate (0 = do not sample)")
+    p.add_argument(
+        "--no-heartbeat",
+        action="store_true",
+        help="no heartbeat thread (the 1 ms sleeper whose lateness is the latency figure)",
+    )
+    p.add_argument(
+        "--hz", metavar="N", default="50", help="sampling rate, per second (0 = no sampling)"
+    )
     p.add_argument(
         "--fallback-sampler",
         action="store_true",
@@ -90,6 +128,7 @@ def _add_run_options(p: argparse.ArgumentParser, several_pools: bool) -> None:
         p.add_argument(
             "--python",
             action="append",
+            metavar="PATH",
             help="run the runners under this interpreter; given again, the race is run on "
             "each one (one table, a python column)",
         )
@@ -97,7 +136,7 @@ def _add_run_options(p: argparse.ArgumentParser, several_pools: bool) -> None:
             "--pythons", metavar="A,B", help="comma-separated interpreters: --python each"
         )
     else:
-        p.add_argument("--python", help="run the runner under this interpreter")
+        p.add_argument("--python", metavar="PATH", help="run the runner under this interpreter")
     p.add_argument("--json", action="store_true", help="print the JSON document")
     p.add_argument("--record", metavar="FILE.jsonl", help="record the session (replay, export)")
 
@@ -114,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         several_pools=True,
     )
     doctor = sub.add_parser("doctor", help="what this machine and Python offer gilviz")
-    doctor.add_argument("--python", help="probe this interpreter instead")
+    doctor.add_argument("--python", metavar="PATH", help="probe this interpreter instead")
     doctor.add_argument("--json", action="store_true")
     workloads_p = sub.add_parser("workloads", help="list the built-in workloads")
     workloads_p.add_argument("--json", action="store_true")
@@ -146,44 +185,63 @@ def build_parser() -> argparse.ArgumentParser:
         help="asciicast, svg: the terminal size (default: the recorded one, else 120x40)",
     )
     export.add_argument(
-        "--fps", help="asciicast: frames a second (default: the session's panel rate, else 4)"
+        "--fps",
+        metavar="N",
+        help="asciicast: frames a second (default: the session's panel rate, else 4)",
     )
-    export.add_argument("--speed", help="asciicast: play the recording this many times as fast")
+    export.add_argument(
+        "--speed", metavar="X", help="asciicast: play the recording this many times as fast"
+    )
     moment = export.add_mutually_exclusive_group()
     moment.add_argument("--at", metavar="SECONDS", help="svg: the moment, s into the replay")
     moment.add_argument("--end", action="store_true", help="svg: the end (the default)")
     serve = sub.add_parser("serve", help="the same app in a web browser (textual-serve)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    serve.add_argument(
+        "--host", metavar="ADDRESS", default="127.0.0.1", help="address to bind (default loopback)"
+    )
     serve.add_argument("--port", default="8000", help="port (default 8000)")
-    serve.add_argument("app_args", nargs=argparse.REMAINDER, help="arguments for the app")
+    serve.add_argument(
+        "app_args",
+        metavar="APP ARGS",
+        nargs=argparse.REMAINDER,
+        help="the app's own arguments: talk [DECK], replay FILE, or options after --",
+    )
     watch = sub.add_parser(
         "watch",
         help="start your program and watch every thread of it",
         usage="gilviz watch [--json] [--record FILE] [--hz N] -- CMD [ARGS...]",
     )
     _add_watch_options(watch)
-    watch.add_argument("cmd", nargs=argparse.REMAINDER, help="the command to run, after --")
+    watch.add_argument(
+        "cmd", metavar="CMD", nargs=argparse.REMAINDER, help="the command to run, after --"
+    )
     attach = sub.add_parser("attach", help="watch a running Python program (left untouched)")
-    attach.add_argument("pid", help="the process to watch, with its children")
-    attach.add_argument("--duration", help="seconds to watch (default: until q or Ctrl-C)")
+    attach.add_argument("pid", metavar="PID", help="the process to watch, with its children")
+    attach.add_argument(
+        "--duration", metavar="SECONDS", help="seconds to watch (default: until q or Ctrl-C)"
+    )
     _add_watch_options(attach)
     talk = sub.add_parser("talk", help="presenter mode: step through a deck of presets")
     talk.add_argument("deck", nargs="?", help="a TOML deck (default: the built-ins)")
     _add_tui_options(talk)
     _add_tui_options(parser)
-    parser.add_argument("--preset", dest="tui_preset", help="open the TUI on this preset")
+    parser.add_argument(
+        "--preset", dest="tui_preset", metavar="NAME", help="open the TUI on this preset"
+    )
     return parser
 
 
 def _add_tui_options(p: argparse.ArgumentParser, record: bool = True) -> None:
-    p.add_argument("--fps", help="panel refresh rate, per second (default 4)")
+    p.add_argument("--fps", metavar="N", help="panel refreshes a second (default 4)")
     p.add_argument("--ascii", action="store_true", help="states differ by glyph, not colour")
     p.add_argument(
         "--low-bandwidth",
         action="store_true",
         help="one frame a second (the default when SSH_CONNECTION is set)",
     )
-    p.add_argument("--hz", dest="tui_hz", default="50", help="sampling rate")
+    p.add_argument(
+        "--hz", dest="tui_hz", metavar="N", default="50", help="sampling rate, per second"
+    )
     if record:
         p.add_argument("--record", metavar="FILE.jsonl", help="record every run of the session")
 
@@ -258,12 +316,18 @@ def _python_info(python: str | None):
 
 
 def _check_pools(pools: list[str], python: str | None, context: str = "") -> None:
+    """Each pool is a kind gilviz knows and the target Python can run; else one line that
+    offers what it can run (a misspelt kind gets a "did you mean")."""
     from gilviz.core.running.spec import POOLS
 
+    info = _python_info(python)
     for pool in pools:
         if pool not in POOLS:
-            raise BadInput(f"unknown pool {pool!r}: use one of {', '.join(POOLS)}")
-    info = _python_info(python)
+            runnable = [p for p in POOLS if info.pools.get(p, "") is None]
+            raise BadInput(
+                f"{context}unknown pool {pool!r}{did_you_mean(pool, POOLS)}; this Python runs "
+                f"{', '.join(runnable)} (gilviz doctor says why not the others)"
+            )
     for pool in pools:
         why = info.pools.get(pool)
         if why is not None:
@@ -364,11 +428,7 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
             "step": None,
         }
 
-    def announce(spec) -> None:
-        if not args.json and sys.stderr.isatty():
-            on = f" ({spec.python})" if len(pythons) > 1 else ""
-            print(f"running {spec.workload} on {spec.pool}{on} ...", file=sys.stderr, flush=True)
-
+    progress = _ProgressLine(sys.stderr, several_pythons=len(pythons) > 1)
     try:
         plan = PlanRun(
             make_specs,
@@ -380,8 +440,13 @@ def _cmd_runs(args: argparse.Namespace, pools: list[str] | None) -> int:
             record_plan=record_plan,
         )
         with plan:
-            runs = plan.run_all(on_start=announce)
+            runs = plan.run_all(
+                on_progress=(lambda i, run: progress.show(i, len(plan.specs), run))
+                if progress.on
+                else None
+            )
     finally:
+        progress.clear()
         if recorder is not None:
             recorder.close()
             if recorder.error:
@@ -455,8 +520,9 @@ def _print_runs(args, preset, results, named, claims) -> None:
                 print(lead + line)
             for r in rs:
                 if r["outcome"]:
-                    outcome = ", ".join(f"{k} {v}" for k, v in r["outcome"].items())
-                    print(f"{lead}{r['pool']}: {outcome}")
+                    print(
+                        f"{lead}{r['label'] or r['pool']}: {report.outcome_text(r['outcome'], r['pool'])}"
+                    )
     for note in args.pools_notes:
         print(f"\n{note}")
     if claims:
@@ -469,6 +535,47 @@ def _print_runs(args, preset, results, named, claims) -> None:
 def _changed_preset(args: argparse.Namespace) -> bool:
     """``--preset`` with a setting of its own: the runs are not the preset's as written."""
     return not (args.size is None and args.tasks is None and args.workers is None)
+
+
+class _ProgressLine:
+    """While headless runs go, one line on a terminal's stderr, rewritten in place: which
+    run of how many, its pool, tasks done and seconds. Nothing when stderr is not a terminal
+    (piped or redirected), so that logs and captured output stay clean."""
+
+    def __init__(self, stream: Any, several_pythons: bool = False) -> None:
+        self.stream = stream
+        self.several_pythons = several_pythons
+        try:
+            self.on = stream.isatty()
+        except (AttributeError, ValueError):
+            self.on = False
+        self.shown = False
+
+    def show(self, index: int, total: int, run: Any) -> None:
+        snap = run.model.snapshot()
+        spec = run.model.spec
+        name = spec.label or snap.pool
+        on = f" ({spec.python or sys.executable})" if self.several_pythons else ""
+        self._write(
+            f"run {index + 1} of {total}: {snap.workload} on {name} ×{snap.workers_requested}"
+            f"{on} · {snap.tasks_done}/{snap.tasks_total} tasks · {snap.elapsed_s:.1f} s"
+        )
+
+    def _write(self, text: str) -> None:
+        try:
+            width = os.get_terminal_size(self.stream.fileno()).columns or 80  # 0: not set
+        except (OSError, ValueError, AttributeError):
+            width = 80
+        # Cut to the width: a line that wraps can no longer be rewritten in place.
+        self.stream.write("\r\x1b[K" + text[: max(1, width - 1)])
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.shown = False
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -508,27 +615,35 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         return EXIT_OK
     m, py, s = rep["machine"], rep["python"], rep["sampling"]
     quota = m["cgroup_cpu_limit"]
-    print(
-        f"cores        {m['cores_logical']} logical, {m['cores_usable']} usable "
-        f"(affinity {m['usable_cpus']}, cgroup quota {'none' if quota is None else f'{quota:g} CPUs'})"
-    )
     inside = f" (runs {py['executable']})" if py["executable"] != py["path"] else ""
-    print(f"python       {py['implementation']} {py['version']} at {py['path']}{inside}")
-    print(f"build        {py['build']}")
     gil = rep["gil"]
-    print(f"GIL          {'enabled' if py['gil_enabled'] else 'disabled'}")
+    rows = [
+        (
+            "cores",
+            f"{m['cores_logical']} logical, {m['cores_usable']} usable (affinity "
+            f"{m['usable_cpus']}, cgroup quota {'none' if quota is None else f'{quota:g} CPUs'})",
+        ),
+        ("python", f"{py['implementation']} {py['version']} at {py['path']}{inside}"),
+        ("build", py["build"]),
+        ("GIL", "enabled" if py["gil_enabled"] else "disabled"),
+    ]
     if gil["located"] == "yes":
-        print(f"GIL found    {gil['method']}")
-        print(f"GIL holder   {gil['holder']}")
+        rows += [("GIL found", gil["method"]), ("GIL holder", gil["holder"])]
     else:
-        print(f"GIL found    {gil['located']}")
-    print(f"free-threaded {gil['free_threaded']}")
-    print(f"sampling     {s['method']}: {s['detail']}")
-    print(
-        f"start methods {', '.join(rep['start_methods'])} (default {rep['default_start_method']})"
+        rows.append(("GIL found", gil["located"]))
+    rows.append(("free-threaded", gil["free_threaded"]))
+    rows.append(("sampling", f"{s['method']}: {s['detail']}"))
+    rows.append(
+        (
+            "start methods",
+            f"{', '.join(rep['start_methods'])} (default {rep['default_start_method']})",
+        )
     )
-    for pool, state in rep["pools"].items():
-        print(f"pool {pool:<14} {state}")
+    rows += [(f"pool {pool}", state) for pool, state in rep["pools"].items()]
+    # One column for every value, however long the longest label.
+    width = max(len(label) for label, _ in rows) + 2
+    for label, value in rows:
+        print(f"{label:<{width}}{value}")
     return EXIT_OK
 
 
@@ -551,7 +666,7 @@ def cmd_workloads(args: argparse.Namespace) -> int:
     else:
         for r in rows:
             print(
-                f"{r['name']:<15} size = {r['size']} (default {r['default_size']:,})\n    {r['doc']}"
+                f"{r['name']:<15} size: {r['size']} (default {r['default_size']:,})\n    {r['doc']}"
             )
     return EXIT_OK
 
@@ -582,12 +697,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
             print(report.run_text(run))
         if len(part.runs) > 1:
             print("\n" + report.compare_table(part.runs))
-            startup = report.startup_line(part.runs)
-            if startup:
-                print(startup)
+            for line in report.startup_lines(part.runs):
+                print(line)
         for r in part.runs:
             if r["outcome"]:
-                print(f"{r['pool']}: " + ", ".join(f"{k} {v}" for k, v in r["outcome"].items()))
+                print(
+                    f"{r.get('label') or r['pool']}: {report.outcome_text(r['outcome'], r['pool'])}"
+                )
         if part.claim is not None:
             mark = {True: "✓", False: "✗", None: "?"}[part.claim.ok]
             print(f"\nclaim: {part.claim.text} {mark}")
@@ -837,10 +953,12 @@ def build_workload_parser() -> argparse.ArgumentParser:
     """``gilviz WORKLOAD [options] [--start]``: the dashboard set up on a workload."""
     p = _Parser(prog="gilviz WORKLOAD", description="The dashboard, set up on a workload.")
     p.add_argument("workload", help="built-in name, module:function or path/to/file.py:function")
-    p.add_argument("--pool", default="thread", help="serial, thread, process, ...")
-    p.add_argument("--workers", default="4", help="pool size")
-    p.add_argument("--tasks", help="number of tasks (default: the workload's)")
-    p.add_argument("--size", help="each task's size parameter")
+    p.add_argument("--pool", metavar="KIND", default="thread", help="serial, thread, process, ...")
+    p.add_argument("--workers", metavar="N", default="4", help="pool size")
+    p.add_argument("--tasks", metavar="N", help="number of tasks (default: the workload's)")
+    p.add_argument(
+        "--size", metavar="N", help="each task's size (built-ins: gilviz workloads says what)"
+    )
     p.add_argument("--args", metavar="LITERAL", help="your function's arguments (a literal)")
     p.add_argument("--start", action="store_true", help="start the run at once")
     _add_tui_options(p)
@@ -864,6 +982,7 @@ def cmd_workload_tui(args: argparse.Namespace) -> int:
     size = None if args.size is None else parse_int(args.size, "--size", 0, 2**62)
     from gilviz.core.running.spec import build_spec
 
+    _check_pools([args.pool], None)
     # Everything the run will need, checked before the screen opens (exit 2 on bad input).
     build_spec(args.workload, pool=args.pool, workers=workers, tasks=tasks, size=size,
                args=args.args)  # fmt: skip
@@ -908,7 +1027,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = list(sys.argv[1:] if argv is None else argv)
         if argv and _names_a_workload(argv[0]):
             return cmd_workload_tui(build_workload_parser().parse_args(argv))
-        args = build_parser().parse_args(argv)
+        args, extra = build_parser().parse_known_args(argv)
+        if extra:
+            # Named by the command they were given to, whose --help lists what it takes.
+            where = f"gilviz {args.command}" if args.command else "gilviz"
+            raise BadInput(f"unrecognized arguments: {' '.join(extra)}; see {where} --help")
         handler = COMMANDS.get(args.command, cmd_tui)
         return handler(args)
     except BadInput as exc:

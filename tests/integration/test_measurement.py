@@ -230,7 +230,7 @@ def test_fallback_sampler_cli_says_null_in_json_and_na_in_text():
     assert out.returncode == 0, out.stderr
     line = next(ln for ln in out.stdout.splitlines() if "contention" in ln.lower())
     assert "n/a" in line
-    assert "n/a" in next(ln for ln in out.stdout.splitlines() if "gil_wait" in ln)
+    assert "n/a" in next(ln for ln in out.stdout.splitlines() if "GIL wait" in ln)
 
 
 def test_threads_between_tiny_tasks_wait_for_the_gil_not_for_work(runs):

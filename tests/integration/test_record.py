@@ -13,6 +13,7 @@ import pytest
 
 from gilviz.core import report
 from gilviz.core.errors import BadInput
+from gilviz.core.protocol import STATE_WORDS
 from gilviz.core.recording.reader import read_recording
 from tests.helpers import alive, descendants, finish, gilviz_cmd, run_cli, wait_for
 
@@ -93,15 +94,9 @@ def test_perfetto_export_has_tracks_and_slices(recorded, tmp_path):
     assert sum(e["args"]["tasks"] for e in tasks) == sum(r["tasks_done"] for r in live["runs"])
     states = [e for e in events if e.get("cat") == "state"]
     assert states and all(e["dur"] > 0 for e in states)
-    assert {e["name"] for e in states} <= {
-        "running",
-        "gil_wait",
-        "io_wait",
-        "lock_wait",
-        "runnable",
-        "idle",
-        "n/a",
-    }
+    # Named as on screen; the JSON's state id is in the slice's arguments.
+    assert {e["name"] for e in states} <= {*STATE_WORDS.values(), "n/a"}
+    assert all(STATE_WORDS.get(e["args"]["state"], "n/a") == e["name"] for e in states)
     assert any(e["ph"] == "C" and e["name"].startswith("core ") for e in events)
 
 

@@ -90,7 +90,8 @@ def test_pool_and_workload_keys_say_what_else_changed():
         await pilot.press("w")
         assert dash.preset is None and dash.workload == "fetch"
         assert notes(app)[-1] == (
-            "workload fetch, with its defaults: 10 workers, 10 tasks, size 1.02k (bytes per reply)"
+            "workload fetch, with its defaults: 10 workers, 10 tasks, size 1.02k (the bytes in "
+            "each reply)"
         )
         assert (controls(dash)["workers"], controls(dash)["tasks"]) == ("10", "10")
 

@@ -485,7 +485,7 @@ def test_a_replayed_claim_notes_the_recorded_load(talk_rec, tmp_path):
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--format", "gif"], "invalid choice: 'gif'"),
+        (["--format", "gif"], "--format: unknown choice 'gif'"),
         (["--format", "asciicast", "--size", "79x24"], "below 80x24"),
         (["--format", "svg", "--size", "120x23"], "below 80x24"),
         (["--format", "asciicast", "--size", "big"], "--size must be COLUMNSxROWS"),

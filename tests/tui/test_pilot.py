@@ -167,7 +167,7 @@ def test_a_static_run_repaints_nothing():
     async def script(pilot):
         await pilot.pause(0.3)
         panels = app.screen.panels
-        widgets = [panels.cores, panels.timelines, panels.gil, panels.throughput]
+        widgets = [panels.cores, panels.timelines, panels.gil, panels.mix, panels.throughput]
         before = [w.lines_painted for w in widgets]
         for _ in range(5):
             app.tick()

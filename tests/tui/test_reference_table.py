@@ -34,7 +34,7 @@ def test_not_measured_until_a_preset_ran(tmp_path):
     assert all(r["measured"] is None for r in rows)
     md = reference.markdown(rows, tmp_path / "none.json")
     assert md.count(reference.NOT_MEASURED) == 5
-    assert "this command runs nothing" in md
+    assert "This command only reads them" in md
 
 
 def test_record_then_measured_text(tmp_path):
@@ -150,3 +150,41 @@ def test_interpreter_pool_runs_fill_their_own_column(tmp_path):
     # A 3.14 Python has been used: rows none of whose presets ran interpreters say "yet".
     assert rows["crash"]["interpreters_note"] == reference.NOT_MEASURED
     assert rows["crash"]["measured_interpreters"] is None
+
+
+def test_runs_of_one_kind_are_told_apart_by_their_label(tmp_path):
+    cache = tmp_path / "reference.json"
+    base = {"pool": "process", "workload": "tiny", "tasks": 2000, "size": 100, "error": None}
+    runs = [
+        {**base, "label": "processes (chunksize 1)", "chunksize": 1, "wall_s": 0.9},
+        {**base, "label": "processes (chunksize 250)", "chunksize": 250, "wall_s": 0.08},
+        {**base, "pool": "thread", "label": "thread", "chunksize": 1, "wall_s": 0.04},
+    ]
+    reference.record("tiny-tasks", runs, cache)
+    overhead = next(r for r in reference.table(reference.load(cache)) if r["key"] == "overhead")
+    assert overhead["measured"] == (
+        "processes (chunksize 1) 0.90 s, processes (chunksize 250) 0.08 s, threads 0.04 s on tiny"
+    )
+
+
+def test_the_footer_says_in_a_sentence_when_and_where_the_figures_were_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    empty = reference.table(reference.load())
+    assert reference.footer(empty) == (
+        "Nothing measured here yet: a row's figures appear once one of its presets has run on "
+        "this machine; gilviz keeps them in ~/.cache/gilviz/reference.json."
+    )
+    reference.record("crunch-processes", crunch_runs(), when=1_800_000_000)
+    rows = reference.table(reference.load())
+    stamp = rows[0]["measured_at"]
+    assert reference.footer(rows) == (
+        "Measured here: each row's figures are from the last run of its presets on this "
+        f"machine (latest {stamp}), kept in ~/.cache/gilviz/reference.json."
+    )
+    assert reference.source_note().endswith(
+        "This command only reads them: run a preset to measure again (gilviz run --preset "
+        "NAME, or from the dashboard or talk)."
+    )
+    # A file given by a caller is named, not described as "a given file".
+    assert reference.footer(rows, tmp_path / "x" / "mine.json").endswith("kept in mine.json.")

@@ -75,10 +75,10 @@ def test_plotext_is_imported_without_its_documentation_and_draws_the_same():
     code = """
         import json, sys
         {prelude}
-        from gilviz.tui.widgets.throughput import plot_lines
-        xs = [i * 0.5 for i in range(-20, 1)]
-        ys = [(i * 7) % 11 for i in range(21)]
-        chart = plot_lines(xs, ys, 60, 8, False) + plot_lines(xs, ys, 60, 8, True)
+        from gilviz.tui.widgets.throughput import plot_runs
+        xs = [i * 0.5 for i in range(21)]
+        series = [(xs, [(i * 7) % 11 for i in range(21)]), (xs, [i % 5 for i in range(21)])]
+        chart = [plot_runs(series, 10.0, 12, 60, 8, a)[0] for a in (False, True)]
         import plotext
         print(json.dumps({{"chart": chart, "doc": plotext.doc is None,
                           "stub left": "plotext._doc.doc" in sys.modules}}))

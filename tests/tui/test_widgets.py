@@ -129,22 +129,22 @@ def test_throughput_chart_is_redrawn_at_most_at_chart_rate():
     now = [100.0]  # the panel's clock, stepped by hand (a chart takes what it takes)
     panel = ThroughputPanel(chart_hz=2, clock=lambda: now[0])
     snap = recording("big").runs[1].live
-    panel.snapshot = snap
+    panel.show(snap)
     panel._chart_lines(60, 8)
     assert panel.charts_drawn == 1
-    # the series changes every call, 20 times within 0.5 s: still at most 2 redraws a second
+
+    def changed(i):
+        return snap.__class__(**{**snap.__dict__, "tasks_over_time": (*snap.tasks_over_time, i)})
+
+    # the data changes every call, 20 times within 0.5 s: still at most 2 redraws a second
     for i in range(20):
         now[0] += 0.02
-        panel.snapshot = snap.__class__(
-            **{**snap.__dict__, "throughput_series": (*snap.throughput_series, i)}
-        )
+        panel.show(changed(i))
         panel._pending_timer = object()  # not mounted: no timer; pretend one is set
         panel._chart_lines(60, 8)
     assert panel.charts_drawn == 1
     now[0] += 0.2  # 0.6 s after the first chart: the next change is drawn
-    panel.snapshot = snap.__class__(
-        **{**snap.__dict__, "throughput_series": (*snap.throughput_series, 99)}
-    )
+    panel.show(changed(99))
     panel._chart_lines(60, 8)
     assert panel.charts_drawn == 2
 
@@ -170,6 +170,7 @@ def test_no_attribute_shadows_textual():
     import gilviz.tui.widgets.cores as c
     import gilviz.tui.widgets.gil as g
     import gilviz.tui.widgets.info as i
+    import gilviz.tui.widgets.mix as mx
     import gilviz.tui.widgets.throughput as th
     import gilviz.tui.widgets.timelines as tl
 
@@ -203,7 +204,7 @@ def test_no_attribute_shadows_textual():
         src = inspect.getsource(inspect.getmodule(base))
         framework |= set(re.findall(r"self\.(_[A-Za-z_]+)\s*[:=]", src))
     clashes = []
-    for mod in (app_mod, d, r, rf, t, b, c, g, i, th, tl):
+    for mod in (app_mod, d, r, rf, t, b, c, g, i, mx, th, tl):
         src = inspect.getsource(mod)
         mine = set(re.findall(r"self\.([A-Za-z_]+)\s*[:=][^=]", src))
         mine |= set(re.findall(r"def ([A-Za-z_]+)\(self", src))

@@ -6,7 +6,7 @@ import pytest
 
 from gilviz.core import report
 from gilviz.core.measuring.samples import STATES, CoreSample, ThreadSample
-from gilviz.core.model import LatencyHistogram, RunModel, _with_idle
+from gilviz.core.model import GRID_LEN, SERIES_STEP_NS, LatencyHistogram, RunModel, _with_idle
 from gilviz.core.protocol import decode
 from gilviz.core.running.spec import build_spec
 
@@ -311,3 +311,98 @@ def test_the_end_carries_the_runners_window_into_the_summary():
     old = _model()  # a runner (or recording) from before the window: no figure
     old.on_message(decode(["end", {"wall_s": 1.0, "tasks_done": 2}]))
     assert report.run_summary(old)["in_flight"] is None
+
+
+# --- the whole-run grid and the heartbeat's worst wake-ups (issue 18: #1, #4, #22) ------
+
+
+def _grid_model(workers: int = 2) -> RunModel:
+    spec = build_spec("crunch", pool="thread", workers=workers, tasks=4)
+    m = RunModel(spec, "/proc sampling", [0, 1], started_ns=0)
+    for wid in range(workers):
+        m.on_message(decode(["worker", wid, 100, 101 + wid]))
+    return m
+
+
+def test_tasks_over_time_count_tasks_by_their_end_times():
+    m = _grid_model()
+    # two tasks end at 0.35 s, two at 1.25 s; the messages arrive long after, together
+    for task, t1 in enumerate((350, 350, 1250, 1250)):
+        m.on_message(decode(["e", task % 2, task, 0, t1 * MS, 10 * MS, True]))
+    m.on_tick([], None, now=2000 * MS)
+    m.finish("done", now=2000 * MS)
+    snap = m.snapshot()
+    step_ms = snap.grid_step_s * 1000
+    assert step_ms == 100
+    done = snap.tasks_over_time
+    assert done[2] == 0 and done[3] == 2  # the bucket of 0.3-0.4 s
+    assert done[11] == 2 and done[12] == 4  # of 1.2-1.3 s
+    assert done[-1] == snap.tasks_done == 4
+
+
+def test_a_stretch_of_tiny_tasks_is_spread_over_the_time_it_took():
+    m = _grid_model()
+    m.on_message(decode(["t", 0, 999, 0, 1000 * MS, 1000, 0]))  # 1000 tasks in 1 s
+    m.finish("done", now=1000 * MS)
+    done = m.snapshot().tasks_over_time
+    assert done[-1] == 1000
+    steps = [b - a for a, b in zip((0, *done), done, strict=False)]
+    assert all(90 <= s <= 110 for s in steps[:10])  # about 100 per 0.1 s, not 1000 at the end
+
+
+def test_the_grid_keeps_the_whole_run_in_bounded_buckets():
+    m = _grid_model(1)
+    total_s = 600  # ten minutes: 6000 buckets of 0.1 s, kept as at most GRID_LEN wider ones
+    for i in range(total_s):
+        t = (i + 1) * 1000 * MS
+        m.on_message(decode(["e", 0, i, t - 500 * MS, t, 400 * MS, True]))
+        m.on_tick([_sample(0, t // MS, {"running": 0.25, "gil_wait": 0.75}, dt_ms=1000)], None,
+                  now=t + 400 * MS)  # fmt: skip
+    m.finish("done", now=(total_s + 1) * 1000 * MS)
+    snap = m.snapshot()
+    assert len(snap.tasks_over_time) <= GRID_LEN
+    assert len(snap.tasks_over_time) * snap.grid_step_s >= total_s  # from the start
+    assert snap.tasks_over_time[-1] == total_s
+    ran = sum(r[STATES.index("running")] for r in snap.state_time)
+    sampled = sum(r[-1] for r in snap.state_time)
+    assert sampled == pytest.approx(total_s)
+    assert ran / sampled == pytest.approx(snap.states["running"])  # the same time, re-cut
+
+
+def test_state_time_splits_each_bucket_as_the_whole_run_is_split():
+    m = _grid_model()
+    m.on_message(decode(["s", 0, 0, 0]))
+    m.on_message(decode(["s", 1, 1, 0]))
+    m.on_tick([_sample(0, 50, {"running": 1.0}), _sample(1, 50, {"gil_wait": 1.0})], None,
+              now=60 * MS)  # fmt: skip
+    m.on_tick([_sample(0, 150, {"gil_wait": 1.0}), _sample(1, 150, {"running": 1.0})], None,
+              now=160 * MS)  # fmt: skip
+    m.finish("done", now=200 * MS)
+    rows = m.snapshot().state_time
+    run, gil = STATES.index("running"), STATES.index("gil_wait")
+    assert rows[0][run] == pytest.approx(0.02) and rows[0][gil] == pytest.approx(0.02)
+    assert rows[1][run] == pytest.approx(0.02) and rows[1][-1] == pytest.approx(0.04)
+
+
+def test_psutil_fallback_has_no_state_mix():
+    m = _grid_model()
+    m.method = "psutil (fallback)"
+    m.on_tick([_sample(0, 50, {"running": 1.0})], None, now=60 * MS)
+    m.finish("done", now=100 * MS)
+    assert m.snapshot().state_time == ()
+
+
+def test_no_half_second_reads_below_the_runs_p99():
+    """One late wake-up in ten, in every 0.5 s: each window's own p99 is an on-time one,
+    the run's p99 a late one. The series holds each window's worst, the max the run's."""
+    m = _grid_model()
+    for i in range(10):
+        m.on_message(decode(["hb", 100, [1000] * 9 + [50_000]]))
+        m.on_tick([], None, now=(i + 1) * SERIES_STEP_NS)
+    m.on_message(decode(["hb", 100, [1000, 70_000]]))  # the last, short window counts too
+    m.finish("done", now=10 * SERIES_STEP_NS + 100 * MS)
+    snap = m.snapshot()
+    assert snap.latency_p99_ms > 40
+    assert max(snap.latency_series) == snap.latency_max_ms == 70.0
+    assert all(v >= 50.0 for v in snap.latency_series)
+    assert snap.latency_max_ms >= snap.latency_p99_ms

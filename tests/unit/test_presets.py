@@ -511,9 +511,9 @@ def _states(**shares: float) -> dict[str, float]:
 def test_state_dominant_both_ways(two_cores):
     p = preset({"kind": "state_dominant", "pool": "thread", "state": "io_wait"}, "thread")
     r = check(p, [run("thread", states=_states(io_wait=0.6, running=0.1, idle=0.3))])
-    assert r.ok is True and "io_wait 86% of busy time, next running 14%" in r.text
+    assert r.ok is True and "I/O wait 86% of busy time, next running 14%" in r.text
     r = check(p, [run("thread", states=_states(io_wait=0.2, lock_wait=0.5, idle=0.3))])
-    assert r.ok is False and "but lock_wait 71%" in r.text
+    assert r.ok is False and "but lock wait 71%" in r.text
     r = check(p, [run("thread", states=dict.fromkeys(claims.STATES))])
     assert r.ok is None
 

@@ -279,42 +279,48 @@ def test_proc_stat_reader_gives_usable_cpus():
 def test_blocked_thread_shortcut_still_sees_the_thread_run_again():
     import os
     import threading
+    import time
 
     from gilviz.core.measuring import procfs as pf
 
-    go, parked, again = threading.Event(), threading.Event(), threading.Event()
+    # The thread parks in read(2) on a pipe: a wait told apart from a moment's wait for the
+    # GIL (a futex) on its way there, so the reading below is of the settled wait.
+    rfd, wfd = os.pipe()
+    again = threading.Event()
     tid_box: list[int] = []
 
     def body():
         tid_box.append(threading.get_native_id())
-        parked.set()
-        go.wait()
+        os.read(rfd, 1)
         sum(i * i for i in range(200_000))  # runs, then blocks in a new wait
         again.wait()
 
     t = threading.Thread(target=body, daemon=True)
     t.start()
-    parked.wait(10)
+    deadline_s = time.monotonic() + 30
+    while not tid_box:
+        assert time.monotonic() < deadline_s, "the thread never started"
+        time.sleep(0.001)
     files = pf.ThreadFiles(os.getpid(), tid_box[0])
     first = files.read()
-    deadline = 200
-    while first.letter not in ("S", "D") and deadline:  # until it is really asleep
+    read_nr = pf.syscall_numbers()["read"]
+    while not (first.letter == "S" and first.syscall_nr == read_nr):
+        assert time.monotonic() < deadline_s, f"the thread never parked in read: {first}"
+        time.sleep(0.001)
         first = files.read()
-        deadline -= 1
     second = files.read()  # nothing ran: the shortcut answers, with a newer clock
     assert (second.run_ns, second.syscall_nr, second.letter) == (
         first.run_ns, first.syscall_nr, first.letter,
     )  # fmt: skip
     assert second.t_ns >= first.t_ns
-    go.set()
-    import time
-
-    deadline_s = time.monotonic() + 30
+    os.write(wfd, b"x")
     while not files.read().run_ns > first.run_ns:  # it ran: the files are read again
         assert time.monotonic() < deadline_s, "the thread's run was never seen"
     again.set()
     t.join(10)
     files.close()
+    os.close(rfd)
+    os.close(wfd)
 
 
 @pytest.mark.parametrize("cause", ["gil_wait", "io_wait", "lock_wait"])

@@ -11,11 +11,13 @@ are batched, and process workers send live starts at most every 20 ms). So sampl
 FOLD_LAG_NS before they are folded into the totals, and everything left is folded when the
 run ends, with every task's exact interval known by then. Memory is bounded whatever the
 run length: timelines, series and task intervals are ring buffers; latencies go into a
-histogram.
+histogram; the whole-run history (tasks ended and time in each state, per time bucket) is a
+grid whose buckets widen as the run grows.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
@@ -49,6 +51,8 @@ FOLD_LAG_NS = 300_000_000
 TIMELINE_LEN = 600  # samples kept per worker for timelines (12 s at 50 Hz)
 SERIES_LEN = 240  # points kept for latency and throughput series
 SERIES_STEP_NS = 500_000_000
+GRID_STEP_NS = 100_000_000  # the whole-run grid's finest bucket
+GRID_LEN = 256  # buckets at most: past that, neighbours merge and the step doubles
 HAND_BACK_NS = 250_000_000  # how far back late counter time is returned (< FOLD_LAG_NS)
 BUSY = ("running", "gil_wait", "io_wait", "lock_wait", "runnable")
 BLOCKED = ("gil_wait", "io_wait", "lock_wait")
@@ -65,6 +69,7 @@ class LatencyHistogram:
     def __init__(self) -> None:
         self.counts: dict[int, int] = {}
         self.n = 0
+        self.max_us = 0  # exact, so the max never reads below a percentile
 
     def _bucket(self, us: int) -> int:
         return 0 if us <= 0 else 1 + int(math.log(us) / math.log(self.RATIO))
@@ -73,6 +78,8 @@ class LatencyHistogram:
         for v in values:
             b = self._bucket(v)
             self.counts[b] = self.counts.get(b, 0) + 1
+        if values:
+            self.max_us = max(self.max_us, max(values))
         self.n += len(values)
 
     def percentile(self, q: float) -> float | None:
@@ -87,6 +94,46 @@ class LatencyHistogram:
                 us = 0.0 if b == 0 else self.RATIO ** (b - 1)
                 return us / 1000
         return None
+
+
+class Grid:
+    """The whole run in time buckets from its start: tasks ended (by their end time) and
+    the workers' sampled time in each state (by each sample's end). Bounded whatever the
+    run length: a bucket past GRID_LEN merges neighbours two by two and doubles the step."""
+
+    def __init__(self, origin_ns: int) -> None:
+        self.origin_ns = origin_ns
+        self.step_ns = GRID_STEP_NS
+        self.done: list[int] = []
+        #: per bucket: ns in each state, and "sampled": ns sampled (a sample whose state
+        #: could not be split counts there only)
+        self.mix: list[dict[str, float]] = []
+
+    def row(self, t_ns: int) -> tuple[int, int]:
+        """The bucket of ``t_ns`` (created if need be) and where it ends, in ns."""
+        i = max(0, (t_ns - self.origin_ns) // self.step_ns)
+        while i >= GRID_LEN:
+            self._coarsen()
+            i = max(0, (t_ns - self.origin_ns) // self.step_ns)
+        while len(self.done) <= i:
+            self.done.append(0)
+            self.mix.append(dict.fromkeys(_MIX_KEYS, 0.0))
+        return i, self.origin_ns + (i + 1) * self.step_ns
+
+    def _coarsen(self) -> None:
+        self.step_ns *= 2
+        d, m = self.done, self.mix
+        self.done = [sum(d[j : j + 2]) for j in range(0, len(d), 2)]
+        self.mix = [
+            {k: sum(r[k] for r in m[j : j + 2]) for k in _MIX_KEYS} for j in range(0, len(m), 2)
+        ]
+
+    def seconds(self) -> tuple[tuple[float, ...], ...]:
+        """Each bucket's worker time in each state (STATES order), then its time sampled."""
+        return tuple(tuple(r[k] / 1e9 for k in _MIX_KEYS) for r in self.mix)
+
+
+_MIX_KEYS = (*STATES, "sampled")
 
 
 @dataclass
@@ -161,7 +208,7 @@ class RunSnapshot:
     method: str
     latency_p50_ms: float | None
     latency_p99_ms: float | None
-    latency_series: tuple[float, ...]  # p99 ms per SERIES_STEP, recent last
+    latency_series: tuple[float, ...]  # the worst wake-up's lateness, ms, per SERIES_STEP
     throughput_series: tuple[float, ...]  # tasks/s per SERIES_STEP, recent last
     cpu_s: float
     parallelism: float | None
@@ -182,6 +229,14 @@ class RunSnapshot:
     python: dict[str, Any] | None = None
     #: A process or interpreter pool's start-up (End.startup), once the run has ended.
     startup: dict[str, Any] | None = None
+    latency_max_ms: float | None = None  # the worst wake-up of the whole run (exact)
+    #: The whole run in buckets of grid_step_s from its start (the runner's launch): tasks
+    #: done by the end of each bucket (by task end times), and each bucket's worker time in
+    #: each state (s, STATES order) followed by the time sampled (the rest of which could
+    #: not be split into states).
+    grid_step_s: float = GRID_STEP_NS / 1e9
+    tasks_over_time: tuple[int, ...] = ()
+    state_time: tuple[tuple[float, ...], ...] = ()
 
 
 #: Why a free-threaded run has no GIL figures (gilviz has not been tested on such a build).
@@ -220,6 +275,10 @@ class RunModel:
         self._thr_series: deque[float] = deque(maxlen=SERIES_LEN)
         self._done_in_step = 0
         self._step_start = self.started_ns
+        self._grid = Grid(self.started_ns)
+        self._mix_t: int | None = None  # the first sample's time in the open bucket
+        self._mix_end = 0  # where the open bucket ends (0: none open)
+        self._mix_base: dict[str, float] = {}  # the workers' totals when it opened
         self.cores: dict[int, deque] = {c: deque(maxlen=SERIES_LEN) for c in usable_cpus or []}
         self._core_wid: dict[int, int | None] = {}
         self._core_dt: deque[int] = deque(maxlen=10)  # the last core samples' intervals
@@ -269,6 +328,8 @@ class RunModel:
         if msg.ok:
             w.tasks += 1
             self._done_in_step += 1
+            i = self._grid.row(msg.t1_ns)[0]  # first: it may replace the lists
+            self._grid.done[i] += 1
         if w.current == msg.task:
             w.current = w.current_since = None
 
@@ -281,8 +342,28 @@ class RunModel:
         self._busy(w, msg.t0_ns, t1)
         w.tasks += msg.n_ok
         self._done_in_step += msg.n_ok
+        self._ended(msg.t0_ns, t1, msg.n_ok)
         if w.current_since is not None and w.current_since <= t1:
             w.current = w.current_since = None
+
+    def _ended(self, t0: int, t1: int, n: int) -> None:
+        """n tasks ended back to back within [t0, t1]: spread over the buckets it spans."""
+        if n <= 0:
+            return
+        grid = self._grid
+        last = grid.row(t1)[0]  # first: it may merge buckets
+        first = grid.row(t0)[0]
+        if first == last or t1 <= t0:
+            grid.done[last] += n
+            return
+        given = 0
+        for i in range(first, last + 1):
+            a = max(t0, grid.origin_ns + i * grid.step_ns)
+            b = min(t1, grid.origin_ns + (i + 1) * grid.step_ns)
+            k = n - given if i == last else round(n * max(0, b - a) / (t1 - t0))
+            k = min(k, n - given)
+            grid.done[i] += k
+            given += k
 
     @staticmethod
     def _close_starts(w: _Worker, t1: int) -> None:
@@ -360,6 +441,8 @@ class RunModel:
         with self._lock:
             self.ended_ns = self.ended_ns or (time.monotonic_ns() if now is None else now)
             self._fold(None)
+            self._close_mix(None)
+            self._roll_series(self.ended_ns, last=True)
             self.status = RunStatus(status)
 
     def _busy(self, w: _Worker, t0: int, t1: int) -> None:
@@ -422,12 +505,16 @@ class RunModel:
         # Runs for every sample on the sampler's thread: locals, no per-sample allocations
         # beyond the one dict of shares.
         pending, workers, tap = self._pending, self.workers, self.fold_tap
+        mix_end = self._mix_end
         while pending and (horizon is None or pending[0].t_ns <= horizon):
             s = pending.popleft()
             w = workers.get(s.wid)
             dt = s.dt_ns
             if w is None or dt <= 0:
                 continue
+            if s.t_ns >= mix_end:
+                self._close_mix(s.t_ns)
+                mix_end = self._mix_end
             # Samples of a worker fold in time order: intervals that ended before this
             # one began can never matter again (keeps the scan short for tiny tasks).
             a = s.t_ns - dt
@@ -475,6 +562,31 @@ class RunModel:
             if tap is not None:
                 tap(s.wid, s.t_ns, dt, state)
 
+    # The grid's state mix costs nothing per sample: samples fold in time order, so when one
+    # falls past the open bucket, what the workers' totals gained since it opened is that
+    # bucket's (a sum over the workers, once a bucket).
+
+    def _totals(self) -> dict[str, float]:
+        # Each worker's time_ns holds STATES in order (dict.fromkeys): columns of values.
+        rows = [(*w.time_ns.values(), w.sampled_ns) for w in self.workers.values()]
+        if not rows:
+            return dict.fromkeys(_MIX_KEYS, 0.0)
+        return dict(zip(_MIX_KEYS, map(sum, zip(*rows, strict=True)), strict=True))
+
+    def _close_mix(self, t_ns: int | None) -> None:
+        """Add the open bucket's gains to the grid; open the bucket of ``t_ns``."""
+        now = self._totals()
+        if self._mix_t is not None:
+            row = self._grid.mix[self._grid.row(self._mix_t)[0]]
+            for k, base in self._mix_base.items():
+                row[k] += now[k] - base
+        self._mix_base = now
+        if t_ns is None:
+            self._mix_t, self._mix_end = None, 0
+        else:
+            self._mix_t = t_ns
+            self._mix_end = self._grid.row(t_ns)[1]
+
     def _fold_core(self, core: CoreSample, samples: list[ThreadSample]) -> None:
         best: dict[int, tuple[float, int]] = {}
         for s in samples:
@@ -489,15 +601,17 @@ class RunModel:
             self.cores.setdefault(cpu, deque(maxlen=SERIES_LEN)).append(busy)
             self._core_wid[cpu] = best[cpu][1] if cpu in best else None
 
-    def _roll_series(self, now: int) -> None:
-        if now - self._step_start < SERIES_STEP_NS:
+    def _roll_series(self, now: int, last: bool = False) -> None:
+        """Close the current step (``last``: the run's final, maybe shorter, one)."""
+        if now - self._step_start < (1 if last else SERIES_STEP_NS):
             return
         span = (now - self._step_start) / 1e9
         self._thr_series.append(self._done_in_step / span)
         self._done_in_step = 0
         if self._lat_window:
-            window = sorted(self._lat_window)
-            self._lat_series.append(window[int(0.99 * (len(window) - 1))] / 1000)
+            # The worst wake-up of the step: the run's max is the max of these, so no step
+            # reads below a percentile of the whole run.
+            self._lat_series.append(max(self._lat_window) / 1000)
             self._lat_window = []
         self._step_start = now
 
@@ -508,9 +622,24 @@ class RunModel:
             return None
         return {k: w.time_ns[k] / w.sampled_ns for k in STATES}
 
+    def _state_time(self) -> tuple[tuple[float, ...], ...]:
+        if not self._states_known():
+            return ()
+        rows = self._grid.seconds()
+        if self._mix_t is None:
+            return rows
+        # the open bucket, as far as it has been folded
+        i = self._grid.row(self._mix_t)[0]
+        now = self._totals()
+        gain = tuple((now[k] - self._mix_base[k]) / 1e9 for k in _MIX_KEYS)
+        return (*rows[:i], tuple(a + b for a, b in zip(rows[i], gain, strict=True)), *rows[i + 1 :])
+
+    def _states_known(self) -> bool:
+        return not (self.method.startswith("psutil") or self.method == "none")
+
     def _run_states(self) -> dict[str, float] | None:
         total = sum(w.sampled_ns for w in self.workers.values())
-        if not total or self.method.startswith("psutil") or self.method == "none":
+        if not total or not self._states_known():
             return None
         return {k: sum(w.time_ns[k] for w in self.workers.values()) / total for k in STATES}
 
@@ -597,6 +726,10 @@ class RunModel:
                 processes=tuple(self.processes.items()),
                 python=dict(self.hello.python) if self.hello is not None else None,
                 startup=self.startup,
+                latency_max_ms=self._latency.max_us / 1000 if self._latency.n else None,
+                grid_step_s=self._grid.step_ns / 1e9,
+                tasks_over_time=tuple(itertools.accumulate(self._grid.done)),
+                state_time=self._state_time(),
             )
 
     def error(self) -> str | None:

@@ -24,6 +24,16 @@ from typing import Any, NamedTuple
 #: The states a worker can be in, in the order views draw them.
 STATES: tuple[str, ...] = ("running", "gil_wait", "io_wait", "lock_wait", "runnable", "idle")
 
+#: How every screen and sentence names each state.
+STATE_WORDS: dict[str, str] = {
+    "running": "running",
+    "gil_wait": "GIL wait",
+    "io_wait": "I/O wait",
+    "lock_wait": "lock wait",
+    "runnable": "waiting for a core",
+    "idle": "idle",
+}
+
 #: One letter per state (and "?" for a sample that cannot be split): stored timelines and
 #: the --ascii look.
 STATE_LETTER: dict[str, str] = {

@@ -12,10 +12,10 @@ from typing import Any
 import gilviz
 from gilviz.core.measuring import machine
 from gilviz.core.model import RunModel, RunSnapshot, WorkerView
-from gilviz.core.protocol import STATES, WATCH_POOL, python_short
+from gilviz.core.protocol import STATE_WORDS, STATES, WATCH_POOL, python_short
 
 HOLDER_METHOD = (
-    "GIL holder read from each measured process's memory (each GIL's last_holder while locked)"
+    "GIL holder read from each measured process's memory (who last took each GIL, while it is held)"
 )
 LATENCY_METHOD = "heartbeat: 1 ms sleeps, lateness of each wake-up"
 #: Why a watched program has no latency figure.
@@ -251,11 +251,50 @@ def outcome_text(outcome: dict[str, Any] | None, pool: str | None = None) -> str
         )
     if outcome.get("error"):
         return f"outcome not computed: {outcome['error']}"
+    if "objects" in outcome:  # one object handed to every task (unshareable)
+        n = outcome["objects"]
+        return (
+            f"{n} shared object{'' if n == 1 else 's'} for every task: "
+            f"{outcome.get('total', 0):,} of {outcome['expected']:,} locked increments counted"
+        )
     return ", ".join(
         f"{k.replace('_', ' ')} {f'{v:,}' if isinstance(v, int) else v}"
         for k, v in outcome.items()
         if v is not None
     )
+
+
+def worker_lines(workers: list[dict[str, Any]], pool_size: int, limit: int = 16) -> list[str]:
+    """One line per worker; beyond ``limit`` workers (a screenful), one summary line. A
+    worker is listed once it runs a task: how many did, when not the whole pool, is said."""
+    ran = (
+        f"{len(workers)} of the pool's {pool_size} workers ran a task"
+        if 0 < len(workers) < pool_size
+        else None
+    )
+    if len(workers) <= limit:
+        lines = [
+            f"    worker {w['id']}: pid {w['pid']} tid {w['tid']}  {w['tasks']} tasks  "
+            f"cpu {w['cpu_s']:.3f} s  rss {_mib(w['rss_bytes'])}"
+            for w in workers
+        ]
+        return lines + ([f"    ({ran})"] if ran else [])
+    tasks = sorted(w["tasks"] for w in workers)
+    cpu = sorted(w["cpu_s"] or 0.0 for w in workers)
+    pids = {w["pid"] for w in workers}
+    where = f"{len(pids)} {'process' if len(pids) == 1 else 'processes'}"
+    return [
+        f"    {ran or f'{len(workers)} workers'}, in {where} (each one in --json): "
+        f"tasks {_spread(tasks, '{:d}')} a worker, cpu {_spread(cpu, '{:.3f} s')} a worker"
+    ]
+
+
+def _spread(values: list, fmt: str) -> str:
+    """ "min–max (median m)" of sorted values; one value when they are all the same."""
+    lo, mid, hi = values[0], values[len(values) // 2], values[-1]
+    if lo == hi:
+        return fmt.format(lo)
+    return f"{fmt.format(lo)}–{fmt.format(hi)} (median {fmt.format(mid)})"
 
 
 def run_text(run: dict[str, Any]) -> str:
@@ -274,13 +313,9 @@ def run_text(run: dict[str, Any]) -> str:
         f"({gil['method']}, {gil['samples']:,} samples)   "
         f"heartbeat latency p50 {num(lat['p50'], '{:.2f}', ' ms')} "
         f"p99 {num(lat['p99'], '{:.2f}', ' ms')}",
-        "  states: " + "  ".join(f"{k} {pct(v)}" for k, v in states.items()),
+        "  states: " + "  ".join(f"{STATE_WORDS.get(k, k)} {pct(v)}" for k, v in states.items()),
     ]
-    for w in run["workers"]:
-        lines.append(
-            f"    worker {w['id']}: pid {w['pid']} tid {w['tid']}  {w['tasks']} tasks  "
-            f"cpu {w['cpu_s']:.3f} s  rss {_mib(w['rss_bytes'])}"
-        )
+    lines += worker_lines(run["workers"], run["pool_size"])
     if run.get("pickle"):
         p = run["pickle"]
         lines.append(
@@ -290,7 +325,7 @@ def run_text(run: dict[str, Any]) -> str:
     if run.get("startup"):
         lines.append(f"  start-up: {startup_text(run['startup'])}")
     if run.get("outcome"):
-        lines.append("  outcome: " + ", ".join(f"{k} {v}" for k, v in run["outcome"].items()))
+        lines.append(f"  outcome: {outcome_text(run['outcome'], run['pool'])}")
     short = run.get("too_short")
     if short:
         lines.append(
@@ -336,7 +371,7 @@ def compare_table(
     rows = [header, "-" * len(header)]
     for r in runs:
         lead = f"{where.get(id(r), '?') if several else '':<{py_w}}{_name(r):<{wide}}"
-        per_worker = " ".join(f"{w['cpu_s']:.2f}" for w in r["workers"]) or "-"
+        per_worker = _per_worker(r)
         if r["error"]:
             rows.append(f"{lead}{r['pool_size']:>8}  error: {r['error']}")
             continue
@@ -358,6 +393,27 @@ def compare_table(
     if verdicts:
         rows += ["", *verdicts]
     return "\n".join(rows)
+
+
+#: Beyond this many workers, the per-worker column gives their spread, not every figure.
+PER_WORKER_SHOWN = 8
+
+
+def _per_worker(run: dict[str, Any]) -> str:
+    """Each worker's cpu seconds (their spread, when many), and how many of the pool's
+    workers ran a task when not all did: a worker is listed once it runs one (a thread pool
+    starts a thread only when no idle one can take the task)."""
+    workers = run["workers"]
+    if not workers:
+        return "-"
+    cpu = [w["cpu_s"] or 0.0 for w in workers]
+    if len(cpu) <= PER_WORKER_SHOWN:
+        text = " ".join(f"{c:.2f}" for c in cpu)
+    else:
+        text = f"{_spread(sorted(cpu), '{:.2f}')} over {len(cpu)} workers"
+    if run["pool"] != WATCH_POOL and len(workers) < run["pool_size"]:
+        text += f" ({len(workers)} of {run['pool_size']} ran a task)"
+    return text
 
 
 def startup_text(st: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gilviz.core.errors import BadInput
+from gilviz.core.errors import BadInput, did_you_mean
 from gilviz.core.running import workloads
 from gilviz.core.running.spec import RunSpec
 from gilviz.core.teaching import presets as cpresets
@@ -69,7 +69,9 @@ def find(deck: list[Preset], name: str) -> Preset:
     for p in deck:
         if p.name == name:
             return p
-    raise BadInput(f"unknown preset {name!r}: use one of {', '.join(p.name for p in deck)}")
+    names = [p.name for p in deck]
+    hint = did_you_mean(name, names)
+    raise BadInput(f"unknown preset {name!r}: use one of {', '.join(names)}{hint}")
 
 
 def needs_server(workload: str) -> bool:

@@ -11,17 +11,9 @@ from dataclasses import dataclass
 
 from rich.style import Style
 
-from gilviz.core.protocol import STATE_LETTER, STATES
+from gilviz.core.protocol import STATE_LETTER, STATE_WORDS, STATES
 
-STATE_LABEL = {
-    "running": "running",
-    "gil_wait": "GIL wait",
-    "io_wait": "I/O wait",
-    "lock_wait": "lock wait",
-    "runnable": "waiting for a core",
-    "idle": "idle",
-    "n/a": "not measured",
-}
+STATE_LABEL = {**STATE_WORDS, "n/a": "not measured"}
 STATE_SHORT = {
     "running": "run",
     "gil_wait": "gil",

@@ -458,7 +458,7 @@ class GilHolderOffsets:
     def method(self) -> str:
         """How the holder is read, for reports."""
         where = "every interpreter's GIL" if self.interp_head is not None else "the GIL"
-        return f"last_holder and locked of {where}, read from the process's memory"
+        return f"who last took {where} and whether it is held, read from the process's memory"
 
 
 @dataclass(frozen=True, slots=True)

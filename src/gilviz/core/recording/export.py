@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gilviz.core import report
-from gilviz.core.protocol import Stretch, TaskEnd, python_label
+from gilviz.core.protocol import STATE_WORDS, Stretch, TaskEnd, python_label
 from gilviz.core.recording.reader import Recording, RunRecord, read_recording
 from gilviz.core.teaching import presets, reference
 from gilviz.core.teaching.presets import ClaimResult, Preset
@@ -155,8 +155,9 @@ def _worker_tracks(run: RunRecord, pid: int, origin: int) -> list[dict[str, Any]
                     "args": {"name": f"worker {wid} (pid {w.pid} tid {w.tid})"}})  # fmt: skip
         for start, end, state in spans.get(wid, []):
             out.append(
-                {"ph": "X", "name": state, "cat": "state", "pid": pid, "tid": tid,
-                 "ts": _us(start, origin), "dur": (end - start) / 1000}
+                {"ph": "X", "name": STATE_WORDS.get(state, state), "cat": "state", "pid": pid,
+                 "tid": tid, "ts": _us(start, origin), "dur": (end - start) / 1000,
+                 "args": {"state": state}}
             )  # fmt: skip
     return out
 

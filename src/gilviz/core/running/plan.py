@@ -27,6 +27,8 @@ from gilviz.core.running.spec import PLACEHOLDER_URL, RunSpec
 from gilviz.core.running.watch import Watch
 
 SpecMaker = Callable[[str | None], list[RunSpec]]
+#: How often run_all looks at the run in progress (and reports it).
+POLL_S = 0.2
 
 
 def needs_server(specs: list[RunSpec]) -> bool:
@@ -143,16 +145,21 @@ class PlanRun:
                 self._record_index = None
         return summary
 
-    def run_all(self, on_start: Callable[[RunSpec], None] | None = None) -> list[Run | Watch]:
+    def run_all(
+        self, on_progress: Callable[[int, Run | Watch], None] | None = None
+    ) -> list[Run | Watch]:
         """Every run, one after the other, each waited for; BadInput if the runner refused
-        a workload. A Ctrl-C or signal raised meanwhile stops the run in order (close)."""
+        a workload. ``on_progress(index, run)`` is called as each run starts and every
+        POLL_S while it goes. A Ctrl-C or signal raised meanwhile stops the run in order
+        (close)."""
         done = []
-        for i, spec in enumerate(self.specs):
-            if on_start is not None:
-                on_start(spec)
+        for i in range(len(self.specs)):
             run = self.start(i)
-            while not run.wait(0.2):
-                pass
+            if on_progress is not None:
+                on_progress(i, run)
+            while not run.wait(POLL_S):
+                if on_progress is not None:
+                    on_progress(i, run)
             self.finish(run)
             if run.model.bad_input:
                 raise BadInput(run.model.bad_input)

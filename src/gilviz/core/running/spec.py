@@ -12,7 +12,7 @@ import multiprocessing
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from gilviz.core.errors import BadInput
+from gilviz.core.errors import BadInput, did_you_mean
 from gilviz.core.protocol import POOLS
 from gilviz.core.running import workloads
 
@@ -105,12 +105,15 @@ def build_spec(
     """Validate user input into a RunSpec; raises BadInput with one readable line."""
     builtin = workloads.describe(workload)
     if builtin is None and not workloads.is_user_spec(workload):
+        hint = did_you_mean(workload, workloads.BUILTINS)
         raise BadInput(
-            f"unknown workload {workload!r}: use one of {', '.join(workloads.BUILTINS)}, "
+            f"unknown workload {workload!r}{hint}; use one of {', '.join(workloads.BUILTINS)}, "
             "or module:function, or path/to/file.py:function"
         )
     if pool not in POOLS:
-        raise BadInput(f"unknown pool {pool!r}: use one of {', '.join(POOLS)}")
+        raise BadInput(
+            f"unknown pool {pool!r}{did_you_mean(pool, POOLS)}; use one of {', '.join(POOLS)}"
+        )
     if start_method is not None:
         methods = multiprocessing.get_all_start_methods()
         if start_method not in methods:
@@ -126,12 +129,15 @@ def build_spec(
     )
     n_tasks = parse_int(default_tasks if tasks is None else tasks, "--tasks", 1, MAX_TASKS)
     if builtin is not None:
-        n_size = parse_int(
-            builtin.default_size if size is None else size,
-            f"--size ({builtin.size_unit})",
-            builtin.min_size,
-            builtin.max_size,
-        )
+        try:
+            n_size = parse_int(
+                builtin.default_size if size is None else size,
+                "--size",
+                builtin.min_size,
+                builtin.max_size,
+            )
+        except BadInput as exc:
+            raise BadInput(f"{exc} (for {workload}, the size is {builtin.size_unit})") from None
     else:
         n_size = parse_int(0 if size is None else size, "--size", -(2**62), 2**62)
     args = _check_args(workload, builtin is not None, size, args)

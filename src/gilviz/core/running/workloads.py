@@ -298,69 +298,137 @@ class Workload:
     crashes: bool = False
     #: Builds each task's argument from the size (in the runner); default: the size itself.
     make_arg: Callable[[int], Any] | None = None
+    #: What the workload does and shows, in the words the screens use (the docstring is for
+    #: whoever reads the code).
+    about: str = ""
 
     @property
     def doc(self) -> str:
-        return " ".join((self.fn.__doc__ or "").split())
+        return self.about
 
 
 BUILTINS: dict[str, Workload] = {
     w.name: w
     for w in (
-        Workload("crunch", crunch, "n (sum of squares below n)", 10_000_000, 1, 10**10),
+        Workload(
+            "crunch",
+            crunch,
+            "how many squares each task adds up",
+            10_000_000,
+            1,
+            10**10,
+            about="Pure-Python arithmetic: each task adds up i*i for every i below its size. "
+            "It holds the GIL all the time, so threads take turns on one core while processes "
+            "run side by side.",
+        ),
         Workload(
             "fetch",
             fetch,
-            "bytes per reply",
+            "the bytes in each reply",
             1024,
             0,
             64 << 20,
             default_tasks=10,
             default_workers=10,
             needs_server=True,
+            about="Each task downloads a reply from gilviz's local web server, which waits "
+            "before it answers. A thread waiting for its reply lets go of the GIL, so threads "
+            "overlap the waits.",
         ),
-        Workload("sleep", sleep, "ms per task", 200, 0, 3_600_000, default_tasks=8),
-        Workload("hash", hash, "MiB hashed per task", 256, 1, 1 << 20),
-        Workload("compress", compress, "MiB compressed per task", 16, 1, 1 << 16),
+        Workload(
+            "sleep",
+            sleep,
+            "each task's sleep, in ms",
+            200,
+            0,
+            3_600_000,
+            default_tasks=8,
+            about="Each task sleeps: a blocking wait, like waiting for a disk or a peer. A "
+            "sleeping thread lets go of the GIL, so threads overlap the waits.",
+        ),
+        Workload(
+            "hash",
+            hash,
+            "the MiB each task hashes",
+            256,
+            1,
+            1 << 20,
+            about="Each task computes a SHA-256 digest of a big buffer. hashlib is C code that "
+            "lets go of the GIL while it digests, so threads scale on CPU work too, until they "
+            "run out of cores.",
+        ),
+        Workload(
+            "compress",
+            compress,
+            "the MiB each task compresses",
+            16,
+            1,
+            1 << 16,
+            about="Each task compresses a big buffer with zlib, another C library that lets go "
+            "of the GIL while it works.",
+        ),
         Workload(
             "pickle-heavy",
             pickle_heavy,
-            "ints per argument/result",
+            "the ints in each task's list, sent and returned",
             1_000_000,
             1,
             10**8,
             make_arg=_int_list,
+            about="Each task gets a long list of ints and returns one as long; the work itself "
+            "is trivial. A process pool pays to pickle both lists through a pipe; a thread "
+            "pool passes a reference.",
         ),
         Workload(
             "tiny",
             tiny,
-            "n (sum(range(n)))",
+            "how many numbers each task adds up",
             100,
             0,
             10**6,
             default_tasks=20_000,
             default_workers=2,
+            about="Thousands of tasks of a few microseconds each: handing a task over costs "
+            "more than running it. A process pool needs a chunksize to send many at once.",
         ),
         Workload(
             "shared-counter",
             shared_counter,
-            "increments per task",
+            "the increments each task makes",
             200_000,
             1,
             10**9,
             tally=CounterTally,
+            about="Each task adds one to a global counter, over and over, with no lock. "
+            "Threads share the counter and lose updates; each process, and each interpreter, "
+            "counts its own copy.",
         ),
         Workload(
             "unshareable",
             unshareable,
-            "locked increments per task",
+            "the locked increments each task makes",
             200_000,
             1,
             10**9,
             tally=SharedTally,
             make_arg=SharedTotal,
+            about="Each task adds one to a total, over and over, under the lock that comes "
+            "with it. Threads are handed the same object and count every update; a process or "
+            "interpreter pool must copy it into each worker, and a lock cannot be copied: the "
+            "pool refuses it.",
         ),
-        Workload("segfault", segfault, "ms before the crash", 100, 0, 60_000, crashes=True),
+        Workload(
+            "segfault",
+            segfault,
+            "the ms each task waits before it crashes",
+            100,
+            0,
+            60_000,
+            crashes=True,
+            about="Each task waits, then reads address zero: a segfault that kills the "
+            "interpreter running it. A thread pool loses its whole process; a process pool "
+            "loses one worker.",
+        ),
     )
 }
 

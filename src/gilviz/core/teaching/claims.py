@@ -15,13 +15,13 @@ Stdlib only and no import of :mod:`gilviz.core.teaching.presets`, which wraps th
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from gilviz.core import protocol
-from gilviz.core.protocol import STATES
+from gilviz.core.errors import did_you_mean
+from gilviz.core.protocol import STATE_WORDS, STATES
 
 #: How a pool kind reads in a sentence when the preset gives it no label.
 POOL_NAMES: dict[str, str] = {**protocol.POOL_NAMES, "serial": "the serial run"}
@@ -192,11 +192,6 @@ def type_name(value: Any) -> str:
     if isinstance(value, dict):
         return "a table"
     return type(value).__name__
-
-
-def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def unknown_text(word: str, choices: list[str] | tuple[str, ...], takes: str) -> str:
@@ -471,8 +466,12 @@ def _check_contention_below(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
     return v <= c["max"], f"GIL contention {_pct(v)}"
 
 
+def _state(state: str) -> str:
+    return STATE_WORDS.get(state, state)
+
+
 def _desc_state_dominant(c: dict[str, Any], ctx: _Ctx) -> str:
-    return f"{c['state']} the largest share of busy time on {ctx.name(c['pool'])}"
+    return f"{_state(c['state'])} the largest share of busy time on {ctx.name(c['pool'])}"
 
 
 def _check_state_dominant(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
@@ -484,10 +483,11 @@ def _check_state_dominant(c: dict[str, Any], ctx: _Ctx) -> tuple[bool, str]:
     shares = sorted(((v / total, k) for k, v in busy.items()), reverse=True)
     top_share, top = shares[0]
     mine = busy.get(c["state"], 0.0) / total
+    mine_text = f"{_state(c['state'])} {_pct(mine)} of busy time"
     if top == c["state"]:
-        nxt = f", next {shares[1][1]} {_pct(shares[1][0])}" if len(shares) > 1 else ""
-        return True, f"{c['state']} {_pct(mine)} of busy time{nxt}"
-    return False, f"{c['state']} {_pct(mine)} of busy time, but {top} {_pct(top_share)}"
+        nxt = f", next {_state(shares[1][1])} {_pct(shares[1][0])}" if len(shares) > 1 else ""
+        return True, mine_text + nxt
+    return False, f"{mine_text}, but {_state(top)} {_pct(top_share)}"
 
 
 def _p(ctx: _Ctx, label: str, metric: str = "p99") -> float:

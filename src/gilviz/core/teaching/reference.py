@@ -97,12 +97,14 @@ def cache_path() -> Path:
 
 
 def display_path(path: str | Path | None = None) -> str:
-    """The cache's path as shown: ``~/...`` for the default one, the name of another."""
+    """The cache's path as shown: ``~/...`` for the default one under the home folder, the
+    file's name for one given by a caller (tests, the screenshot script), whose folder is
+    a temporary one of no use to a reader."""
     p = Path(path) if path else cache_path()
     if p == cache_path():
         home = Path.home()
         return f"~/{p.relative_to(home)}" if p.is_relative_to(home) else str(p)
-    return f"{p.name} (a given file)"
+    return p.name
 
 
 def load(path: str | Path | None = None) -> dict[str, Any]:
@@ -121,6 +123,7 @@ def _compact(run: dict[str, Any]) -> dict[str, Any]:
     gil = run.get("gil") or {}
     return {
         "pool": run.get("pool"),
+        "label": run.get("label") or run.get("pool"),
         "pool_size": run.get("pool_size"),
         "workload": run.get("workload"),
         "tasks": run.get("tasks"),
@@ -146,13 +149,14 @@ def record(
 ) -> None:
     """Store the runs (``RunModel.summary()`` dicts) of a preset, made by the interpreter
     ``python`` names ("CPython 3.14.10 (...)"); a pool's newer run replaces its older one.
-    Best effort: a cache that cannot be written is skipped."""
+    Runs are told apart by their label (a preset may race one kind twice: chunksize 1 and
+    250). Best effort: a cache that cannot be written is skipped."""
     p = Path(path) if path else cache_path()
     doc = load(p)
     entry = doc["presets"].get(preset) or {"runs": []}
-    by_pool = {r["pool"]: r for r in entry.get("runs", []) if isinstance(r, dict)}
+    by_pool = {_key(r): r for r in entry.get("runs", []) if isinstance(r, dict)}
     for r in runs:
-        by_pool[r.get("pool")] = _compact({**r, "python": python} if python else r)
+        by_pool[_key(r)] = _compact({**r, "python": python} if python else r)
     entry["runs"] = list(by_pool.values())
     now = when or time.time()
     entry["updated"] = time.strftime("%Y-%m-%d %H:%M", time.localtime(now))
@@ -185,7 +189,18 @@ def document_of(
     }
 
 
-def _label(pool: str | None) -> str:
+def _key(run: dict[str, Any]) -> Any:
+    """What tells a preset's runs apart: the label, else the pool kind."""
+    return run.get("label") or run.get("pool")
+
+
+def _label(run: dict[str, Any]) -> str:
+    """How a run is named in a phrase: "threads" for a pool named by its kind, else the
+    preset's label ("processes (chunksize 250)")."""
+    pool = run.get("pool")
+    label = run.get("label")
+    if label and label != pool:
+        return label
     return POOL_NAMES.get(pool or "", pool or "?")
 
 
@@ -199,7 +214,7 @@ def _group_phrase(
     for r in runs:
         if r.get("pool") == "serial" or (r.get("pool") == "interpreter") != interpreters:
             continue
-        name = _label(r.get("pool"))
+        name = _label(r)
         refused = (r.get("outcome") or {}).get("refused")
         if refused:
             parts.append(f"{name} refused a lock ({refused.split(':')[0]})")
@@ -256,11 +271,9 @@ def measured(row: Row, doc: dict[str, Any], interpreters: bool = False) -> str |
         # Figures from two interpreters are never mixed in one phrase.
         key = (r.get("workload"), r.get("size"), r.get("tasks"), r.get("python"))
         groups.setdefault(key, [])
-        # one run per pool (and chunksize) per group: the newest wins
+        # one run per pool (its label, and chunksize) per group: the newest wins
         groups[key] = [
-            g
-            for g in groups[key]
-            if (g.get("pool"), g.get("chunksize")) != (r.get("pool"), r.get("chunksize"))
+            g for g in groups[key] if (_key(g), g.get("chunksize")) != (_key(r), r.get("chunksize"))
         ]
         groups[key].append(r)
     phrases = []
@@ -317,11 +330,28 @@ def interpreters_cell(row: dict[str, Any]) -> str:
     return f"{row['interpreters']} ({row['interpreters_note']})"
 
 
-def source_note(path: Path | None = None) -> str:
-    p = path or cache_path()
+def footer(rows: list[dict[str, Any]], path: str | Path | None = None) -> str:
+    """Where the "measured here" figures come from, as a sentence: when they were measured
+    and where gilviz keeps them."""
+    where = display_path(path)
+    stamps = [r["measured_at"] for r in rows if r.get("measured_at")]
+    if not stamps:
+        return (
+            "Nothing measured here yet: a row's figures appear once one of its presets has "
+            f"run on this machine; gilviz keeps them in {where}."
+        )
     return (
-        f"measured here: the latest results cached in {p} (written whenever gilviz finishes "
-        "a preset's runs: TUI, talk, gilviz run --preset); this command runs nothing"
+        "Measured here: each row's figures are from the last run of its presets on this "
+        f"machine (latest {max(stamps)}), kept in {where}."
+    )
+
+
+def source_note(path: Path | None = None, rows: list[dict[str, Any]] | None = None) -> str:
+    """The footer, and that ``gilviz reference`` measures nothing itself."""
+    rows = table(load(path)) if rows is None else rows
+    return (
+        f"{footer(rows, path)} This command only reads them: run a preset to measure again "
+        "(gilviz run --preset NAME, or from the dashboard or talk)."
     )
 
 
@@ -349,7 +379,7 @@ def markdown(
         )
     out += [
         "",
-        f"_{note or source_note(path)}. Presets per row: "
+        f"_{note + '.' if note else source_note(path, rows)} Presets per row: "
         + "; ".join(f"{r['dimension']}: {', '.join(r['presets'])}" for r in rows)
         + "._",
     ]
@@ -379,7 +409,7 @@ def text(rows: list[dict[str, Any]], width: int = 100, path: Path | None = None)
                 ).rstrip()
             )
         out.append("")
-    out.append(textwrap.fill(source_note(path), width))
+    out.append(textwrap.fill(source_note(path, rows), width))
     return "\n".join(out)
 
 
@@ -388,7 +418,8 @@ def cli_reference(args: Any) -> int:
     path = cache_path()
     rows = table(load(path))
     if getattr(args, "json", False):
-        print(json.dumps({"source": source_note(path), "cache": str(path), "rows": rows}, indent=2))
+        doc = {"source": source_note(path, rows), "cache": str(path), "rows": rows}
+        print(json.dumps(doc, indent=2))
     elif getattr(args, "markdown", False):
         print(markdown(rows, path))
     else:

@@ -43,6 +43,8 @@ def snapshot_from_json(d: dict[str, Any]) -> RunSnapshot:
     d["cores"] = tuple(CoreView(**{**c, "history": tuple(c["history"])}) for c in d["cores"])
     d["latency_series"] = tuple(d["latency_series"])
     d["throughput_series"] = tuple(d["throughput_series"])
+    d["tasks_over_time"] = tuple(d.get("tasks_over_time", ()))
+    d["state_time"] = tuple(tuple(r) for r in d.get("state_time", ()))
     return RunSnapshot(**d)
 
 

@@ -549,7 +549,7 @@ class DashboardScreen(LiveRunScreen):
         if self._other_settings(progress):
             self.panels.show(None)  # not under this preset's title
         else:
-            self.panels.show(snap)
+            self.show_panels(progress)
             if self.title_bar is not None:
                 self.title_bar.set_python(report.snapshot_python(snap))
         self._show_status()
@@ -562,21 +562,14 @@ class DashboardScreen(LiveRunScreen):
             self._show_other_settings(progress)
             return
         snap = progress.snapshot
-        state = progress.state
-        if state == "running" and snap is not None and snap.status == "starting":
-            state = "starting"
+        state, error = self.run_state(progress)
         text = status_text(snap) if snap else "no run yet: press s to start"
         if state == "queued":
             text = QUEUED_TEXT
         if len(progress.specs) > 1 and progress.active:
             text = self.run_of(progress) + text
         extra = [self.pool_note, report.snapshot_startup(snap)]
-        self.status.set(
-            state,
-            text,
-            progress.error or (snap.error if snap else None),
-            "\n".join(x for x in extra if x),
-        )
+        self.status.set(state, text, error, "\n".join(x for x in extra if x))
 
     def _show_other_settings(self, progress: Progress) -> None:
         """Another preset was opened since this run began: the status says what became

@@ -166,10 +166,11 @@ class RaceScreen(LiveRunScreen):
         self._progress = progress
         self.board.show(progress)
         snap = progress.snapshot
-        self.panels.show(snap)
+        self.show_panels(progress)
         self.title_bar.set_python(report.snapshot_python(snap))
+        state, error = self.run_state(progress)
         text = status_text(snap) if snap else "press s to start the race"
-        if progress.state == "queued":
+        if state == "queued":
             text = QUEUED_TEXT
         if progress.specs and progress.active:
             text = self.run_of(progress) + text
@@ -178,4 +179,4 @@ class RaceScreen(LiveRunScreen):
         extra = ([progress.plan.note] if progress.plan and progress.plan.note else []) + (
             report.startup_lines(done)
         )
-        self.status.set(progress.state, text, progress.error, "\n".join(extra))
+        self.status.set(state, text, error, "\n".join(extra))

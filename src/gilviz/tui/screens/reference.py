@@ -17,7 +17,7 @@ from gilviz.core.teaching import reference
 from gilviz.tui.messages import OpenPreset, OpenScreen
 from gilviz.tui.screens.base import GilvizScreen
 from gilviz.tui.style import DIM, LABEL
-from gilviz.tui.widgets.base import Line, LinesWidget, fit
+from gilviz.tui.widgets.base import Line, LinesWidget
 from gilviz.tui.widgets.info import TitleBar
 
 SELECTED = Style(bgcolor="#2c313a")
@@ -181,11 +181,7 @@ class ReferenceScreen(GilvizScreen):
         path = self.cache or reference.cache_path()
         rows = reference.table(reference.load(path))
         self.table.set_rows(rows)
-        stamps = [r["measured_at"] for r in rows if r["measured_at"]]
-        latest = f" · latest {max(stamps)}" if stamps else ""
-        self.note.set(
-            f"measured here: latest results cached in {reference.display_path(path)}{latest}"
-        )
+        self.note.set(reference.footer(rows, path))
 
     def _preset_of(self, i: int) -> str | None:
         rows = self.table.rows
@@ -217,7 +213,9 @@ class ReferenceScreen(GilvizScreen):
 
 
 class NoteLine(LinesWidget):
-    DEFAULT_CSS = "NoteLine { height: 1; }"
+    """The footer: wrapped, never cut (it says where the figures come from)."""
+
+    DEFAULT_CSS = "NoteLine { height: auto; }"
 
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
@@ -225,7 +223,11 @@ class NoteLine(LinesWidget):
 
     def set(self, text: str) -> None:
         self.text = text
+        self.refresh(layout=True)
         self.redraw()
 
+    def wanted_height(self, width: int) -> int:
+        return len(textwrap.wrap(self.text, max(1, width))) or 1
+
     def build(self, width: int, height: int) -> list[Line]:
-        return [Line().add(fit([self.text], width), DIM)]
+        return [Line().add(part, DIM) for part in textwrap.wrap(self.text, max(1, width))]

@@ -607,7 +607,8 @@ class TalkScreen(LiveRunScreen):
             parts = status_parts(snap)
             parts[0] = f"{self._run_name(p, p.index)} ×{snap.workers_requested}"
             text = f"run {p.index + 1}/{len(p.specs)} · " + " · ".join(parts)
-        self.status.set(p.state, text, p.error, self._extra(p))
+        state, error = self.run_state(p)
+        self.status.set(state, text, error, self._extra(p))
 
     def _show_finished(self, p: Progress) -> None:
         """A plan of several runs has ended: the board, and the panels of one run."""
@@ -616,7 +617,7 @@ class TalkScreen(LiveRunScreen):
         about = self._subjects(p)
         i = self.shown
         snap: RunSnapshot | None = p.finals[i] if i is not None else None
-        self.panels.show(snap)
+        self.panels.show(snap, self.chart_runs(p))
         n = len(p.specs)
         failed = [k for k, r in enumerate(p.summaries) if r is not None and r.get("error")]
         ran = sum(1 for r in p.summaries if r is not None)
@@ -668,7 +669,7 @@ class TalkScreen(LiveRunScreen):
             if self.board.display:
                 self.board.display = False
                 self._fit_panels()
-            self.panels.show(progress.snapshot)
+            self.show_panels(progress)
             self._update_status()
         if progress.finished and self._claim_for != progress.generation:
             self._claim_for = progress.generation

@@ -94,6 +94,18 @@ def fit(parts: list[str], width: int, sep: str = " · ") -> str:
     return text
 
 
+def wrap_parts(parts: list[str], width: int, sep: str = " · ") -> list[str]:
+    """Parts joined with sep into lines of ``width`` at most, broken between parts (a part
+    longer than a line is cut with an ellipsis)."""
+    lines: list[str] = []
+    for p in parts:
+        if lines and len(lines[-1]) + len(sep) + len(p) <= width:
+            lines[-1] += sep + p
+        else:
+            lines.append(fit([p], width))
+    return lines
+
+
 class LinesWidget(Widget):
     """Subclasses implement :meth:`build` (and :meth:`wanted_height` when their height is
     ``auto``) and call :meth:`redraw` when their data changes."""
@@ -141,15 +153,17 @@ class LinesWidget(Widget):
         wanted = self.wanted_height(width)
         if self.styles.height is not None and self.styles.height.is_auto and wanted != height:
             self.refresh(layout=True)
+        if size != self._built_size or force:
+            self._build_strips(size)
+            self.refresh()
+            return
         lines = self.build(width, height)
         keys = [
             ln.fitted(width) if isinstance(ln, Line) else crop_key(ln, width)
             for ln in lines[:height]
         ]
-        resized = size != self._built_size
-        self._built_size = size
         old = self._keys
-        if resized or force or len(old) != len(keys):
+        if len(old) != len(keys):
             self._keys = keys
             self._line_strips = [self._strip(k, width) for k in keys]
             self.lines_painted += len(keys)
@@ -176,6 +190,22 @@ class LinesWidget(Widget):
         return Strip(segments, width)
 
     def render_line(self, y: int) -> Strip:
+        size = self.content_size
+        if size != self._built_size and size.width > 0 and size.height > 0:
+            # Painted at a new size before on_resize has come: lines built for the old one
+            # would show (a panel that grew to fit more rows, with one row and blank below).
+            self._build_strips(size)
         if y < len(self._line_strips):
             return self._line_strips[y]
-        return Strip.blank(self.content_size.width)
+        return Strip.blank(size.width)
+
+    def _build_strips(self, size: Size) -> None:
+        """Build every line for ``size`` now, without asking for a repaint."""
+        keys = [
+            ln.fitted(size.width) if isinstance(ln, Line) else crop_key(ln, size.width)
+            for ln in self.build(size.width, size.height)[: size.height]
+        ]
+        self._built_size = size
+        self._keys = keys
+        self._line_strips = [self._strip(k, size.width) for k in keys]
+        self.lines_painted += len(keys)

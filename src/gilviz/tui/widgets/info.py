@@ -18,7 +18,8 @@ from gilviz.tui.style import DIM, ERROR, GOOD, LABEL
 from gilviz.tui.widgets.base import Line, LinesWidget, fit
 from gilviz.tui.widgets.cores import CoresPanel
 from gilviz.tui.widgets.gil import GilPanel
-from gilviz.tui.widgets.throughput import ThroughputPanel
+from gilviz.tui.widgets.mix import StateMixPanel
+from gilviz.tui.widgets.throughput import ChartRun, ThroughputPanel
 from gilviz.tui.widgets.timelines import TimelinesPanel
 
 TITLE = Style(bold=True, color="#e5c07b")
@@ -234,12 +235,14 @@ def status_parts(snap: RunSnapshot) -> list[str]:
 
 
 class LivePanels(Vertical):
-    """Cores, timelines, GIL and throughput: everything live about one run."""
+    """Cores, timelines, then the figures (GIL, heartbeat, parallelism) with the state mix
+    over the whole run below them, beside throughput and tasks done over time: everything
+    live about one run (and the chart, every run of its plan)."""
 
     DEFAULT_CSS = """
     LivePanels { height: 1fr; }
     LivePanels > .bottom { height: 1fr; min-height: 7; }
-    LivePanels > .bottom > GilPanel { width: 1fr; height: 100%; }
+    LivePanels > .bottom > .left { width: 1fr; height: 100%; }
     LivePanels > .bottom > ThroughputPanel { width: 1fr; height: 100%; margin-left: 1; }
     """
 
@@ -257,6 +260,7 @@ class LivePanels(Vertical):
         self.timelines = TimelinesPanel(sample_hz=sample_hz, look=look)
         self.gil = GilPanel(machine, sample_hz=sample_hz, look=look)
         self.throughput = ThroughputPanel(chart_hz=chart_hz, clock=clock, look=look)
+        self.mix = StateMixPanel(look=look)
         self._workers_seen = 0
         self._min_bottom = 7
         self._bottom: int | None = None
@@ -265,10 +269,14 @@ class LivePanels(Vertical):
         yield self.cores
         yield self.timelines
         with Horizontal(classes="bottom"):
-            yield self.gil
+            with Vertical(classes="left"):
+                yield self.gil
+                yield self.mix
             yield self.throughput
 
-    def show(self, snap: RunSnapshot | None) -> None:
+    def show(self, snap: RunSnapshot | None, runs: tuple[ChartRun, ...] | None = None) -> None:
+        """``snap``: the run on screen; ``runs``: what the chart draws (every run of the
+        plan so far, labelled; by default ``snap`` alone)."""
         n = len(snap.workers) if snap else 0
         if n != self._workers_seen:
             self._workers_seen = n
@@ -276,7 +284,11 @@ class LivePanels(Vertical):
         self.cores.show(snap)
         self.timelines.show(snap)
         self.gil.show(snap)
-        self.throughput.show(snap)
+        self.mix.show(snap)
+        self.throughput.show(snap, runs)
+
+    def on_resize(self) -> None:
+        self._share_rows()  # a status line that grew (a wrapped error) takes rows from here
 
     def fit_to(self, width: int, height: int) -> None:
         """Give the panels rows in proportion to the terminal."""
@@ -304,3 +316,8 @@ class LivePanels(Vertical):
         if self._bottom != rows:
             self._bottom = rows
             self.timelines.styles.height = rows
+        # The figures take their short form rather than be cut below.
+        bottom = max(1, total - cores - rows)
+        if self.gil.max_rows != bottom:
+            self.gil.max_rows = bottom
+            self.gil.refresh(layout=True)
