@@ -239,6 +239,8 @@ def test_line_runs_keys_and_strips():
     a, b = Style(bold=True), Style(italic=True)
     line = Line().add("ab", a).add("", b).add("c", a).add("d", b).add("e").add("f")
     assert line.key() == (("abc", a), ("d", b), ("ef", None))
+    assert line.runs == [("abc", a), ("d", b), ("ef", None)]  # the last run too
+    assert Line().add("x", a).runs[0][0] == "x"
     assert line.length == 6
     assert Line().key() == () and Line().add("x").key() == (("x", None),)
     for width in range(0, 8):

@@ -23,10 +23,10 @@ _segment = tuple.__new__  # a rich Segment (a NamedTuple) from its three fields
 class Line:
     """A line being built: runs of (text, style), merged when the style repeats."""
 
-    __slots__ = ("runs", "length", "_text", "_style")
+    __slots__ = ("_done", "length", "_text", "_style")
 
     def __init__(self) -> None:
-        self.runs: list[Run] = []  # the finished runs; the last one is still being built
+        self._done: list[Run] = []  # the finished runs; the last one is still being built
         self._text = ""
         self._style: Style | None = None
         self.length = 0
@@ -38,7 +38,7 @@ class Line:
             self._text += text
         else:
             if self._text:
-                self.runs.append((self._text, self._style))
+                self._done.append((self._text, self._style))
             self._text, self._style = text, style
         self.length += len(text)
         return self
@@ -48,10 +48,15 @@ class Line:
             self.add(" " * (width - self.length), style)
         return self
 
+    @property
+    def runs(self) -> list[Run]:
+        """Every run so far, in order (a copy)."""
+        return list(self.key())
+
     def key(self) -> LineKey:
         if self._text:
-            return (*self.runs, (self._text, self._style))
-        return tuple(self.runs)
+            return (*self._done, (self._text, self._style))
+        return tuple(self._done)
 
     def fitted(self, width: int) -> LineKey:
         """The key, cut to ``width`` cells."""
