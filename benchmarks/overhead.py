@@ -1,6 +1,13 @@
 """What does watching cost the watched work? And what does gilviz itself use?
 
-Four measurements, each printed as a ratio measured in this one run:
+Five measurements, each printed as a ratio measured in this one run:
+
+0. **Sampled against unsampled.** What a user sees: ``gilviz run crunch ... --json`` (the
+   console script) sampled at 50 Hz with the heartbeat, sampled without the heartbeat, and
+   with ``--hz 0 --no-heartbeat``, in a fresh random order each round (``--ratio-rounds``,
+   20); crunch on 2 processes (4 tasks of 10M) and on 4 threads (4 tasks of 5M). The ratio
+   of the runs' own wall times (``wall_s``), per round: its median, its spread (min–max
+   and quartiles) and the geometric mean with its 90% interval.
 
 1. **Throughput.** The same workload run bare (a plain ``concurrent.futures`` script in a
    subprocess, no gilviz) and under gilviz (``run_blocking``, /proc sampling at 50 Hz), with
@@ -22,18 +29,19 @@ Four measurements, each printed as a ratio measured in this one run:
    during the same run (what this VM charges for the wake-ups alone, at that moment).
 4. **Heartbeat.** Part of 1 (gilviz with and without ``--no-heartbeat``).
 
-Targets: under gilviz <= 3% slower; <= 1% CPU share lost; sampler <= 2.5% of a core at
+Targets: sampled / unsampled <= 1.03 (process pool); under gilviz <= 3% slower; <= 1% CPU share lost; sampler <= 2.5% of a core at
 50 Hz with 16 workers and <= 7% with 64. A throughput target is called met or not only when
 the whole 90% interval lies on one side of it, else undecided. No exit code depends on them.
 
     .venv/bin/python benchmarks/overhead.py [--rounds N] [--windows N] [--quick]
-        [--only CASE] [--bare-wait token|wait|result]
+        [--only CASE] [--bare-wait token|wait|result] [--ratio-rounds N] [--ratio-only]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import math
 import mmap
 import os
@@ -182,6 +190,77 @@ class Others:
         dt = time.monotonic() - self.t
         used = _busy_s() - self.busy - (_ours_s() - self.ours) - also_ours_s
         return max(0.0, used / dt) if dt > 0 else 0.0
+
+
+# --------------------------------------------------------------------------- 0. sampled / unsampled
+
+TARGET_RATIO = 1.03
+RATIO_CASES = [
+    # label, pool, workers, tasks, size (about 1 s each on 2 free cores)
+    ("crunch x2 processes", "process", 2, 4, 10_000_000),
+    ("crunch x4 threads", "thread", 4, 4, 5_000_000),
+]
+RATIO_KINDS = {
+    "sampled": [],  # 50 Hz and the heartbeat: gilviz's defaults
+    "no heartbeat": ["--no-heartbeat"],
+    "unsampled": ["--hz", "0", "--no-heartbeat"],
+}
+
+
+def gilviz_cli() -> list[str]:
+    """The console script a user runs, next to this Python (else ``-m gilviz``)."""
+    exe = Path(sys.executable).with_name("gilviz")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "gilviz"]
+
+
+def cli_wall(pool: str, workers: int, tasks: int, size: int, extra: list[str]) -> float:
+    cmd = [*gilviz_cli(), "run", "crunch", "--pool", pool, "--workers", str(workers),
+           "--tasks", str(tasks), "--size", str(size), "--json", *extra]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, env=_env(), check=True)
+    (run,) = json.loads(out.stdout)["runs"]
+    if run.get("error"):
+        raise RuntimeError(run["error"])
+    return float(run["wall_s"])
+
+
+def spread(xs: list[float]) -> str:
+    q = statistics.quantiles(xs, n=4, method="inclusive") if len(xs) >= 2 else [xs[0]] * 3
+    return f"{min(xs):.3f}–{max(xs):.3f}, quartiles {q[0]:.3f}–{q[2]:.3f}"
+
+
+def sampled_ratio(rounds: int) -> dict[str, dict[str, Any]]:
+    print(
+        f"\n0. sampled against unsampled: `gilviz run crunch ... --json` (its wall_s), sampled "
+        f"at {HZ:g} Hz with the heartbeat, without it, and with --hz 0 --no-heartbeat, "
+        f"{rounds} rounds in a fresh random order each; ratios per round"
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for label, pool, workers, tasks, size in RATIO_CASES:
+        walls: dict[str, list[float]] = {k: [] for k in RATIO_KINDS}
+        loads = []
+        for r in range(rounds):
+            order = list(RATIO_KINDS)
+            random.Random(1000 + r).shuffle(order)
+            for kind in order:
+                walls[kind].append(cli_wall(pool, workers, tasks, size, RATIO_KINDS[kind]))
+            loads.append(os.getloadavg()[0])
+        res: dict[str, Any] = {"loads": (min(loads), max(loads))}
+        for kind in ("sampled", "no heartbeat"):
+            ratios = [a / b for a, b in zip(walls[kind], walls["unsampled"], strict=True)]
+            g, ci = geomean(ratios)
+            res[kind] = {"median": statistics.median(ratios), "ratios": ratios, "g": g, "ci": ci}
+            print(
+                f"  {label:<22} {kind + ' / unsampled':<28} median {statistics.median(ratios):.3f} "
+                f"(spread {spread(ratios)}); geometric mean {g:.3f}, 90% CI {ci[0]:.3f}–{ci[1]:.3f}"
+            )
+        print(
+            f"  {label:<22} median wall s: "
+            + ", ".join(f"{k} {statistics.median(v):.3f}" for k, v in walls.items())
+            + f"; 1-minute load {res['loads'][0]:.1f}–{res['loads'][1]:.1f}"
+        )
+        sys.stdout.flush()
+        out[label] = res
+    return out
 
 
 # --------------------------------------------------------------------------- 1. throughput
@@ -560,11 +639,29 @@ def interval_verdict(lo: float, hi: float, target: float) -> str:
     return "undecided (its 90% interval straddles the target)"
 
 
+def print_ratio_targets(ratio: dict[str, dict[str, Any]]) -> None:
+    for label, res in ratio.items():
+        r = res["sampled"]
+        target = (
+            f" vs <= {TARGET_RATIO}: {'met' if r['median'] <= TARGET_RATIO else 'NOT met'} (median)"
+            if "process" in label
+            else " (no target)"
+        )
+        print(
+            f"  {label:<24} sampled / unsampled {r['median']:.3f}{target}; without the "
+            f"heartbeat {res['no heartbeat']['median']:.3f}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=40, help="throughput rounds (random order)")
     ap.add_argument("--windows", type=int, default=12, help="on/off window pairs, 1 s each")
     ap.add_argument("--quick", action="store_true", help="6 rounds, 5 window pairs")
+    ap.add_argument(
+        "--ratio-rounds", type=int, default=20, help="rounds of section 0 (sampled / unsampled)"
+    )
+    ap.add_argument("--ratio-only", action="store_true", help="section 0 alone")
     ap.add_argument(
         "--only", default="", help="only the throughput cases whose label contains this"
     )
@@ -576,13 +673,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     if args.quick:
-        args.rounds, args.windows = 6, 5
+        args.rounds, args.windows, args.ratio_rounds = 6, 5, 5
     la = loadavg()
     print(
         f"gilviz overhead, python {sys.version.split()[0]}, "
         f"{len(os.sched_getaffinity(0))} usable cores; load average at start {fmt_load(la)}"
     )
 
+    ratio = sampled_ratio(args.ratio_rounds) if not args.only else {}
+    if args.ratio_only:
+        print_ratio_targets(ratio)
+        return 0
     thr = throughput(args.rounds, args.only, args.bare_wait)
     if args.only:
         return 0
@@ -631,6 +732,7 @@ def main(argv: list[str] | None = None) -> int:
         + ("  [NOISY: other load during this run]" if noisy else "")
     )
     print("targets:")
+    print_ratio_targets(ratio)
     for label, r in thr.items():
         if label == "tiny tasks serial":  # a diagnostic, not a target: no pool, no GIL
             print(

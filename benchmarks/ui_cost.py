@@ -1,4 +1,5 @@
-"""What does showing a run cost? gilviz's TUI next to htop and btop, measured the same way.
+"""What does showing a run cost? gilviz's dashboard next to htop and btop, measured the same
+way, and how soon each draws its first screen.
 
 Each program draws in its own detached tmux pane of 120x40 (private tmux server, TERM
 tmux-256color, COLORTERM=truecolor for all). ``tmux pipe-pane`` copies everything the
@@ -6,18 +7,34 @@ program writes to its pane into a file: its size over the window is the bytes/s 
 the terminal. The program's CPU is utime+stime of its pid in /proc/PID/stat (all its
 threads, not its children) over the same window, as % of one core.
 
-Load: gilviz's dashboard runs crunch on a pool of 8 workers (thread by default, --pool) (started at once with
-``gilviz crunch --pool thread --workers 8 ... --start``); htop and btop draw beside it, in the same
-window of time, so all three show the same busy machine. Phase 1 is gilviz at its default
-rate (4 Hz panels, charts 1 Hz); phase 2 is gilviz with ``--fps`` lowered (default 1).
-gilviz's CPU includes its /proc sampler (50 Hz, 8 worker threads) and the reader of the
-runner's events: all that the gilviz process does.
+1. **Cost while watching.** gilviz is started through its public command line, as a user
+   types it: ``gilviz crunch --pool thread --workers 8 --tasks 1000 --size 3000000 --start``
+   (the console script next to this Python). htop and btop draw beside it, in the same
+   window of time, so all three show the same busy machine. Phase 1 is gilviz at its
+   default rate (4 Hz panels, charts 1 Hz), phase 2 with ``--fps`` lowered (default 1).
+   gilviz's CPU is all its process does: the UI (main thread), the /proc sampler (50 Hz,
+   8 worker threads), the reader of the runner's events.
+2. **First frame.** From the moment the pane's shell execs the program (the shell waits for
+   a line before exec'ing it, so the clock starts at that line) to the end of the first
+   burst of output that holds the program's screen: the first write holding a marker of
+   its screen (gilviz: its status line's "●"; htop: its function bar's "Quit"; btop: the
+   end of a synchronised update), and the writes that follow it with no pause of 50 ms.
+   The median of ``--frames`` launches (5), alternating the programs. gilviz is measured
+   on the command above and on plain ``gilviz``.
+
+``--against DIR`` adds a second gilviz: the source tree ``DIR`` (e.g. a commit extracted
+with ``git archive``), run through the same console script with ``PYTHONPATH=DIR/src``.
+The two alternate, round by round, in the same run (``--rounds``), so a change is judged
+against the load of the same minutes. Both trees are byte-compiled first, as an installed
+gilviz is (this machine sets PYTHONDONTWRITEBYTECODE: without it every start would compile
+gilviz anew).
 
 Targets at 120x40 with 8 workers: gilviz default <= 5% of a core and <= 35 KB/s; with
---fps lowered, no more bytes/s than btop. Printed next to the figures; no exit code depends
-on them.
+--fps 1 <= 3% and no more bytes/s than btop; first frame <= 0.4 s. Printed next to the
+figures; no exit code depends on them.
 
     .venv/bin/python benchmarks/ui_cost.py [--seconds 30] [--low-fps 1] [--warmup 4]
+        [--rounds 1] [--frames 5] [--against DIR] [--only cost|frames]
 """
 
 from __future__ import annotations
@@ -27,11 +44,12 @@ import contextlib
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,6 +57,13 @@ PY = sys.executable
 SOCKET = f"gilviz-uicost-{os.getpid()}"
 CLK = os.sysconf("SC_CLK_TCK")
 WIDTH, HEIGHT = 120, 40
+WORKLOAD = "crunch --pool {pool} --workers 8 --tasks 1000 --size 3000000 --start"
+QUIET_S = 0.05  # a pause in a program's output this long ends its first frame
+MARKERS = {
+    "gilviz": "●".encode(),  # the status line, in the first frame whatever the screen says
+    "htop": b"Quit",  # the function bar, drawn last
+    "btop": b"\x1b[?2026l",  # the end of a synchronised update: a whole screen
+}
 
 
 def tmux(*args: str, check: bool = True) -> str:
@@ -48,6 +73,31 @@ def tmux(*args: str, check: bool = True) -> str:
     if check and out.returncode != 0:
         raise RuntimeError(f"tmux {' '.join(args)}: {out.stderr.strip()}")
     return out.stdout
+
+
+def gilviz_exe() -> str:
+    """The console script a user runs (``gilviz``), next to this Python."""
+    exe = Path(PY).with_name("gilviz")
+    return str(exe) if exe.exists() else f"{PY} -m gilviz"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A gilviz to measure: this tree (``src`` None) or another source tree."""
+
+    name: str
+    src: Path | None = None
+
+    def command(self, args: str) -> str:
+        env = f"env PYTHONPATH={self.src} " if self.src is not None else ""
+        return f"{env}{gilviz_exe()} {args}".strip()
+
+
+def compile_tree(src: Path) -> None:
+    """Byte-compile a gilviz tree as pip does at install time."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([PY, "-m", "compileall", "-q", str(src)], check=True, env=env,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
 
 
 def cpu_ticks(pid: int) -> int | None:
@@ -100,6 +150,7 @@ class Pane:
     name: str
     command: str
     log: Path
+    env: dict[str, str] = field(default_factory=dict)
     pid: int = 0
     t0: float = 0.0
     ticks0: int = 0
@@ -113,25 +164,15 @@ class Pane:
     starved_pct: float | None = None
     threads0: dict | None = None
     threads_pct: dict | None = None
+    load: float = 0.0
 
-    def start(self) -> None:
-        # The pane waits for a line on its tty before exec'ing, so pipe-pane is attached
-        # before the program writes its first byte.
-        tmux(
-            "new-session",
-            "-d",
-            "-s",
-            self.name,
-            "-x",
-            str(WIDTH),
-            "-y",
-            str(HEIGHT),
-            "-e",
-            "COLORTERM=truecolor",
-            "-e",
-            "TERM=tmux-256color",
-            f"read _go; unset COLUMNS LINES; exec {self.command}",
-        )
+    def open(self) -> None:
+        """The pane, its shell waiting for a line before exec'ing the program (so pipe-pane
+        is attached before the program writes its first byte, and at its final size)."""
+        env = {"COLORTERM": "truecolor", "TERM": "tmux-256color", **self.env}
+        tmux("new-session", "-d", "-s", self.name, "-x", str(WIDTH), "-y", str(HEIGHT),
+             *(x for k, v in env.items() for x in ("-e", f"{k}={v}")),
+             f"read _go; unset COLUMNS LINES; exec {self.command}")  # fmt: skip
         tmux("set-option", "-t", self.name, "remain-on-exit", "on")
         tmux("pipe-pane", "-t", self.name, "-o", f"cat >> {self.log}")
         self.pid = int(tmux("list-panes", "-t", self.name, "-F", "#{pane_pid}").split()[0])
@@ -142,7 +183,13 @@ class Pane:
             if size.strip() == want:
                 break
             time.sleep(0.05)
+
+    def go(self) -> None:
         tmux("send-keys", "-t", self.name, "Enter")
+
+    def start(self) -> None:
+        self.open()
+        self.go()
 
     def mark(self) -> None:
         self.t0 = time.monotonic()
@@ -156,6 +203,7 @@ class Pane:
         ticks = cpu_ticks(self.pid)
         size = self.log.stat().st_size if self.log.exists() else 0
         self.rss = rss_kib(self.pid)
+        self.load = os.getloadavg()[0]
         now = thread_ticks(self.pid)
         if dt > 0:
             self.threads_pct = {
@@ -172,13 +220,14 @@ class Pane:
     def stop(self) -> None:
         tmux("send-keys", "-t", self.name, "q", check=False)
 
+    def wait_gone(self, timeout: float = 15) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and cpu_ticks(self.pid) is not None:
+            time.sleep(0.1)
+        tmux("kill-session", "-t", self.name, check=False)
 
-POOL = "thread"
 
-
-def gilviz_cmd(fps: float | None) -> str:
-    cmd = f"{PY} -m gilviz crunch --pool {POOL} --workers 8 --tasks 100000 --size 20000000 --start"
-    return cmd + (f" --fps {fps:g}" if fps else "")
+# --------------------------------------------------------------------------- 1. cost
 
 
 def wait_screen(pane: Pane, text: str, timeout: float = 20) -> bool:
@@ -211,8 +260,12 @@ def wait_live(pane: Pane, timeout: float = 60) -> float:
     return time.monotonic() - t0
 
 
-def phase(label: str, fps: float | None, seconds: float, warmup: float, tmp: Path) -> list[Pane]:
-    panes = [Pane(f"gilviz-{label}", gilviz_cmd(fps), tmp / f"gilviz-{label}.out")]
+def phase(
+    label: str, variant: Variant, fps: float | None, args: argparse.Namespace, tmp: Path
+) -> list[Pane]:
+    cmd = variant.command(WORKLOAD.format(pool=args.pool) + (f" --fps {fps:g}" if fps else ""))
+    env = {"XDG_CACHE_HOME": str(tmp / "cache")}  # the run's results go to a cache of its own
+    panes = [Pane(f"gilviz-{label}", cmd, tmp / f"gilviz-{label}.out", env=env)]
     for prog in ("htop", "btop"):
         if shutil.which(prog):
             panes.append(Pane(f"{prog}-{label}", prog, tmp / f"{prog}-{label}.out"))
@@ -228,10 +281,10 @@ def phase(label: str, fps: float | None, seconds: float, warmup: float, tmp: Pat
     if drawn != WIDTH:
         raise SystemExit(f"gilviz drew {drawn} columns, not {WIDTH}: the measure would be wrong")
     panes[0].settle_s = wait_live(panes[0])
-    time.sleep(warmup)
+    time.sleep(args.warmup)
     for p in panes:
         p.mark()
-    time.sleep(seconds)
+    time.sleep(args.seconds)
     for p in panes:
         p.measure()
     # what gilviz showed at the end of the window (its status line proves the run went on)
@@ -245,17 +298,182 @@ def phase(label: str, fps: float | None, seconds: float, warmup: float, tmp: Pat
     )
     for p in panes:
         p.stop()
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and any(cpu_ticks(p.pid) is not None for p in panes):
-        time.sleep(0.1)
+    for p in panes:
+        p.wait_gone()
     return panes
 
 
+def fmt(values: list[float], f: str) -> str:
+    """The median, and the range when there are several."""
+    vs = [v for v in values if v is not None]
+    if not vs:
+        return "n/a"
+    med = f.format(statistics.median(vs))
+    return med if len(vs) == 1 else f"{med} ({f.format(min(vs))}–{f.format(max(vs))})"
+
+
+def cost(args: argparse.Namespace, variants: list[Variant], tmp: Path) -> dict:
+    """Each variant at each rate, in alternating order round by round."""
+    got: dict[tuple[str, str], list[Pane]] = {}
+    rates = [("default", None), (f"--fps {args.low_fps:g}", args.low_fps)]
+    for r in range(args.rounds):
+        order = variants if r % 2 == 0 else variants[::-1]
+        for v in order:
+            for rate, fps in rates:
+                label = f"{v.name}-{r}-{'low' if fps else 'default'}"
+                panes = phase(label, v, fps, args, tmp)
+                got.setdefault((v.name, rate), []).append(panes[0])
+                for p in panes[1:]:
+                    got.setdefault((p.name.split("-")[0], f"beside {v.name} {rate}"), []).append(p)
+                print(
+                    f"  round {r + 1}, {v.name} {rate}: {panes[0].cpu_pct:.1f}% of a core, "
+                    f"{(panes[0].bytes_s or 0) / 1000:.1f} KB/s; "
+                    + ", ".join(f"{p.name.split('-')[0]} {p.cpu_pct:.1f}%" for p in panes[1:])
+                    + f"; load {panes[0].load:.2f}",
+                    flush=True,
+                )
+    print(
+        f"\n1. cost while watching: {WIDTH}x{HEIGHT} tmux panes, {args.seconds:g} s window after "
+        f"{args.warmup:g} s warm-up, `gilviz {WORKLOAD.format(pool=args.pool)}`, "
+        f"{os.cpu_count()} CPUs, {args.rounds} round(s); median (min–max) over rounds"
+    )
+    head = (
+        f"{'program':<30}{'CPU % of a core':>20}{'main / other threads':>34}{'bytes/s':>26}"
+        f"{'RSS MiB':>14}{'load':>16}"
+    )
+    print(head)
+    print("-" * len(head))
+    for (name, rate), ps in got.items():
+        main = fmt([(p.threads_pct or {}).get("main thread") for p in ps], "{:.1f}")
+        other = fmt([(p.threads_pct or {}).get("other threads") for p in ps], "{:.1f}")
+        split = f"{main} / {other}" if name not in ("htop", "btop") else ""
+        kbs = [p.bytes_s / 1000 if p.bytes_s is not None else None for p in ps]
+        print(
+            f"{name + ' ' + rate:<30}{fmt([p.cpu_pct for p in ps], '{:.1f}'):>20}{split:>34}"
+            f"{fmt(kbs, '{:.1f}') + ' KB':>26}"
+            f"{fmt([p.rss / 1024 if p.rss else None for p in ps], '{:.0f}'):>14}"
+            f"{fmt([p.load for p in ps], '{:.1f}'):>16}"
+        )
+    for (name, rate), ps in got.items():
+        if name in ("htop", "btop"):
+            continue
+        print(
+            f"{name} {rate}: main thread waited for a CPU "
+            f"{fmt([p.starved_pct for p in ps], '{:.0f}%')} of the window; drew at its pace "
+            f"{fmt([p.settle_s for p in ps], '{:.0f} s')} after its run began; at the end: "
+            f"{ps[-1].status}"
+        )
+    if any(v.src is not None for v in variants):
+        a, b = variants[0].name, variants[1].name
+        for rate, _ in rates:
+            ratios = [
+                x.cpu_pct / y.cpu_pct
+                for x, y in zip(got[(a, rate)], got[(b, rate)], strict=True)
+                if x.cpu_pct and y.cpu_pct
+            ]
+            if ratios:
+                print(
+                    f"{a} / {b} CPU at {rate}, round by round: "
+                    + ", ".join(f"{x:.2f}" for x in ratios)
+                    + f" (median {statistics.median(ratios):.2f})"
+                )
+    return got
+
+
+# --------------------------------------------------------------------------- 2. first frame
+
+
+def run_ns(pid: int) -> int:
+    """CPU time of all of pid's threads so far (schedstat, ns)."""
+    total = 0
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0
+    for tid in tids:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[0])
+    return total
+
+
+def first_frame(pane: Pane, marker: bytes, timeout: float = 20) -> tuple[float, float] | None:
+    """Seconds from the line that lets the pane's shell exec the program to the end of the
+    first burst of output holding ``marker`` (then no byte for QUIET_S), and the CPU
+    seconds the program had used by then (its threads' schedstat, read at each growth: the
+    part of that time that load does not stretch)."""
+    pane.open()
+    t0 = time.monotonic()
+    pane.go()
+    seen_at = last_growth = None
+    size = 0
+    cpu = 0
+    while time.monotonic() - t0 < timeout:
+        try:
+            now_size = pane.log.stat().st_size
+        except OSError:
+            now_size = 0
+        now = time.monotonic()
+        if now_size > size:
+            size, last_growth = now_size, now
+            cpu = run_ns(pane.pid)
+            if seen_at is None and marker in pane.log.read_bytes():
+                seen_at = now
+        elif seen_at is not None and now - last_growth >= QUIET_S:
+            return last_growth - t0, cpu / 1e9
+        time.sleep(0.002)
+    return None
+
+
+def frames(args: argparse.Namespace, variants: list[Variant], tmp: Path) -> dict:
+    progs: list[tuple[str, str, bytes, dict[str, str]]] = []
+    for v in variants:
+        env = {"XDG_CACHE_HOME": str(tmp / "cache")}
+        work = WORKLOAD.format(pool=args.pool)
+        progs.append((f"{v.name}: gilviz {work}", v.command(work), MARKERS["gilviz"], env))
+        progs.append((f"{v.name}: gilviz", v.command(""), MARKERS["gilviz"], env))
+    for prog in ("htop", "btop"):
+        if shutil.which(prog):
+            progs.append((prog, prog, MARKERS[prog], {}))
+    got: dict[str, list[tuple[float, float] | None]] = {name: [] for name, *_ in progs}
+    loads: list[float] = []
+    for i in range(args.frames):
+        order = progs if i % 2 == 0 else progs[::-1]
+        for name, cmd, marker, env in order:
+            pane = Pane(f"ff{i}-{len(got[name])}-{abs(hash(name)) % 10**6}", cmd,
+                        tmp / f"ff-{i}-{abs(hash(name))}.out", env=env)  # fmt: skip
+            got[name].append(first_frame(pane, marker))
+            loads.append(os.getloadavg()[0])
+            pane.stop()
+            pane.wait_gone()
+    print(
+        f"\n2. first frame: launch (the pane's shell execs the program) to the end of its first "
+        f"screen of output, median (min–max) of {args.frames}, programs alternating; "
+        f"{WIDTH}x{HEIGHT}; load {min(loads):.1f}–{max(loads):.1f}"
+    )
+    print(f"  {'program':<84} {'wall s':>22} {'its CPU s':>22}")
+    for name, ts in got.items():
+        ok = [t for t in ts if t is not None]
+        missed = len(ts) - len(ok)
+        print(
+            f"  {name:<84} {fmt([t[0] for t in ok], '{:.3f}'):>22} "
+            f"{fmt([t[1] for t in ok], '{:.3f}'):>22}"
+            + (f"  ({missed} not seen)" if missed else "")
+        )
+    return got
+
+
+# --------------------------------------------------------------------------- main
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--warmup", type=float, default=4)
     ap.add_argument("--low-fps", type=float, default=1)
+    ap.add_argument("--rounds", type=int, default=1, help="rounds of the cost phases")
+    ap.add_argument("--frames", type=int, default=5, help="launches for the first frame")
+    ap.add_argument("--against", type=Path, help="another gilviz source tree to alternate with")
+    ap.add_argument("--only", choices=("cost", "frames"), help="one of the two measures")
     ap.add_argument(
         "--pool",
         default="thread",
@@ -263,81 +481,68 @@ def main() -> None:
         "timelines; process: every core busy, the programs then wait for a CPU)",
     )
     args = ap.parse_args()
-    global POOL
-    POOL = args.pool
     if not shutil.which("tmux"):
         raise SystemExit("needs tmux")
     missing = [p for p in ("htop", "btop") if not shutil.which(p)]
     os.chdir(REPO)
-    rows: list[tuple[str, Pane]] = []
+    variants = [Variant("gilviz")]
+    compile_tree(REPO / "src")
+    if args.against is not None:
+        src = args.against.resolve() / "src"
+        if not (src / "gilviz").is_dir():
+            raise SystemExit(f"--against {args.against}: no src/gilviz there")
+        compile_tree(src)
+        variants = [Variant("new"), Variant("old", src)]
+    print(
+        f"ui_cost: {gilviz_exe()}, {os.cpu_count()} CPUs, load at start "
+        f"{'/'.join(f'{x:.2f}' for x in os.getloadavg())}"
+        + (f"; new = this tree, old = {args.against}" if args.against else ""),
+        flush=True,
+    )
+    got: dict = {}
     with tempfile.TemporaryDirectory(prefix="gilviz-uicost-") as tmp:
         try:
-            for label, fps in (("default", None), ("low", args.low_fps)):
-                panes = phase(label, fps, args.seconds, args.warmup, Path(tmp))
-                name = (
-                    "gilviz, default (4 Hz, charts 1 Hz)"
-                    if fps is None
-                    else f"gilviz --fps {fps:g}"
-                )
-                rows.append((name, panes[0]))
-                for p in panes[1:]:
-                    rows.append((f"{p.name.split('-')[0]} (beside {name.split(',')[0]})", p))
-                for p in panes:
-                    tmux("kill-session", "-t", p.name, check=False)
+            # An idle session keeps the server up between panes (it exits with its last
+            # session, and a new pane would race its exit).
+            tmux("new-session", "-d", "-s", "keep", "-x", "20", "-y", "5", "cat")
+            if args.only != "frames":
+                got = cost(args, variants, Path(tmp))
+            if args.only != "cost":
+                ff = frames(args, variants, Path(tmp))
         finally:
             tmux("kill-server", check=False)
             tmpdir = os.environ.get("TMUX_TMPDIR", "/tmp")
             with contextlib.suppress(OSError):
                 os.unlink(f"{tmpdir}/tmux-{os.getuid()}/{SOCKET}")
-    print(
-        f"\nui_cost: {WIDTH}x{HEIGHT} tmux panes, {args.seconds:g} s window after {args.warmup:g} s "
-        f"warm-up, crunch on 8 {POOL} workers, {os.cpu_count()} CPUs, "
-        f"load {'/'.join(f'{x:.2f}' for x in os.getloadavg())}"
-    )
-    head = (
-        f"{'program':<44}{'CPU % of a core':>16}{'bytes/s':>12}{'RSS MiB':>9}{'waited for CPU':>16}"
-    )
-    print(head)
-    print("-" * len(head))
-    for name, p in rows:
-        cpu = "n/a" if p.cpu_pct is None else f"{p.cpu_pct:.1f}"
-        bps = "n/a" if p.bytes_s is None else f"{p.bytes_s / 1000:.1f} KB"
-        rss = "n/a" if p.rss is None else f"{p.rss / 1024:.0f}"
-        starved = "n/a" if p.starved_pct is None else f"{p.starved_pct:.0f}%"
-        print(f"{name:<44}{cpu:>16}{bps:>12}{rss:>9}{starved:>16}")
+    print(f"\nload at end {'/'.join(f'{x:.2f}' for x in os.getloadavg())}")
     if missing:
         print(f"(not installed, not measured: {', '.join(missing)})")
-    print("(waited for CPU: share of the window the program's main thread was runnable but")
-    print(" not running, from /proc/PID/task/PID/schedstat; high values mean it was starved)")
-    for name, p in rows:
-        if p.status and p.threads_pct:
-            parts = sorted(p.threads_pct.items(), key=lambda kv: -kv[1])
-            print(
-                f"{name.split(',')[0]} CPU by thread: "
-                + ", ".join(f"{k} {v:.1f}%" for k, v in parts if v >= 0.05)
-            )
-    for name, p in rows:
-        if p.status:
-            print(
-                f"{name.split(',')[0]}: drew at its pace {p.settle_s:.0f} s after its run began; "
-                f"at the end of the window: {p.status}"
-            )
-    default = rows[0][1]
-    low = next(p for n, p in rows if n.startswith("gilviz --fps"))
-    btops = [p for n, p in rows if n.startswith("btop") and p.bytes_s is not None]
-    print()
-    if default.cpu_pct is not None and default.bytes_s is not None:
+    me = variants[0].name
+    if got:
+        default = [p for p in got[(me, "default")]]
+        low = [p for p in got[(me, f"--fps {args.low_fps:g}")]]
+        cpu = statistics.median(p.cpu_pct for p in default)
+        bps = statistics.median(p.bytes_s for p in default)
+        cpu_low = statistics.median(p.cpu_pct for p in low)
         print(
-            f"target default <= 5% and <= 35 KB/s: {default.cpu_pct:.1f}% and "
-            f"{default.bytes_s / 1000:.1f} KB/s -> "
-            f"{'met' if default.cpu_pct <= 5 and default.bytes_s <= 35_000 else 'NOT met'}"
+            f"target default <= 5% and <= 35 KB/s: {cpu:.1f}% and {bps / 1000:.1f} KB/s -> "
+            f"{'met' if cpu <= 5 and bps <= 35_000 else 'NOT met'}"
         )
-    if btops and low.bytes_s is not None:
-        ref = max(b.bytes_s for b in btops)
-        print(
-            f"target --fps {args.low_fps:g} bytes/s <= btop's: {low.bytes_s / 1000:.1f} vs "
-            f"{ref / 1000:.1f} KB/s -> {'met' if low.bytes_s <= ref else 'NOT met'}"
-        )
+        print(f"target --fps {args.low_fps:g} <= 3%: {cpu_low:.1f}% -> "
+              f"{'met' if cpu_low <= 3 else 'NOT met'}")  # fmt: skip
+        btops = [p.bytes_s for (n, r), ps in got.items() if n == "btop" for p in ps if p.bytes_s]
+        low_bps = statistics.median(p.bytes_s for p in low)
+        if btops:
+            ref = statistics.median(btops)
+            print(
+                f"target --fps {args.low_fps:g} bytes/s <= btop's: {low_bps / 1000:.1f} vs "
+                f"{ref / 1000:.1f} KB/s -> {'met' if low_bps <= ref else 'NOT met'}"
+            )
+    if args.only != "cost":
+        mine = [t[0] for t in ff[f"{me}: gilviz {WORKLOAD.format(pool=args.pool)}"] if t]
+        if mine:
+            t = statistics.median(mine)
+            print(f"target first frame <= 0.4 s: {t:.3f} s -> {'met' if t <= 0.4 else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -177,6 +177,38 @@ def test_a_static_run_repaints_nothing():
     drive(app, script)
 
 
+def test_a_tick_repaints_no_more_than_the_panels_changed(monkeypatch):
+    """Handing the screen its progress at every tick must not repaint the whole screen
+    (the compositor's full update re-sends every line, each frame): with nothing changed,
+    ticks draw nothing at all."""
+    from textual._compositor import Compositor
+
+    app = replay_app()
+    updates: list[str] = []
+    full, partial = Compositor.render_full_update, Compositor.render_partial_update
+
+    def count_full(self, *a, **kw):
+        updates.append("full")
+        return full(self, *a, **kw)
+
+    def count_partial(self, *a, **kw):
+        out = partial(self, *a, **kw)
+        if out is not None:
+            updates.append("partial")
+        return out
+
+    async def script(pilot):
+        await pilot.pause(0.3)
+        monkeypatch.setattr(Compositor, "render_full_update", count_full)
+        monkeypatch.setattr(Compositor, "render_partial_update", count_partial)
+        for _ in range(5):
+            app.tick()
+            await pilot.pause()
+        assert updates == []
+
+    drive(app, script)
+
+
 def test_talk_mode_keys():
     app = replay_app(finish=True, preset="crunch-threads", talk=True)
 

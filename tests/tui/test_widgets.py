@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import re
-import time
 
 import pytest
 from textual.app import App
@@ -127,21 +126,27 @@ def test_gil_helpers():
 
 
 def test_throughput_chart_is_redrawn_at_most_at_chart_rate():
-    panel = ThroughputPanel(chart_hz=2)
+    now = [100.0]  # the panel's clock, stepped by hand (a chart takes what it takes)
+    panel = ThroughputPanel(chart_hz=2, clock=lambda: now[0])
     snap = recording("big").runs[1].live
     panel.show(snap)
     panel._chart_lines(60, 8)
     assert panel.charts_drawn == 1
-    # the data changes every call: still at most 2 redraws a second
-    t0 = time.monotonic()
+
+    def changed(i):
+        return snap.__class__(**{**snap.__dict__, "tasks_over_time": (*snap.tasks_over_time, i)})
+
+    # the data changes every call, 20 times within 0.5 s: still at most 2 redraws a second
     for i in range(20):
-        panel.show(
-            snap.__class__(**{**snap.__dict__, "tasks_over_time": (*snap.tasks_over_time, i)})
-        )
+        now[0] += 0.02
+        panel.show(changed(i))
         panel._pending_timer = object()  # not mounted: no timer; pretend one is set
         panel._chart_lines(60, 8)
-    assert time.monotonic() - t0 < 0.5
     assert panel.charts_drawn == 1
+    now[0] += 0.2  # 0.6 s after the first chart: the next change is drawn
+    panel.show(changed(99))
+    panel._chart_lines(60, 8)
+    assert panel.charts_drawn == 2
 
 
 def test_fit_drops_parts_that_do_not_fit():
@@ -220,3 +225,55 @@ def test_low_bandwidth_default_over_ssh():
     assert default_fps(plain, {}) == 4.0
     assert default_fps(plain, {"SSH_CONNECTION": "10.0.0.1 5 10.0.0.2 22"}) == 1.0
     assert default_fps(SimpleNamespace(low_bandwidth=True), {}) == 1.0
+
+
+def test_line_runs_keys_and_strips():
+    """The lines every panel is drawn from: runs of one style merge, a key is cut to the
+    width, and its strip holds the same segments as rich would make, padded to the width."""
+    from rich.segment import Segment
+    from rich.style import Style
+    from textual.strip import Strip
+
+    from gilviz.tui.widgets.base import Line, LinesWidget, crop_key
+
+    a, b = Style(bold=True), Style(italic=True)
+    line = Line().add("ab", a).add("", b).add("c", a).add("d", b).add("e").add("f")
+    assert line.key() == (("abc", a), ("d", b), ("ef", None))
+    assert line.runs == [("abc", a), ("d", b), ("ef", None)]  # the last run too
+    assert Line().add("x", a).runs[0][0] == "x"
+    assert line.length == 6
+    assert Line().key() == () and Line().add("x").key() == (("x", None),)
+    for width in range(0, 8):
+        assert line.fitted(width) == crop_key(line.key(), width)
+    assert line.fitted(4) == (("abc", a), ("d", b))
+    strip = LinesWidget._strip(line.key(), 8)
+    want = Strip([Segment("abc", a), Segment("d", b), Segment("ef"), Segment("  ")], 8)
+    assert list(strip) == list(want) and strip.cell_length == 8
+    assert all(type(seg) is Segment for seg in strip)
+
+
+def test_crop_key_cuts_to_the_width_and_keeps_a_key_that_fits():
+    import random
+
+    from gilviz.tui.widgets.base import crop_key
+
+    def reference(key, width):
+        out, left = [], width
+        for text, style in key:
+            if left <= 0:
+                break
+            out.append((text[:left], style))
+            left -= len(text[:left])
+        return tuple(out)
+
+    rng = random.Random(7)
+    for _ in range(5000):
+        key = tuple(
+            ("x" * rng.randint(0, 5), rng.choice([None, "a", "b"]))
+            for _ in range(rng.randint(0, 6))
+        )
+        width = rng.randint(0, 20)
+        got = crop_key(key, width)
+        assert got == reference(key, width), (key, width)
+        if got == key:
+            assert got is key  # nothing to cut: no copy

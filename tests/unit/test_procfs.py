@@ -396,3 +396,92 @@ def test_closing_thread_files_twice_never_closes_someone_elses_descriptors():
     assert new.read() is not None
     new.close()
     assert new.read() is None  # closed: reads as gone, no exception
+
+
+# --------------------------------------------------------------------------- the fast path
+
+
+def reference_reading(raw: procfs.RawThread) -> procfs.ThreadReading | None:
+    """parse_reading as the field parsers spell it out (what the sampler's path must give)."""
+    if not raw.stat or not raw.schedstat:
+        return None
+    try:
+        fields = procfs.parse_stat(raw.stat)
+        run_ns, wait_ns = procfs.parse_schedstat(raw.schedstat)
+    except (ValueError, IndexError):
+        return None
+    if fields.tid != raw.tid or fields.letter in "ZXx":
+        return None
+    nr = arg0 = None
+    if fields.letter in procfs.BLOCKED_LETTERS and raw.syscall is not None:
+        try:
+            info = procfs.parse_syscall(raw.syscall)
+        except ValueError:
+            info = procfs.SyscallInfo(None, ())
+        nr, arg0 = info.nr, (info.args[0] if info.args else None)
+    return procfs.ThreadReading(
+        raw.t_ns, run_ns, wait_ns, fields.letter, fields.cpu_ticks, fields.processor, nr, arg0
+    )
+
+
+def test_parse_reading_gives_what_the_field_parsers_give():
+    raws = []
+    for name in ("crunch", "hashlib", "idle", "lock", "sleep"):
+        for row in load_case(name)["snapshots"]:
+            for th in row:
+                sc = th["syscall"].encode() if th["syscall"] is not None else None
+                raws.append(
+                    procfs.RawThread(
+                        th["tid"], th["t_ns"], th["stat"].encode(), th["schedstat"].encode(), sc
+                    )  # fmt: skip
+                )
+    line = "4411 (a (b) c) S " + " ".join(str(i) for i in range(49))
+    for sc in (b"running\n", b"-1 0x7ffd 0x7f00\n", b"202 0x10\n", b"202 zz 0x0\n", b"", None):
+        for letter in "SDRZ":
+            raws.append(procfs.RawThread(4411, 5, line.replace(" S ", f" {letter} ").encode(),
+                                         b"10 20 3\n", sc))  # fmt: skip
+    raws += [procfs.RawThread(4411, 5, b"4411 (x) S 1 2", b"1 2 3", None),
+             procfs.RawThread(4411, 5, line.encode(), b"x y", None)]  # fmt: skip
+    assert len(raws) > 100
+    for raw in raws:
+        assert procfs.parse_reading(raw) == reference_reading(raw), raw
+
+
+def fake_thread(root: Path, pid: int, tid: int, letter: str, sched: str) -> Path:
+    d = root / str(pid) / "task" / str(tid)
+    d.mkdir(parents=True, exist_ok=True)
+    fields = " ".join(["0"] * 36 + ["1"] + ["0"] * 12)  # processor (field 39) is 1
+    (d / "stat").write_text(f"{tid} (w) {letter} {fields}\n")
+    (d / "schedstat").write_text(sched)
+    (d / "syscall").write_text("202 0x1000 0x80 0x0 0x0 0x0 0x0 0x7ffd 0x7f00\n")
+    return d
+
+
+def test_a_blocked_thread_that_ran_is_read_from_the_schedstat_its_shortcut_read(
+    tmp_path, monkeypatch
+):
+    d = fake_thread(tmp_path, 10, 11, "S", "100 5 1\n")
+    files = procfs.ThreadFiles(10, 11, str(tmp_path))
+    reads: list[int] = []
+    real = os.pread
+
+    def pread(fd, n, off):
+        reads.append(fd)
+        return real(fd, n, off)
+
+    monkeypatch.setattr(procfs.os, "pread", pread)
+    try:
+        first = files.poll(1)
+        assert isinstance(first, procfs.RawThread)
+        assert files.poll(2) == 2  # schedstat unchanged: still blocked, one read
+        (d / "schedstat").write_text("300 9 2\n")  # it ran meanwhile
+        reads.clear()
+        raw = files.poll(3)
+        assert isinstance(raw, procfs.RawThread)
+        assert (raw.t_ns, raw.schedstat) == (3, b"300 9 2\n")
+        assert raw.syscall is not None
+        # schedstat once (the shortcut's read starts the full reading), stat, syscall
+        assert len(reads) == 3 and len(set(reads)) == 3
+        assert files.parse(raw).run_ns == 300
+    finally:
+        files.close()

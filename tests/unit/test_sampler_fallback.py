@@ -454,3 +454,25 @@ def test_core_busy_from_proc_stat_deltas_and_carry_over(tmp_path):
         assert core.busy[1] == 0.0
     finally:
         s.close()
+
+
+def test_a_process_whose_threads_are_all_gone_is_no_longer_looked_up(tmp_path):
+    """The sampled pids are kept between ticks: a process whose last thread is dropped
+    must leave them (else it is looked up, its GIL searched for, at every tick)."""
+    (tmp_path / "stat").write_text("cpu  0 0 0 0\ncpu0 1 0 0 1 0 0 0 0 0 0\n")
+    fields = " ".join(["0"] * 36 + ["0"] + ["0"] * 12)
+    for pid, tid in ((10, 11), (20, 21)):
+        d = tmp_path / str(pid) / "task" / str(tid)
+        d.mkdir(parents=True)
+        (d / "stat").write_text(f"{tid} (w) R {fields}\n")
+        (d / "schedstat").write_text("100 5 1\n")
+    s = sampler.ProcSampler(proc_root=str(tmp_path), cpus=[0], gil_holder=False)
+    try:
+        s.set_targets([ThreadRef(0, 10, 11), ThreadRef(1, 20, 21)])
+        assert set(s.poll(now_ns=1).procs) == {10, 20}
+        # thread 21 exits: its open stat file answers with the leader's line
+        (tmp_path / "20" / "task" / "21" / "stat").write_text(f"20 (w) R {fields}\n")
+        s.finish(s.poll(now_ns=2))
+        assert set(s.poll(now_ns=3).procs) == {10}
+    finally:
+        s.close()

@@ -27,9 +27,9 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
-from gilviz.core.teaching import reference
 from gilviz.core.teaching.presets import Preset
 from gilviz.tui.controllers.base import Controller, Plan, Progress
+from gilviz.tui.lazy import after_first_frame
 from gilviz.tui.machine import Machine
 from gilviz.tui.messages import OpenPreset, OpenRace, OpenScreen, SendToRunner, StartPlan, StopRun
 from gilviz.tui.screens.base import GilvizScreen
@@ -155,6 +155,10 @@ class GilvizApp(App[int]):
 
     def on_mount(self) -> None:
         self._install_signals()
+        if self.ticking:
+            # After the first frame and before any run starts (registered first, so called
+            # first): what start-up made is frozen, what it did not need is imported.
+            self.call_after_refresh(after_first_frame)
         if self.talk:
             start = 0
             if self.start_preset:
@@ -277,6 +281,7 @@ class GilvizApp(App[int]):
             # The TUI's runners run gilviz's own interpreter.
             from gilviz.core.measuring.machine import python_info
             from gilviz.core.protocol import python_label
+            from gilviz.core.teaching import reference
 
             label = python_label(python_info())
             reference.record(p.plan.preset_name, runs, self.reference_cache, python=label)

@@ -134,11 +134,11 @@ class _Headless:
 
     async def run(self, body: Callable[[Any, Any], Awaitable[None]], start: float) -> Any:
         """Open the app on the scene at ``start`` (s into the recording), then ``body``."""
-        import plotext  # noqa: F401  (imported once, before the first chart)
-
         from gilviz.tui.app import GilvizApp
+        from gilviz.tui.lazy import import_plotext
         from gilviz.tui.style import Look
 
+        import_plotext()  # once, before the first chart
         self.clock.now = start
         first = self._screen(self.player.scene())
         hz = next((m.sample_hz for m in self.rec.models if m.sample_hz), None)

@@ -114,9 +114,8 @@ def _launch(
         gdeck.find(deck, preset)
     _need_screen("the TUI needs a terminal; use gilviz run or gilviz compare (--json) instead")
 
-    # plotext builds its documentation when imported (0.1 s idle, seconds on a machine
-    # busy with a run): import it now, before any run, not at the first chart.
-    import plotext  # noqa: F401
+    # plotext (the charts) is imported after the first frame, in the background: see
+    # gilviz.tui.lazy.
 
     from gilviz.tui.app import GilvizApp
     from gilviz.tui.controllers.live import LiveController
@@ -198,8 +197,6 @@ def run_replay(args: Any, rec: Any) -> int:
     _need_screen("the TUI needs a terminal; use gilviz replay FILE --json instead")
     if not rec.models:
         raise BadInput(f"{args.file}: the recording holds no run")
-
-    import plotext  # noqa: F401  (see _launch)
 
     from gilviz.tui.app import GilvizApp
     from gilviz.tui.controllers.player import machine_of, player_for

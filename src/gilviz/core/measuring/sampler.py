@@ -359,6 +359,7 @@ class ProcSampler:
         self._lock = threading.Lock()
         self._pending: list[ThreadRef] | None = None
         self._tracked: dict[tuple[int, int], _Tracked] = {}
+        self._pids: set[int] | None = set()  # pids of _tracked; None: to be worked out
         self._procs: dict[int, _ProcInfo] = {}
         self._cpus = cpus if cpus is not None else procfs.usable_cpus()
         try:
@@ -406,7 +407,7 @@ class ProcSampler:
                 self._tracked[key] = _Tracked(ref, files)
             elif tr.ref != ref:
                 tr.ref = ref  # same thread, new worker id
-        live_pids = {pid for pid, _ in self._tracked}
+        live_pids = self._pids = {pid for pid, _ in self._tracked}
         for pid in list(self._procs):
             if pid not in live_pids:
                 info = self._procs.pop(pid)
@@ -414,6 +415,7 @@ class ProcSampler:
                     info.mem.close()
 
     def _drop(self, key: tuple[int, int]) -> None:
+        self._pids = None  # the sampled pids, worked out again at the next poll
         tr = self._tracked.pop(key, None)
         if tr is not None and tr.files is not None:
             tr.files.close()
@@ -506,7 +508,10 @@ class ProcSampler:
         """The reading half of :meth:`tick`: every file read now, as little Python as
         possible. :meth:`finish` turns polls into samples later, in the order polled."""
         t0 = time.perf_counter_ns()
-        self._apply_targets()
+        if (
+            self._pending is not None
+        ):  # new targets (read unlocked: applied at this tick or the next)
+            self._apply_targets()
         mono = time.monotonic_ns() if now_ns is None else now_ns
         reads: list[tuple[_Tracked, procfs.RawThread | int]] = []
         gone: list[tuple[int, int]] = []
@@ -525,7 +530,10 @@ class ProcSampler:
         for key in gone:
             self._drop(key)
         procs: dict[int, tuple[Any, ...]] = {}
-        for pid in {pid for pid, _ in self._tracked}:
+        pids = self._pids
+        if pids is None:
+            pids = self._pids = {pid for pid, _ in self._tracked}
+        for pid in pids:
             info = self._proc(pid, mono)
             # The holder is read after the threads, and only if one of them has been on a
             # CPU since its last reading: a thread that has not run cannot have taken or

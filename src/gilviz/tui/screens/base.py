@@ -18,8 +18,12 @@ MIN_W, MIN_H = 80, 24
 
 class GilvizScreen(Screen):
     #: The current plan's progress. Set at every tick: a snapshot moves on even when nothing
-    #: else does, and comparing two snapshots would cost more than drawing them.
-    progress: reactive[Progress] = reactive(Progress(), always_update=True, init=False)
+    #: else does, and comparing two snapshots would cost more than drawing them. No repaint:
+    #: each panel marks the lines it changed, and repainting the screen would send every
+    #: line of it again, each frame (the compositor's full update, most of a frame's cost).
+    progress: reactive[Progress] = reactive(
+        Progress(), always_update=True, init=False, repaint=False
+    )
 
     def compose(self) -> ComposeResult:
         with Vertical(id="body"):

@@ -17,25 +17,29 @@ from gilviz.tui.style import Look
 
 Run = tuple[str, Style | None]
 LineKey = tuple[Run, ...]
+_segment = tuple.__new__  # a rich Segment (a NamedTuple) from its three fields
 
 
 class Line:
     """A line being built: runs of (text, style), merged when the style repeats."""
 
-    __slots__ = ("runs", "length")
+    __slots__ = ("_done", "length", "_text", "_style")
 
     def __init__(self) -> None:
-        self.runs: list[list] = []
+        self._done: list[Run] = []  # the finished runs; the last one is still being built
+        self._text = ""
+        self._style: Style | None = None
         self.length = 0
 
     def add(self, text: str, style: Style | None = None) -> Line:
         if not text:
             return self
-        runs = self.runs
-        if runs and runs[-1][1] is style:
-            runs[-1][0] += text
+        if style is self._style:
+            self._text += text
         else:
-            runs.append([text, style])
+            if self._text:
+                self._done.append((self._text, self._style))
+            self._text, self._style = text, style
         self.length += len(text)
         return self
 
@@ -44,11 +48,32 @@ class Line:
             self.add(" " * (width - self.length), style)
         return self
 
+    @property
+    def runs(self) -> list[Run]:
+        """Every run so far, in order (a copy)."""
+        return list(self.key())
+
     def key(self) -> LineKey:
-        return tuple((t, s) for t, s in self.runs)
+        if self._text:
+            return (*self._done, (self._text, self._style))
+        return tuple(self._done)
+
+    def fitted(self, width: int) -> LineKey:
+        """The key, cut to ``width`` cells."""
+        return self.key() if self.length <= width else crop_key(self.key(), width)
 
 
 def crop_key(key: LineKey, width: int) -> LineKey:
+    """``key`` cut to ``width`` cells (the same key when it fits: the common case)."""
+    left = width
+    for text, _ in key:
+        if left <= 0:
+            break
+        left -= len(text)
+        if left < 0:
+            break
+    else:
+        return key
     out: list[Run] = []
     left = width
     for text, style in key:
@@ -138,7 +163,10 @@ class LinesWidget(Widget):
             self.refresh()
             return
         lines = self.build(width, height)
-        keys = [crop_key(ln.key() if isinstance(ln, Line) else ln, width) for ln in lines[:height]]
+        keys = [
+            ln.fitted(width) if isinstance(ln, Line) else crop_key(ln, width)
+            for ln in lines[:height]
+        ]
         old = self._keys
         if len(old) != len(keys):
             self._keys = keys
@@ -158,8 +186,10 @@ class LinesWidget(Widget):
 
     @staticmethod
     def _strip(key: LineKey, width: int) -> Strip:
-        length = sum(len(t) for t, _ in key)
-        segments = [Segment(t, s) for t, s in key]
+        # Segments made as the tuples they are (Segment's own __new__ is a Python call,
+        # the most of this function's time for a timeline row of a hundred runs).
+        segments = [_segment(Segment, (t, s, None)) for t, s in key]
+        length = sum([len(t) for t, _ in key])
         if length < width:
             segments.append(Segment(" " * (width - length)))
         return Strip(segments, width)
@@ -177,7 +207,7 @@ class LinesWidget(Widget):
     def _build_strips(self, size: Size) -> None:
         """Build every line for ``size`` now, without asking for a repaint."""
         keys = [
-            crop_key(ln.key() if isinstance(ln, Line) else ln, size.width)
+            ln.fitted(size.width) if isinstance(ln, Line) else crop_key(ln, size.width)
             for ln in self.build(size.width, size.height)[: size.height]
         ]
         self._built_size = size
