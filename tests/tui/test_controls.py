@@ -291,3 +291,25 @@ def test_every_screen_says_the_session_is_recorded_and_on_a_slow_link(tmp_path, 
         drive(app, script, size=size)
     finally:
         recorder.close()
+
+
+def test_a_run_asked_for_on_the_command_line_starts_without_a_second_s(monkeypatch):
+    # `gilviz crunch ... --start`: the settings were chosen on the command line, so even a
+    # run estimated to be long starts at once; the same settings from the keys wait for s.
+    monkeypatch.setattr(
+        DashboardScreen, "long_run_warning", lambda self, pools: "about 8 min (estimated)"
+    )
+    asked = replay_app(autostart=True)
+
+    async def started(pilot):
+        await pilot.pause()
+        assert asked.screen._plan is not None
+
+    drive(asked, started)
+    keyed = replay_app(autostart=False)
+
+    async def waits(pilot):
+        await pilot.press("s")
+        assert keyed.screen._plan is None
+
+    drive(keyed, waits)

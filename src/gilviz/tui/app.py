@@ -178,7 +178,7 @@ class GilvizApp(App[int]):
                 self._dashboard = (self.dashboard_cls or DashboardScreen)(preset=preset)
             self.push_screen(self._dashboard)
             if self.autostart:
-                self.call_after_refresh(self._dashboard.action_start_stop)
+                self.call_after_refresh(self._dashboard.start_as_asked)
         if self.ticking:
             self.set_interval(1 / self.fps, self.tick, name="gilviz-panels")
             self.call_after_refresh(self.tick)

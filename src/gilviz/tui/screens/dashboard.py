@@ -450,6 +450,13 @@ class DashboardScreen(LiveRunScreen):
             return
         self.post_message(OpenRace(plan))
 
+    def start_as_asked(self) -> None:
+        """Start the run the command line asked for (``--start``): its settings were chosen
+        there, so no long-run warning waits for a second s."""
+        if not self._progress.active:
+            self.pool_note = None
+            self.start_plan(self.run_plan())
+
     def action_start_stop(self) -> None:
         if self._progress.active and not self._other_settings(self._progress):
             self.stop_run()
