@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,23 @@ def replay_app(
 def colour(monkeypatch):
     """The root conftest sets NO_COLOR for every test; colour pictures need it unset."""
     monkeypatch.delenv("NO_COLOR", raising=False)
+
+
+def drive(app: GilvizApp, script, size=(120, 40)) -> None:
+    """Run ``app`` headless at ``size`` and hand its pilot to ``script`` (a coroutine)."""
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            await script(pilot)
+
+    asyncio.run(main())
+
+
+async def until(pilot, predicate, timeout: float = 30, what: str = "condition"):
+    """Let the app run until ``predicate()`` holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        await pilot.pause(0.05)

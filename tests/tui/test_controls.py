@@ -5,9 +5,6 @@ that a session is recorded or on a slow link."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import pytest
 
 from gilviz.tui import deck as gdeck
@@ -15,26 +12,9 @@ from gilviz.tui.app import GilvizApp
 from gilviz.tui.screens.dashboard import DashboardScreen
 from gilviz.tui.screens.reference import ReferenceHead, ReferenceScreen
 
-from .conftest import replay_app
+from .conftest import drive, replay_app, until
 
 TIMEOUT = 30
-
-
-def drive(app: GilvizApp, script, size=(120, 40)) -> None:
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await pilot.pause()
-            await script(pilot)
-
-    asyncio.run(main())
-
-
-async def until(pilot, predicate, timeout: float = TIMEOUT, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        await pilot.pause(0.05)
 
 
 # --- the dashboard's settings (#12) ---------------------------------------------------------

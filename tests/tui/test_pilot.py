@@ -6,13 +6,11 @@ Navigation tests replay recorded snapshots; the run tests start real runs of tin
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import time
 from dataclasses import replace
 
 import psutil
-import pytest
 
 from gilviz.core import report
 from gilviz.core.teaching.presets import PoolChoice, Preset
@@ -29,26 +27,9 @@ from gilviz.tui.screens.talk import BlankScreen, TalkScreen
 from gilviz.tui.style import Look
 from tests.helpers import alive
 
-from .conftest import load_deck, recording, replay_app
+from .conftest import drive, load_deck, recording, replay_app, until
 
 RUN_TIMEOUT = 30
-
-
-def drive(app: GilvizApp, script, size=(120, 40)) -> None:
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await pilot.pause()
-            await script(pilot)
-
-    asyncio.run(main())
-
-
-async def until(pilot, predicate, timeout: float = RUN_TIMEOUT, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        await pilot.pause(0.05)
 
 
 def tiny_deck() -> list[Preset]:

@@ -3,7 +3,6 @@ here, driven by a hand-advanced clock (no sleeps), and the ReplayScreen's keys."
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -16,6 +15,8 @@ from gilviz.tui.app import GilvizApp
 from gilviz.tui.controllers.player import machine_of, player_for
 from gilviz.tui.screens.replay import ReplayScreen
 from gilviz.tui.style import Look
+
+from .conftest import drive
 
 
 class Clock:
@@ -60,15 +61,6 @@ def make_app(path: Path, clock: Clock) -> tuple[GilvizApp, object]:
         dashboard_cls=ReplayScreen,
     )
     return app, player
-
-
-def drive(app: GilvizApp, script, size=(120, 40)) -> None:
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await pilot.pause()
-            await script(pilot)
-
-    asyncio.run(main())
 
 
 def test_player_ends_with_the_recorded_figures(rec_path, capsys):

@@ -9,7 +9,6 @@ a deck that wrapped around, and titles, narration, claims and outcomes ending in
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import replace
 
@@ -24,18 +23,9 @@ from gilviz.tui.style import STATE_LABEL, Look
 from gilviz.tui.widgets.info import StatusLine
 from gilviz.tui.widgets.timelines import TimelinesPanel
 
-from .conftest import load_deck, replay_app
+from .conftest import drive, load_deck, replay_app
 
 TIMEOUT = 10
-
-
-def drive(app: GilvizApp, script, size=(120, 40)) -> None:
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await pilot.pause()
-            await script(pilot)
-
-    asyncio.run(main())
 
 
 async def until(pilot, predicate, what: str, timeout: float = TIMEOUT) -> None:
