@@ -50,16 +50,9 @@ def recorded_cores(header: dict[str, Any]) -> int | None:
 
 def recorded_plans(rec: Recording) -> list[RecordedPlan]:
     """The recording's runs, plan by plan; speedups against each plan's own serial run."""
-    groups: list[tuple[int | None, int, int]] = []  # (plan, first, count)
-    for i, run in enumerate(rec.runs):
-        if groups and groups[-1][0] == run.plan:
-            plan, first, count = groups[-1]
-            groups[-1] = (plan, first, count + 1)
-        else:
-            groups.append((run.plan, i, 1))
     cores = recorded_cores(rec.header)
     out = []
-    for plan, first, count in groups:
+    for plan, first, count in rec.plan_groups():
         info = rec.plans.get(plan, {}) if plan is not None else {}
         records = rec.runs[first : first + count]
         runs = [report.run_summary(r.model) for r in records]

@@ -68,6 +68,18 @@ class Recording:
     def models(self) -> list[RunModel]:
         return [r.model for r in self.runs]
 
+    def plan_groups(self) -> list[tuple[int | None, int, int]]:
+        """``(plan, first, count)`` for each stretch of runs recorded in one plan (plan
+        None: a recording without ``plan`` lines, all of its runs)."""
+        groups: list[tuple[int | None, int, int]] = []
+        for i, run in enumerate(self.runs):
+            if groups and groups[-1][0] == run.plan:
+                plan, first, count = groups[-1]
+                groups[-1] = (plan, first, count + 1)
+            else:
+                groups.append((run.plan, i, 1))
+        return groups
+
 
 def read_recording(path: str | os.PathLike) -> Recording:
     """Rebuild every run's model from a recording; BadInput if it is not one we can read."""

@@ -174,16 +174,9 @@ def _scene(recording: Any, first: int, count: int, info: dict[str, Any] | None) 
 def scenes_of(recording: Any) -> list[Scene]:
     """The recording's runs grouped by the plan they were recorded in; recordings without
     ``plan`` lines make one scene, shown as their command showed it."""
-    groups: list[tuple[int | None, int, int]] = []  # (plan, first, count)
-    for i, run in enumerate(recording.runs):
-        if groups and groups[-1][0] == run.plan:
-            plan, first, count = groups[-1]
-            groups[-1] = (plan, first, count + 1)
-        else:
-            groups.append((run.plan, i, 1))
     return [
         _scene(recording, first, count, recording.plans.get(plan) if plan is not None else None)
-        for plan, first, count in groups
+        for plan, first, count in recording.plan_groups()
     ]
 
 
