@@ -31,7 +31,7 @@ def test_the_dashboard_draws_its_first_frame_before_plotext_is_imported():
     not imported, and the app has asked for it to be imported once, after that frame."""
     got = run_py(
         """
-        import json, sys
+        import gc, json, sys
         from textual.app import App
         import gilviz.tui.app as app_mod
         import gilviz.tui.launch as launch
@@ -53,6 +53,7 @@ def test_the_dashboard_draws_its_first_frame_before_plotext_is_imported():
         async def first_frame(pilot):
             await pilot.pause()
             seen["plotext at first frame"] = "plotext" in sys.modules
+            seen["collector at first frame"] = gc.isenabled()
             seen["drawn"] = pilot.app.screen.__class__.__name__
             pilot.app.exit(0)
 
@@ -61,11 +62,16 @@ def test_the_dashboard_draws_its_first_frame_before_plotext_is_imported():
         app_mod.GilvizApp.run = run
         args = build_workload_parser().parse_args(["crunch", "--workers", "2", "--tasks", "1"])
         launch.run_workload(args, "crunch", "thread", 2, 1, 1000, start=True)
+        seen["collector after"] = gc.isenabled()
         print(json.dumps(seen))
         """
     )
     assert got["drawn"] == "DashboardScreen"
     assert got["plotext at first frame"] is False
+    # start-up runs without collections; the launcher turns them back on whatever happens
+    # (here the recorded after_first_frame does not)
+    assert got["collector at first frame"] is False
+    assert got["collector after"] is True
     assert got["warm_up"] == 1
     assert got["plotext at warm-up"] is False
     assert got["run at warm-up"] is False  # --start: the run begins after it
@@ -98,12 +104,14 @@ def test_after_the_first_frame_start_up_is_frozen_and_plotext_imported_once_in_b
         import gc, json, sys
         from gilviz.tui import lazy
         before = gc.get_freeze_count()
+        gc.disable()  # as the launcher leaves it
         t1 = lazy.after_first_frame()
         t2 = lazy.warm_up()
         t1.join(60)
         print(json.dumps({"same": t1 is t2, "name": t1.name, "daemon": t1.daemon,
                           "plotext": "plotext" in sys.modules,
-                          "frozen": gc.get_freeze_count() > before}))
+                          "frozen": gc.get_freeze_count() > before,
+                          "collecting": gc.isenabled()}))
         """
     )
     assert got == {
@@ -112,4 +120,5 @@ def test_after_the_first_frame_start_up_is_frozen_and_plotext_imported_once_in_b
         "daemon": True,
         "plotext": True,
         "frozen": True,
+        "collecting": True,
     }

@@ -38,6 +38,23 @@ def test_interpreter_info_of_this_python_and_by_path_agree():
     assert here.pools["free-threaded"] is not None or not here.gil_enabled
 
 
+def test_this_interpreter_is_probed_once_and_each_answer_is_its_own(monkeypatch):
+    """The dashboard asks for every preset it loads: the probe (a read of the whole of
+    /proc/self/maps) runs once, and a caller that changes its answer changes no other."""
+    calls = []
+    probe = gp._probe_self
+    monkeypatch.setattr(gp, "_probe_self", lambda: calls.append(1) or probe())
+    monkeypatch.setattr(gp, "_self_raw", None)
+    first = gp.interpreter_info()
+    first.start_methods.append("changed")
+    first.pools["thread"] = "changed"
+    second = gp.interpreter_info(None)
+    assert calls == [1]
+    assert "changed" not in second.start_methods
+    assert second.pools["thread"] is None
+    assert second == gp.InterpreterInfo(**probe(), pools=second.pools)
+
+
 def test_probe_by_running_another_interpreter_process():
     # The pyenv python and the venv python are different paths for the same build.
     info = gp.interpreter_info(sys.base_prefix + "/bin/python3")

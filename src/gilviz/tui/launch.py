@@ -104,6 +104,29 @@ def _launch(
     autostart: bool = False,
     watch: Any = None,
 ) -> int:
+    import gc
+
+    # Start-up makes tens of thousands of objects that live as long as the app (modules,
+    # Textual's styles, the screens): collecting while they are made only walks them again.
+    # The app freezes them and turns collection back on once its first frame is drawn.
+    gc.disable()
+    try:
+        return _launch_app(
+            args, talk=talk, deck_path=deck_path, extra=extra, autostart=autostart, watch=watch
+        )
+    finally:
+        gc.enable()
+
+
+def _launch_app(
+    args: Any,
+    *,
+    talk: bool,
+    deck_path: str | None,
+    extra: list | None,
+    autostart: bool,
+    watch: Any,
+) -> int:
     from gilviz.tui import deck as gdeck
 
     fps, hz = rates(args)

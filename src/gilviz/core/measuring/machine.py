@@ -201,10 +201,22 @@ def pools_unavailable_line(
     return "; ".join([f"{parts[0]} (this is {python})", *parts[1:]])
 
 
+_self_raw: dict | None = None
+
+
+def _self_probed() -> dict:
+    """This interpreter's probe, made once: it reads the whole of /proc/self/maps, and the
+    dashboard asks for every preset it loads."""
+    global _self_raw
+    if _self_raw is None:
+        _self_raw = _probe_self()
+    return dict(_self_raw, start_methods=list(_self_raw["start_methods"]))
+
+
 def interpreter_info(python: str | None = None) -> InterpreterInfo:
     """Probe this interpreter, or another one by running it (raises OSError/ValueError)."""
     if python is None or os.path.realpath(python) == os.path.realpath(sys.executable):
-        raw = _probe_self()
+        raw = _self_probed()
     else:
         import inspect
 
