@@ -336,3 +336,31 @@ def test_the_state_mix_stacks_each_columns_shares():
     body = "".join(ln[5:] for ln in lines[1:-2])
     assert body.count("G") > body.count("R") > 0  # GIL wait over running, as measured
     assert snap.states["gil_wait"] > snap.states["running"]
+
+
+def test_the_state_mix_is_redrawn_at_the_chart_rate_and_at_once_for_a_new_run():
+    """A whole-run chart: new buckets every frame are drawn at most chart_hz times a
+    second; another run, a new status or the first samples are drawn at once."""
+    now = [50.0]
+    panel = StateMixPanel(chart_hz=1.0, clock=lambda: now[0], look=Look(ascii=True))
+    drawn = []
+    panel.redraw = lambda force=False: drawn.append(panel.snapshot)  # type: ignore[method-assign]
+    final = recording("crunch").runs[1].final
+    growing = [replace(final, status=RunStatus.RUNNING, state_time=final.state_time[:n])
+               for n in range(1, len(final.state_time))]  # fmt: skip
+
+    panel.show(None)
+    panel.show(growing[0])  # the first samples: at once
+    for snap in growing[1:8]:  # 7 frames within 0.7 s: not again
+        now[0] += 0.1
+        panel.show(snap)
+    assert drawn == [None, growing[0]]
+    assert panel.snapshot is growing[7]  # kept: a resize draws the latest
+    now[0] += 0.28  # 0.98 s after the last picture: its turn (a tick may land a bit early)
+    panel.show(growing[8])
+    assert drawn[-1] is growing[8]
+    panel.show(final)  # the run ended: at once
+    assert drawn[-1] is final
+    other = replace(growing[0], pool="process")  # the next run of a race: at once
+    panel.show(other)
+    assert drawn[-1] is other and len(drawn) == 5

@@ -125,9 +125,13 @@ def test_gil_helpers():
     assert running_now(snap, 10) is not None
 
 
-def test_throughput_chart_is_redrawn_at_most_at_chart_rate():
+def test_throughput_chart_is_redrawn_at_most_at_chart_rate_and_never_on_a_timer_of_its_own():
+    """A chart too soon waits for the screen's next tick (which shows every panel at the
+    frame rate) rather than a timer of its own, which would send a frame for it alone."""
     now = [100.0]  # the panel's clock, stepped by hand (a chart takes what it takes)
     panel = ThroughputPanel(chart_hz=2, clock=lambda: now[0])
+    timers = []
+    panel.set_timer = lambda *a, **kw: timers.append(a)  # type: ignore[method-assign]
     snap = recording("big").runs[1].live
     panel.show(snap)
     panel._chart_lines(60, 8)
@@ -140,13 +144,17 @@ def test_throughput_chart_is_redrawn_at_most_at_chart_rate():
     for i in range(20):
         now[0] += 0.02
         panel.show(changed(i))
-        panel._pending_timer = object()  # not mounted: no timer; pretend one is set
         panel._chart_lines(60, 8)
     assert panel.charts_drawn == 1
-    now[0] += 0.2  # 0.6 s after the first chart: the next change is drawn
+    now[0] += 0.09  # 0.49 s after the first chart: a tick a few ms early still draws it
     panel.show(changed(99))
     panel._chart_lines(60, 8)
     assert panel.charts_drawn == 2
+    now[0] += 0.3
+    panel.show(changed(100))
+    panel._chart_lines(60, 8)  # new data on the next tick, too soon: the last chart is kept
+    assert panel.charts_drawn == 2
+    assert timers == []
 
 
 def test_fit_drops_parts_that_do_not_fit():

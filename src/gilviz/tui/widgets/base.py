@@ -18,6 +18,9 @@ from gilviz.tui.style import Look
 Run = tuple[str, Style | None]
 LineKey = tuple[Run, ...]
 _segment = tuple.__new__  # a rich Segment (a NamedTuple) from its three fields
+#: How early in its period a whole-run chart may still be drawn: a tick that lands a few ms
+#: before the chart's turn draws it rather than leaving it to the next tick, a frame later.
+CHART_SLACK = 0.05
 
 
 class Line:

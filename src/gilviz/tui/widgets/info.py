@@ -261,7 +261,7 @@ class LivePanels(Vertical):
         self.timelines = TimelinesPanel(sample_hz=sample_hz, look=look)
         self.gil = GilPanel(machine, sample_hz=sample_hz, look=look)
         self.throughput = ThroughputPanel(chart_hz=chart_hz, clock=clock, look=look)
-        self.mix = StateMixPanel(look=look)
+        self.mix = StateMixPanel(chart_hz=chart_hz, clock=clock, look=look)
         self._workers_seen = 0
         self._min_bottom = 7
         self._bottom: int | None = None

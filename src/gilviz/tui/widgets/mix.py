@@ -10,16 +10,22 @@ The data is the model's whole-run grid (``RunSnapshot.state_time``): buckets of
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from functools import lru_cache
+
 from gilviz.core.model import RunSnapshot
 from gilviz.core.protocol import STATES
 from gilviz.tui.style import DIM, LABEL
-from gilviz.tui.widgets.base import Line, LinesWidget, fit
+from gilviz.tui.widgets.base import CHART_SLACK, Line, LinesWidget, fit
 
 Y_W = 5  # "100%┤"
 FULL_FROM = 5  # rows from which the axes are drawn
 
 
+@lru_cache(maxsize=1024)
 def _shares(rows: tuple[tuple[float, ...], ...]) -> tuple[float, ...] | None:
+    # Cached: at each frame only the columns of the last buckets have new data.
     sampled = sum(r[-1] for r in rows)
     if sampled <= 0:
         return None
@@ -45,6 +51,12 @@ def columns(
     return out, n / width
 
 
+@lru_cache(maxsize=1024)
+def column_states(shares: tuple[float, ...], rows: int) -> tuple[str, ...]:
+    """The state of each row of a stacked column, top row first (cached, as ``_shares``)."""
+    return tuple(cell_state(shares, (rows - r - 0.5) / rows) for r in range(rows))
+
+
 def cell_state(shares: tuple[float, ...], level: float) -> str:
     """The state at ``level`` (0..1 from the bottom) of a stacked column."""
     acc = 0.0
@@ -55,17 +67,46 @@ def cell_state(shares: tuple[float, ...], level: float) -> str:
     return "n/a"
 
 
+def _phase(snap: RunSnapshot | None) -> tuple:
+    """What makes a new picture at once, whatever the chart rate: another run or none, a
+    new status, buckets merged, the first samples (or a new run's, fewer than before)."""
+    if snap is None:
+        return (None,)
+    return (snap.workload, snap.pool, snap.status, snap.grid_step_s, bool(snap.state_time))
+
+
 class StateMixPanel(LinesWidget):
+    """Redrawn at the chart rate (a column stands for a tenth of a second or more of the
+    whole run), and at once when the run or its phase changes; a resize draws the latest
+    snapshot."""
+
     DEFAULT_CSS = """
     StateMixPanel { height: 1fr; }
     """
 
-    def __init__(self, **kw) -> None:
+    def __init__(
+        self, chart_hz: float = 2.0, clock: Callable[[], float] = time.monotonic, **kw
+    ) -> None:
         super().__init__(**kw)
+        self.chart_hz = chart_hz
+        self.clock = clock
         self.snapshot: RunSnapshot | None = None
+        self._drawn: tuple | None = None  # (phase, buckets) of the last picture
+        self._drawn_at = 0.0
 
     def show(self, snap: RunSnapshot | None) -> None:
         self.snapshot = snap
+        now = self.clock()
+        buckets = len(snap.state_time) if snap is not None else 0
+        drawn = self._drawn
+        if (
+            drawn is not None
+            and drawn[0] == _phase(snap)
+            and buckets >= drawn[1]
+            and now - self._drawn_at < (1 - CHART_SLACK) / self.chart_hz
+        ):
+            return
+        self._drawn, self._drawn_at = (_phase(snap), buckets), now
         self.redraw()
 
     def build(self, width: int, height: int) -> list[Line]:
@@ -101,19 +142,16 @@ class StateMixPanel(LinesWidget):
             lines.append(Line().add(why, DIM))
             return lines
         rows = height - 1 - (2 if axes else 0)
-        look = self.look
+        cells = {state: self.look.state_cell(state) for state in (*STATES, "n/a")}
+        blank = (" ", None)
+        stacks = [None if col is None else column_states(col, rows) for col in cols]
         for r in range(rows):
-            level = (rows - r - 0.5) / rows
             line = Line()
             if axes:
                 label = "100%" if r == 0 else "  0%" if r == rows - 1 else ""
                 line.add(f"{label:>4}", DIM).add("┤" if label else "│", DIM)
-            for col in cols:
-                if col is None:
-                    line.add(" ")
-                    continue
-                glyph, style = look.state_cell(cell_state(col, level))
-                line.add(glyph, style)
+            for stack in stacks:
+                line.add(*(blank if stack is None else cells[stack[r]]))
             lines.append(line)
         if axes:
             span = len(cols)

@@ -20,7 +20,15 @@ from rich.style import Style
 from gilviz.core.model import SERIES_STEP_NS, RunSnapshot
 from gilviz.core.protocol import WATCH_POOL, RunStatus
 from gilviz.tui.style import DIM, LABEL
-from gilviz.tui.widgets.base import Line, LineKey, LinesWidget, crop_key, fit, wrap_parts
+from gilviz.tui.widgets.base import (
+    CHART_SLACK,
+    Line,
+    LineKey,
+    LinesWidget,
+    crop_key,
+    fit,
+    wrap_parts,
+)
 
 STEP_S = SERIES_STEP_NS / 1e9
 RATE_WINDOW = 4  # series points in the "now" figure (2 s)
@@ -162,11 +170,6 @@ class ThroughputPanel(LinesWidget):
         self._chart_at = 0.0
         #: charts drawn since mount (tests and benchmarks read it)
         self.charts_drawn = 0
-        self._pending_timer = None
-
-    def _draw_pending(self) -> None:
-        self._pending_timer = None
-        self.redraw()
 
     def show(self, snap: RunSnapshot | None, runs: tuple[ChartRun, ...] | None = None) -> None:
         """``snap``: the run the headline is about; ``runs``: those the chart draws (by
@@ -192,11 +195,11 @@ class ThroughputPanel(LinesWidget):
             return self._chart
         now = self.clock()
         same_size = self._chart_for is not None and self._chart_for[1:4] == key[1:4]
-        wait = 1.0 / self.chart_hz - (now - self._chart_at)
-        if same_size and wait > 0 and self._chart_at:
-            # Too soon: draw it when its turn comes (even if no new data arrives by then).
-            if self._pending_timer is None:
-                self._pending_timer = self.set_timer(wait, self._draw_pending)
+        period = 1.0 / self.chart_hz
+        if same_size and self._chart_at and now - self._chart_at < period * (1 - CHART_SLACK):
+            # Too soon: the screen's next tick (it shows every panel at the frame rate, new
+            # data or not) draws it, in the frame it sends anyway; a timer of its own would
+            # send a frame for the chart alone.
             return self._chart
         self._chart_for = key
         if not any(s.tasks_over_time for _, s in runs) or height < 4 or width < 20:
