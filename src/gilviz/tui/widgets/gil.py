@@ -9,6 +9,7 @@ method lines wrap to the panel's width; when the panel is short they take their 
 from __future__ import annotations
 
 import textwrap
+from functools import lru_cache
 from typing import NamedTuple
 
 from gilviz.core.model import SERIES_STEP_NS, RunSnapshot
@@ -96,8 +97,11 @@ def _few_digits(x: float | None) -> str:
     return f"{x:.1f}" if x < 10 else f"{x:.0f}"
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    return textwrap.wrap(text, max(10, width), initial_indent=" ", subsequent_indent=" ")
+@lru_cache(maxsize=256)
+def _wrap(text: str, width: int) -> tuple[str, ...]:
+    # Cached: the panel is built at every frame, and its method lines change only with
+    # the run's settings (textwrap was a third of a build).
+    return tuple(textwrap.wrap(text, max(10, width), initial_indent=" ", subsequent_indent=" "))
 
 
 class GilPanel(LinesWidget):
